@@ -1,0 +1,1 @@
+"""Reusable data utilities: salted hashing, atomic writes, Excel to Parquet, Luigi storage."""

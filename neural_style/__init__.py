@@ -1,0 +1,1 @@
+"""Fast neural style transfer compatible with the published PyTorch checkpoints."""

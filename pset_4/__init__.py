@@ -1,0 +1,1 @@
+"""Pset 4: the Luigi style-transfer workflow."""

@@ -1,0 +1,1 @@
+"""Fixtures shared by every test package (each area adds its own conftest below tests/)."""
