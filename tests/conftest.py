@@ -1,1 +1,60 @@
 """Fixtures shared by every test package (each area adds its own conftest below tests/)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+# Dummy values for a local moto server only; real runs never see these.
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+# Settings from the developer's own machine that would send test traffic elsewhere or slow it down.
+_HOST_AWS_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """Start moto's standalone S3 server on 127.0.0.1 (a free port) for the session; yield its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Point boto3 and luigi's S3 clients at the moto server with dummy keys; make a fresh bucket.
+
+    botocore honours ``AWS_ENDPOINT_URL_S3``, so an unconfigured ``luigi.contrib.s3.S3Target`` (and
+    ``target_for("s3://...")``) reaches the server with no luigi.cfg. ``AWS_CONFIG_FILE`` and
+    ``AWS_SHARED_CREDENTIALS_FILE`` point at empty files so a developer's own profile cannot leak in.
+    """
+    import boto3
+
+    empty = tmp_path_factory.mktemp("aws") / "empty"
+    empty.write_text("")
+    for name in _HOST_AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        **_FAKE_AWS_ENV,
+        "AWS_ENDPOINT_URL_S3": s3_endpoint,
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
