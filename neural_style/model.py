@@ -1,0 +1,202 @@
+"""TransformerNet, the image transformation network of Johnson et al. (2016), and its checkpoints.
+
+The module names and parameter shapes are those of PyTorch's ``fast_neural_style`` example, so the
+published checkpoints (candy, mosaic, rain_princess, udnie) load as they are: ``conv1.conv2d.weight``,
+``in1.weight``, ``res1.conv1.conv2d.weight``, ``deconv1.conv2d.weight`` and so on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from csci_utils.io import atomic_write
+
+from .errors import NeuralStyleError
+
+log = logging.getLogger(__name__)
+
+# Checkpoints saved by old PyTorch versions carry InstanceNorm running statistics that the network never
+# uses (InstanceNorm normalises each image by its own statistics); they are dropped on load.
+_NORM_RUNNING_STATS = re.compile(r"(?:^|\.)in\d+\.(?:running_mean|running_var|num_batches_tracked)$")
+
+
+class ConvLayer(nn.Module):
+    """Reflection padding of ``kernel_size // 2`` then a convolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__()
+        self.pad = kernel_size // 2
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad by reflection and convolve."""
+        return self.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"))
+
+
+class UpsampleConvLayer(ConvLayer):
+    """Nearest-neighbour upsampling by ``upsample``, then a :class:`ConvLayer` (avoids checkerboard)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, upsample: int = 2) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=1)
+        self.upsample = upsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Upsample, pad by reflection and convolve."""
+        return super().forward(F.interpolate(x, scale_factor=self.upsample, mode="nearest"))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with instance norm, ReLU between them, and the input added back."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, kernel_size=3)
+        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv2 = ConvLayer(channels, channels, kernel_size=3)
+        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x + in2(conv2(relu(in1(conv1(x)))))``."""
+        out = F.relu(self.in1(self.conv1(x)))
+        return self.in2(self.conv2(out)) + x
+
+
+class TransformerNet(nn.Module):
+    """Maps an RGB batch with values 0..255 to a stylized RGB batch (not clamped) of similar size.
+
+    Heights and widths not divisible by 4 come back rounded up to the next multiple of 4, as in the
+    example: two stride-2 convolutions round up and two 2x upsamplings double.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(3, 32, kernel_size=9)
+        self.in1 = nn.InstanceNorm2d(32, affine=True)
+        self.conv2 = ConvLayer(32, 64, kernel_size=3, stride=2)
+        self.in2 = nn.InstanceNorm2d(64, affine=True)
+        self.conv3 = ConvLayer(64, 128, kernel_size=3, stride=2)
+        self.in3 = nn.InstanceNorm2d(128, affine=True)
+        self.res1 = ResidualBlock(128)
+        self.res2 = ResidualBlock(128)
+        self.res3 = ResidualBlock(128)
+        self.res4 = ResidualBlock(128)
+        self.res5 = ResidualBlock(128)
+        self.deconv1 = UpsampleConvLayer(128, 64, kernel_size=3)
+        self.in4 = nn.InstanceNorm2d(64, affine=True)
+        self.deconv2 = UpsampleConvLayer(64, 32, kernel_size=3)
+        self.in5 = nn.InstanceNorm2d(32, affine=True)
+        self.deconv3 = ConvLayer(32, 3, kernel_size=9)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255."""
+        y = F.relu(self.in1(self.conv1(x)))
+        y = F.relu(self.in2(self.conv2(y)))
+        y = F.relu(self.in3(self.conv3(y)))
+        y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
+        y = F.relu(self.in4(self.deconv1(y)))
+        y = F.relu(self.in5(self.deconv2(y)))
+        return self.deconv3(y)
+
+
+def _expected_shapes() -> dict[str, torch.Size]:
+    with torch.device("meta"):
+        return {name: tensor.shape for name, tensor in TransformerNet().state_dict().items()}
+
+
+def _published_state(state: Mapping[str, object], source: str) -> dict[str, torch.Tensor]:
+    """Validate a state_dict against TransformerNet and return it as float32 tensors, legacy keys dropped."""
+    if not all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()):
+        msg = f"{source} is not a TransformerNet checkpoint: expected a mapping of names to tensors"
+        raise NeuralStyleError(msg)
+    tensors = {k: v for k, v in state.items() if not _NORM_RUNNING_STATS.search(k)}
+    expected = _expected_shapes()
+    missing = sorted(expected.keys() - tensors.keys())
+    extra = sorted(tensors.keys() - expected.keys())
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {_few(missing)}")
+        if extra:
+            parts.append(f"unexpected {_few(extra)}")
+        msg = f"{source} is not a TransformerNet checkpoint: {'; '.join(parts)}"
+        raise NeuralStyleError(msg)
+    for key, shape in expected.items():
+        tensor = tensors[key]
+        if tensor.shape != shape:
+            msg = (
+                f"{source} is not a TransformerNet checkpoint: {key} has shape {tuple(tensor.shape)}, "
+                f"expected {tuple(shape)}"
+            )
+            raise NeuralStyleError(msg)
+        if not tensor.is_floating_point():
+            msg = f"{source} is not a TransformerNet checkpoint: {key} holds {tensor.dtype}, not floats"
+            raise NeuralStyleError(msg)
+    return {key: tensors[key].detach().to("cpu", torch.float32).contiguous() for key in expected}
+
+
+def _few(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def save_checkpoint(
+    net_or_state_dict: TransformerNet | Mapping[str, torch.Tensor], path: str | os.PathLike[str]
+) -> Path:
+    """Write a TransformerNet's weights atomically as a plain state_dict, the published format.
+
+    The file holds only float32 CPU tensors under the published names, so it loads with
+    ``torch.load(..., weights_only=True)`` here and in the original example.
+    """
+    if isinstance(net_or_state_dict, nn.Module):
+        state: Mapping[str, torch.Tensor] = net_or_state_dict.state_dict()
+    else:
+        state = net_or_state_dict
+    tensors = _published_state(state, "the weights to save")
+    destination = Path(path)
+    with atomic_write(destination, "wb", as_file=False, overwrite=True) as temporary:
+        torch.save(tensors, temporary)
+    log.info("saved checkpoint %s", destination)
+    return destination
+
+
+def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Read and validate a TransformerNet checkpoint without running any code stored in it."""
+    source = Path(path)
+    if not source.is_file():
+        msg = f"model file not found: {source}"
+        raise FileNotFoundError(msg)
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "Weights only load failed" in str(err):
+            # weights_only refused a global (a class or function call): never run it, say why.
+            msg = f"{source} was refused: it is not a plain weights file (it would run code to load)"
+            raise NeuralStyleError(msg) from err
+        msg = f"{source} is not a PyTorch checkpoint (could not read it as one)"
+        raise NeuralStyleError(msg) from err
+    except Exception as err:
+        # Arbitrary bytes make the unpickler and the zip reader fail in arbitrary ways.
+        msg = f"{source} is not a PyTorch checkpoint (could not read it as one)"
+        raise NeuralStyleError(msg) from err
+    if not isinstance(state, Mapping):
+        msg = f"{source} is not a TransformerNet checkpoint: it holds a {type(state).__name__}, not weights"
+        raise NeuralStyleError(msg)
+    return _published_state(state, str(source))
+
+
+def load_transformer(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TransformerNet:
+    """Load a TransformerNet checkpoint (ours or a published one) for inference on ``device``."""
+    state = load_state_dict(path)
+    net = TransformerNet()
+    net.load_state_dict(state)
+    net.requires_grad_(False)
+    return net.to(device).eval()

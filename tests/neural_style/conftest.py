@@ -1,0 +1,75 @@
+"""Checkpoints and photos for the neural_style tests, generated here (nothing is read from the repo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from neural_style.model import TransformerNet
+
+
+def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """TransformerNet weights that make every layer matter (affine norms far from 1/0)."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, tensor in TransformerNet().state_dict().items():
+        if ".in" in f".{name}" and name.endswith("weight"):
+            state[name] = 0.5 + torch.rand(tensor.shape, generator=generator)
+        elif name.endswith("bias"):
+            state[name] = 0.2 * torch.randn(tensor.shape, generator=generator)
+        else:
+            fan_in = tensor[0].numel()
+            state[name] = torch.randn(tensor.shape, generator=generator) / fan_in**0.5
+    return state
+
+
+def with_legacy_running_stats(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Add the InstanceNorm running statistics that the published 2017 checkpoints carry."""
+    legacy = dict(state)
+    for name, tensor in state.items():
+        prefix, _, leaf = name.rpartition(".")
+        if leaf == "weight" and prefix.split(".")[-1].startswith("in"):
+            legacy[f"{prefix}.running_mean"] = torch.zeros_like(tensor)
+            legacy[f"{prefix}.running_var"] = torch.ones_like(tensor)
+    return legacy
+
+
+@pytest.fixture(scope="session")
+def weights() -> dict[str, torch.Tensor]:
+    return random_state_dict()
+
+
+@pytest.fixture(scope="session")
+def published_checkpoint(tmp_path_factory: pytest.TempPathFactory, weights: dict[str, torch.Tensor]) -> Path:
+    """A checkpoint as the example's download ships it: legacy (non-zip) pickle with running stats."""
+    path = tmp_path_factory.mktemp("models") / "published.pth"
+    torch.save(with_legacy_running_stats(weights), path, _use_new_zipfile_serialization=False)
+    return path
+
+
+def write_photo(path: Path, width: int = 48, height: int = 40, seed: int = 0, mode: str = "RGB") -> Path:
+    """A smooth random colour picture (photo-like: gradients plus a little noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = [
+        127 + 100 * np.sin(x / (5 + 3 * c) + y / (7 + c) + rng.uniform(0, 6)) + rng.normal(0, 8, x.shape)
+        for c in range(3)
+    ]
+    array = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+    Image.fromarray(array, "RGB").convert(mode).save(path)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return write_photo(tmp_path / "photo.png")
+
+
+@pytest.fixture
+def make_photo():
+    """The :func:`write_photo` helper, for tests that need pictures of a given size or mode."""
+    return write_photo
