@@ -12,7 +12,7 @@ import logging
 import os
 import pickle
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,17 +71,24 @@ class Vgg16(nn.Module):
 
     def forward(self, x: torch.Tensor) -> VggFeatures:
         """Return the four tapped activations of ``x``."""
-        taps: list[torch.Tensor] = []
-        stops = sorted(_TAPS.values())
-        for index, layer in enumerate(self.features[: stops[-1] + 1]):
-            x = layer(x)
-            if index in stops:
-                taps.append(x)
-        return VggFeatures(*taps)
+        return VggFeatures(*self._run(x, _TAPS.values()))
 
     def relu2_2(self, x: torch.Tensor) -> torch.Tensor:
         """Return relu2_2 alone: all the content loss needs, at a fifth of the full cost."""
-        return self.features[: _TAPS["relu2_2"] + 1](x)
+        (out,) = self._run(x, [_TAPS["relu2_2"]])
+        return out
+
+    def _run(self, x: torch.Tensor, taps: Iterable[int]) -> list[torch.Tensor]:
+        wanted = set(taps)
+        out: list[torch.Tensor] = []
+        layer: nn.Module
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in wanted:
+                out.append(x)
+                if len(out) == len(wanted):
+                    break
+        return out
 
 
 def _read_state(path: Path) -> Mapping[str, object]:

@@ -224,3 +224,25 @@ def test_a_second_run_never_overwrites_the_first_model(
         torch.load(first, weights_only=True)["conv1.conv2d.weight"],
         torch.load(second, weights_only=True)["conv1.conv2d.weight"],
     )
+
+
+def test_missing_style_image_is_a_clear_error(assets: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"absent\.jpg"):
+        _train({**assets, "style": tmp_path / "absent.jpg"}, tmp_path / "models")
+    assert not (tmp_path / "models").exists()
+
+
+def test_style_image_too_small_for_vgg_is_refused(assets: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(NeuralStyleError, match=r"style image is 8x8; it needs at least 16 pixels a side"):
+        _train(assets, tmp_path / "models", style_size=8)
+
+
+def test_corrupt_photo_stops_training_naming_the_file(assets: dict[str, Path], tmp_path: Path) -> None:
+    photos = tmp_path / "photos" / "all"
+    photos.mkdir(parents=True)
+    for index, source in enumerate(list_images(assets["photos"])[:2]):
+        (photos / f"{index}.png").write_bytes(source.read_bytes())
+    (photos / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.raises(NeuralStyleError, match=r"2\.png"):
+        _train({**assets, "photos": tmp_path / "photos"}, tmp_path / "models", batch_size=1)
+    assert list((tmp_path / "models").iterdir()) == []
