@@ -1,0 +1,128 @@
+"""Fixtures for the workflow tests: private roots, tiny generated inputs, a real luigid."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pset_4.settings import CACHE_ENV, REMOTE_ENV
+
+
+@dataclass(frozen=True)
+class Roots:
+    remote: Path
+    cache: Path
+
+    @property
+    def remote_images(self) -> Path:
+        return self.remote / "images"
+
+    @property
+    def remote_models(self) -> Path:
+        return self.remote / "saved_models"
+
+    @property
+    def stylized(self) -> Path:
+        return self.cache / "stylized"
+
+
+@pytest.fixture
+def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Roots:
+    """Point the workflow at a fresh remote folder and cache under tmp_path, and work from there."""
+    found = Roots(remote=tmp_path / "remote", cache=tmp_path / "cache")
+    monkeypatch.setenv(REMOTE_ENV, str(found.remote))
+    monkeypatch.setenv(CACHE_ENV, str(found.cache))
+    monkeypatch.chdir(tmp_path)
+    return found
+
+
+def write_photo(path: Path, *, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:
+    """Write a small smooth colour picture (format from the suffix)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    x, y = np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))
+    channels = [np.sin(6 * x * rng.uniform(0.5, 2)), np.cos(5 * y * rng.uniform(0.5, 2)), x * y]
+    pixels = (np.stack(channels, axis=-1) * 127 + 128).clip(0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def make_photo() -> Callable[..., Path]:
+    return write_photo
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TransformerNet checkpoint with random weights in the published format."""
+    import torch
+
+    from neural_style.model import TransformerNet, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "random.pth"
+    save_checkpoint(TransformerNet(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multistyle() -> Path:
+    from neural_style.engine import multistyle_model_path
+
+    return multistyle_model_path()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def luigid(tmp_path: Path) -> Iterator[int]:
+    """Start a real central scheduler on 127.0.0.1 (a free port, a private state file); yield its port."""
+    port = free_port()
+    logdir = tmp_path / "luigid-log"
+    logdir.mkdir()
+    luigid_bin = Path(sys.executable).with_name("luigid")
+    process = subprocess.Popen(
+        [
+            str(luigid_bin),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-path",
+            str(tmp_path / "luigid-state.pickle"),
+            "--logdir",
+            str(logdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LUIGI_CONFIG_PATH": os.devnull},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("luigid did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pset_4.contact_sheet import Tile, compose, write
+
+
+def _picture(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:
+    return Image.new("RGB", size, colour)
+
+
+def test_one_row_per_source_and_one_column_per_result() -> None:
+    rows = [
+        [Tile("a.jpg", _picture((80, 40), (255, 0, 0))), Tile("m s0", _picture((80, 40), (0, 255, 0)))],
+        [
+            Tile("b.jpg", _picture((30, 90), (0, 0, 255))),
+            Tile("m s0", None),
+            Tile("m s1", _picture((8, 8), (9, 9, 9))),
+        ],
+    ]
+    sheet = compose(rows, tile_size=64)
+    cell_w, cell_h = sheet.width // 3, sheet.height // 2
+    assert sheet.size == (3 * cell_w, 2 * cell_h)
+    assert cell_w >= 64
+    assert sheet.getpixel((cell_w // 2, cell_h // 3)) == (255, 0, 0)
+
+
+def test_a_missing_result_is_a_grey_placeholder() -> None:
+    sheet = compose([[Tile("a", _picture((64, 64), (255, 0, 0))), Tile("failed", None)]], tile_size=64)
+    assert sheet.getpixel((sheet.width * 3 // 4, sheet.height // 3)) == (200, 200, 200)
+
+
+def test_empty_sheet_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one tile"):
+        compose([])
+
+
+def test_written_atomically_and_never_overwritten(tmp_path: Path) -> None:
+    sheet = compose([[Tile("a", _picture((20, 20), (1, 2, 3)))]], tile_size=32)
+    path = write(sheet, tmp_path / "sheets" / "contact.png")
+    with Image.open(path) as written:
+        assert written.size == sheet.size
+    with pytest.raises(FileExistsError):
+        write(sheet, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["contact.png"]
+
+
+def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
+    sheet = compose([[Tile("a", None)]], tile_size=32)
+    with pytest.raises(ValueError, match="image suffix"):
+        write(sheet, tmp_path / "contact.txt")
