@@ -87,6 +87,7 @@ def write_workbook(
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(target, "wb", as_file=False, overwrite=overwrite) as temp:
         book = xlsxwriter.Workbook(temp, {"constant_memory": True})
+        book.set_properties({"created": _SURVEY_OPENS})  # a fixed stamp keeps the file's bytes reproducible
         sheet = book.add_worksheet("Sheet1")
         date_format = book.add_format({"num_format": "yyyy-mm-dd"})
         time_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})

@@ -1,0 +1,159 @@
+import hashlib
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from pset_1.__main__ import ExitCode, main
+from pset_1.synthetic import make_survey, write_workbook
+
+SALT_HEX = "0123456789abcdef"
+
+
+def listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def expected_id(name: str) -> str:
+    return hashlib.sha256(bytes.fromhex(SALT_HEX) + name.lower().encode()).hexdigest()[:8]
+
+
+@pytest.fixture
+def salted(monkeypatch, tmp_path):
+    monkeypatch.setenv("CSCI_SALT", SALT_HEX)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def unsalted(monkeypatch, tmp_path):
+    monkeypatch.delenv("CSCI_SALT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    return write_workbook(tmp_path / "hashed.xlsx", 40, seed=3)
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    assert err.startswith("pset_1: error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_prints_each_users_id(salted, workbook, capsys):
+    assert main(["--user", "alice", "--user", "Bob", "--excel", str(workbook)]) == 0
+    out = capsys.readouterr().out
+    assert f"alice: {expected_id('alice')}\n" in out
+    assert f"Bob: {expected_id('bob')}\n" in out
+
+
+def test_converts_beside_the_workbook_and_prints_the_id_column_read_back(salted, workbook, capsys):
+    assert main(["--excel", str(workbook), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert listing(workbook.parent) == ["hashed.parquet", "hashed.xlsx"]
+    for hashed_id in make_survey(40, seed=3)["hashed_id"]:
+        assert hashed_id in out
+    assert "age" not in out
+
+
+def test_summary_output_by_default(salted, workbook, capsys):
+    assert main(["--excel", str(workbook)]) == 0
+    assert "Name: hashed_id" in capsys.readouterr().out
+
+
+def test_second_run_says_the_parquet_was_kept(salted, workbook, capsys):
+    main(["--excel", str(workbook)])
+    assert "wrote" in capsys.readouterr().err
+    parquet = workbook.with_suffix(".parquet")
+    before = parquet.stat().st_mtime_ns
+    assert main(["--excel", str(workbook)]) == 0
+    assert "kept as is" in capsys.readouterr().err
+    assert parquet.stat().st_mtime_ns == before
+
+
+def test_overwrite_flag_rewrites_the_parquet(salted, workbook, capsys):
+    parquet = workbook.with_suffix(".parquet")
+    parquet.write_bytes(b"stale")
+    assert main(["--excel", str(workbook), "--overwrite"]) == 0
+    assert len(pd.read_parquet(parquet)) == 40
+
+
+def test_no_salt_needed_without_users(unsalted, workbook):
+    assert main(["--excel", str(workbook)]) == 0
+
+
+def test_default_workbook_is_data_hashed_xlsx(salted, capsys):
+    assert main([]) == ExitCode.UNREADABLE
+    assert_one_line_error(capsys.readouterr().err, "data/hashed.xlsx")
+
+
+def test_missing_workbook_is_a_one_line_error(salted, capsys):
+    assert main(["--excel", "nowhere.xlsx"]) == ExitCode.UNREADABLE
+    assert_one_line_error(capsys.readouterr().err, "nowhere.xlsx", "no such workbook")
+    assert listing(salted) == []
+
+
+def test_a_file_that_is_not_a_workbook_is_a_one_line_error(salted, capsys):
+    (salted / "notes.xlsx").write_text("just text")
+    assert main(["--excel", "notes.xlsx"]) == ExitCode.BAD_WORKBOOK
+    assert_one_line_error(capsys.readouterr().err, "not a readable Excel workbook")
+    assert listing(salted) == ["notes.xlsx"]
+
+
+def test_a_sheet_without_hashed_id_is_a_one_line_error(salted, capsys):
+    pd.DataFrame({"user": ["a", "b"]}).to_excel(salted / "plain.xlsx", index=False, engine="xlsxwriter")
+    assert main(["--excel", "plain.xlsx"]) == ExitCode.BAD_WORKBOOK
+    assert_one_line_error(capsys.readouterr().err, "no column 'hashed_id'")
+    assert listing(salted) == ["plain.xlsx"]
+
+
+def test_missing_salt_stops_before_any_file_is_written(unsalted, workbook, capsys):
+    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.BAD_SALT
+    assert_one_line_error(capsys.readouterr().err, "CSCI_SALT is not set")
+    assert listing(workbook.parent) == ["hashed.xlsx"]
+
+
+def test_bad_salt_is_never_echoed(monkeypatch, salted, workbook, capsys):
+    monkeypatch.setenv("CSCI_SALT", "top-secret-not-hex")
+    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.BAD_SALT
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, "CSCI_SALT must be hex")
+    assert "top-secret" not in captured.err + captured.out
+    assert listing(workbook.parent) == ["hashed.xlsx"]
+
+
+def test_salt_from_a_dotenv_file(unsalted, workbook, capsys):
+    (unsalted / ".env").write_text(f"CSCI_SALT={SALT_HEX}\n")
+    assert main(["--user", "carol", "--excel", str(workbook)]) == 0
+    assert f"carol: {expected_id('carol')}" in capsys.readouterr().out
+
+
+def test_unknown_option_is_a_usage_error(salted):
+    with pytest.raises(SystemExit) as caught:
+        main(["--nope"])
+    assert caught.value.code == ExitCode.USAGE
+
+
+def test_python_dash_m_runs_and_fails_cleanly(salted, workbook):
+    ok = subprocess.run(
+        [sys.executable, "-m", "pset_1", "--user", "alice", "--excel", str(workbook)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert f"alice: {expected_id('alice')}" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "pset_1", "--excel", "missing.xlsx"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == ExitCode.UNREADABLE
+    assert_one_line_error(bad.stderr, "missing.xlsx")
