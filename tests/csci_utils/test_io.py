@@ -369,3 +369,42 @@ def test_no_hard_links_falls_back_to_a_checked_rename(tmp_path, monkeypatch):
 
 def test_module_exports_only_the_public_pair():
     assert sorted(io_module.__all__) == ["atomic_write", "sibling_temp_path"]
+
+
+def write_text(target, text: str) -> None:
+    with atomic_write(target) as f:
+        f.write(text)
+
+
+def test_no_hard_links_still_refuses_a_target_published_meanwhile(tmp_path, monkeypatch):
+    target = tmp_path / "fat.txt"
+
+    def no_links(src, dst):
+        target.write_text("theirs")  # another writer published first
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(FileExistsError):
+        write_text(target, "mine")
+    assert target.read_text() == "theirs"
+    assert listing(tmp_path) == ["fat.txt"]
+
+
+def test_other_publish_errors_propagate_and_clean_up(tmp_path, monkeypatch):
+    def broken_disk(src, dst):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "link", broken_disk)
+    with pytest.raises(OSError, match="Input/output"):
+        write_text(tmp_path / "x.txt", "data")
+    assert listing(tmp_path) == []
+
+
+def test_a_taken_temp_name_is_skipped_not_shared(tmp_path, monkeypatch):
+    tokens = iter(["taken", "taken", "free"])
+    monkeypatch.setattr(io_module.secrets, "token_hex", lambda _n: next(tokens))
+    squatter = sibling_temp_path(tmp_path / "a.txt")
+    squatter.write_text("someone else's temp")
+    write_text(tmp_path / "a.txt", "mine")
+    assert squatter.read_text() == "someone else's temp"
+    assert (tmp_path / "a.txt").read_text() == "mine"
