@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: demo-pset1 demo-pset4
 
 demo-pset1: $(STAMP)
-	$(PY) -m pset_1.synthetic data/hashed.xlsx --rows 2000
+	test -e data/hashed.xlsx || $(PY) -m pset_1.synthetic data/hashed.xlsx --rows 2000
+	@echo "pset_1 demo: CSCI_SALT is the public demo salt, for demos only; real runs set their own."
 	CSCI_SALT=$(DEMO_SALT) $(PY) -m pset_1 --user alice --user Bob --excel data/hashed.xlsx
 
 demo-pset4: $(STAMP)
