@@ -88,6 +88,19 @@ def read_excel_table(
     return pa.table([_refine(column) for column in batch.columns], names=batch.schema.names)
 
 
+def _check_existing(target: Path, required_columns: Iterable[str]) -> None:
+    """Refuse to hand back an existing Parquet file that is unreadable or lacks a required column."""
+    try:
+        present = pq.read_schema(target).names
+    except (pa.ArrowInvalid, OSError) as err:
+        msg = f"{target} exists but is not readable Parquet ({err}); overwrite it to rebuild it"
+        raise ValueError(msg) from None
+    missing = [name for name in required_columns if name not in present]
+    if missing:
+        msg = f"existing {target} has no column {', '.join(map(repr, missing))}; overwrite it to rebuild it"
+        raise ValueError(msg)
+
+
 def convert_excel_to_parquet(
     path: str | os.PathLike[str],
     *,
@@ -110,6 +123,7 @@ def convert_excel_to_parquet(
         msg = f"{source} already ends in .parquet; give the workbook"
         raise ValueError(msg)
     if target.exists() and not overwrite:
+        _check_existing(target, required_columns)
         log.info("%s already exists; kept as is (not rewritten)", target)
         return target
     table = read_excel_table(source, sheet=sheet, required_columns=required_columns)

@@ -121,12 +121,25 @@ def test_a_header_only_sheet_converts_to_an_empty_table(tmp_path):
 
 def test_existing_parquet_is_not_rewritten_and_the_log_says_so(survey_xlsx, caplog):
     target = survey_xlsx.with_suffix(".parquet")
-    target.write_bytes(b"not rewritten")
+    pq.write_table(pa.table({"kept": [1]}), target)
+    before = target.read_bytes()
     caplog.set_level(logging.INFO, logger="csci_utils")
     assert convert_excel_to_parquet(survey_xlsx) == target
-    assert target.read_bytes() == b"not rewritten"
+    assert target.read_bytes() == before
     assert "already exists" in caplog.text
     assert "not rewritten" in caplog.text
+
+
+def test_kept_parquet_must_still_have_the_required_columns(survey_xlsx):
+    pq.write_table(pa.table({"other": [1]}), survey_xlsx.with_suffix(".parquet"))
+    with pytest.raises(ValueError, match="overwrite it to rebuild"):
+        convert_excel_to_parquet(survey_xlsx, required_columns=["hashed_id"])
+
+
+def test_kept_parquet_that_is_not_parquet_says_how_to_rebuild(survey_xlsx):
+    survey_xlsx.with_suffix(".parquet").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not readable Parquet"):
+        convert_excel_to_parquet(survey_xlsx, required_columns=["hashed_id"])
 
 
 def test_overwrite_replaces_existing_parquet(survey_xlsx):
