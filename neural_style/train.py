@@ -315,5 +315,4 @@ def train(
 
     final = _unused(out_dir / _model_name(epoch + 1, content_weight, style_weight))
     save_checkpoint(net, final)
-    log.info("done, trained model saved at %s", final)
     return final

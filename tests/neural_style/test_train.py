@@ -56,6 +56,7 @@ def _total_losses(caplog: pytest.LogCaptureFixture) -> list[float]:
     return [record.total_loss for record in caplog.records if hasattr(record, "total_loss")]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss(
     assets: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -246,3 +247,32 @@ def test_corrupt_photo_stops_training_naming_the_file(assets: dict[str, Path], t
     with pytest.raises(NeuralStyleError, match=r"2\.png"):
         _train({**assets, "photos": tmp_path / "photos"}, tmp_path / "models", batch_size=1)
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_command_line_trains_a_model_that_eval_loads(assets: dict[str, Path], tmp_path: Path) -> None:
+    from neural_style.cli import main
+
+    argv = ["train", "--dataset", str(assets["photos"]), "--style-image", str(assets["style"])]
+    argv += ["--save-model-dir", str(tmp_path / "models"), "--vgg-weights", str(assets["vgg"])]
+    argv += ["--image-size", "32", "--batch-size", "4", "--epochs", "1", "--log-interval", "1"]
+    assert main(argv) == 0
+    (model,) = (tmp_path / "models").iterdir()
+    assert model.name.startswith("epoch_1_")
+    assert main(["eval", "--content-image", str(next(assets["photos"].rglob("*.png"))), "--model", str(model),
+                 "--output-image", str(tmp_path / "out.png"), "--cuda", "0"]) == 0  # fmt: skip
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (SIZE + 8, SIZE)
+
+
+def test_command_line_reports_missing_vgg_weights_in_one_line(
+    assets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from neural_style.cli import main
+
+    argv = ["train", "--dataset", str(assets["photos"]), "--style-image", str(assets["style"])]
+    argv += ["--save-model-dir", str(tmp_path / "models"), "--vgg-weights", str(tmp_path / "vgg16.pth")]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pass --vgg-weights PATH" in err
+    assert "Traceback" not in err
