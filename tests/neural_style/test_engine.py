@@ -1,0 +1,164 @@
+"""The engine stylizes exactly as the example's eval computes, loads once, and refuses bad requests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from neural_style.engine import TorchStylizer, load_model, resolve_device, stylize
+from neural_style.errors import NeuralStyleError
+from neural_style.model import TransformerNet
+
+
+def reference_stylize(weights: dict[str, torch.Tensor], rgb: np.ndarray) -> np.ndarray:
+    """The published network written out as plain functional calls, in float64."""
+    w = {k: v.double() for k, v in weights.items()}
+
+    def conv(x, name, stride=1):
+        kernel = w[f"{name}.conv2d.weight"]
+        pad = kernel.shape[-1] // 2
+        return F.conv2d(
+            F.pad(x, (pad, pad, pad, pad), mode="reflect"), kernel, w[f"{name}.conv2d.bias"], stride
+        )
+
+    def norm(x, name):
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        var = x.var(dim=(2, 3), unbiased=False, keepdim=True)
+        scale, shift = w[f"{name}.weight"].view(1, -1, 1, 1), w[f"{name}.bias"].view(1, -1, 1, 1)
+        return (x - mean) / torch.sqrt(var + 1e-5) * scale + shift
+
+    def up(x):
+        return x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+
+    x = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].double()
+    y = torch.relu(norm(conv(x, "conv1"), "in1"))
+    y = torch.relu(norm(conv(y, "conv2", 2), "in2"))
+    y = torch.relu(norm(conv(y, "conv3", 2), "in3"))
+    for i in range(1, 6):
+        inner = torch.relu(norm(conv(y, f"res{i}.conv1"), f"res{i}.in1"))
+        y = y + norm(conv(inner, f"res{i}.conv2"), f"res{i}.in2")
+    y = torch.relu(norm(conv(up(y), "deconv1"), "in4"))
+    y = torch.relu(norm(conv(up(y), "deconv2"), "in5"))
+    y = conv(y, "deconv3")
+    return y[0].permute(1, 2, 0).clamp(0, 255).numpy().astype(np.uint8)
+
+
+def opened(path) -> Image.Image:
+    """Read a picture fully (keeping its format name) and close the file."""
+    with Image.open(path) as image:
+        image.load()
+        copy = image.copy()
+        copy.format = image.format
+        return copy
+
+
+def assert_same_picture(actual: np.ndarray, expected: np.ndarray) -> None:
+    """At most one level apart per channel (float rounding at the 8-bit cut), almost all identical."""
+    assert actual.shape == expected.shape
+    diff = np.abs(actual.astype(int) - expected.astype(int))
+    assert diff.max() <= 1
+    assert (diff == 0).mean() > 0.99
+
+
+def test_output_matches_a_plain_functional_computation(published_checkpoint, weights, photo):
+    result = load_model(published_checkpoint).stylize(opened(photo))
+    assert_same_picture(np.asarray(result), reference_stylize(weights, np.asarray(opened(photo))))
+
+
+def test_odd_sizes_come_back_rounded_up_to_multiples_of_four(
+    published_checkpoint, weights, make_photo, tmp_path
+):
+    photo = make_photo(tmp_path / "odd.png", width=37, height=22)
+    result = load_model(published_checkpoint).stylize(opened(photo))
+    assert result.size == (40, 24)
+    assert_same_picture(np.asarray(result), reference_stylize(weights, np.asarray(opened(photo))))
+
+
+def test_stylize_file_writes_8_bit_rgb_png(published_checkpoint, photo, tmp_path):
+    out = stylize(photo, published_checkpoint, tmp_path / "out.png")
+    assert out == tmp_path / "out.png"
+    written = opened(out)
+    assert (written.mode, written.size, written.format) == ("RGB", (48, 40), "PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "photo.png"]
+
+
+def test_content_scale_shrinks_the_photo_first(published_checkpoint, weights, make_photo, tmp_path):
+    photo = make_photo(tmp_path / "big.png", width=64, height=48)
+    out = stylize(photo, published_checkpoint, tmp_path / "out.png", content_scale=2)
+    small = opened(photo).resize((32, 24), Image.Resampling.LANCZOS)
+    assert_same_picture(np.asarray(opened(out)), reference_stylize(weights, np.asarray(small)))
+
+
+def test_one_loaded_model_stylizes_an_iterator_of_pictures(
+    published_checkpoint, weights, make_photo, tmp_path
+):
+    photos = [
+        opened(make_photo(tmp_path / f"{i}.png", width=24 + 4 * i, height=20, seed=i)) for i in range(3)
+    ]
+    stylizer = load_model(published_checkpoint)
+    results = list(stylizer.stylize_many(iter(photos)))
+    for photo, result in zip(photos, results, strict=True):
+        assert_same_picture(np.asarray(result), reference_stylize(weights, np.asarray(photo)))
+
+
+def test_stylize_files_writes_every_pair(published_checkpoint, make_photo, tmp_path):
+    pairs = [(make_photo(tmp_path / f"in{i}.png", seed=i), tmp_path / f"out{i}.jpg") for i in range(2)]
+    written = load_model(published_checkpoint).stylize_files(pairs)
+    assert written == [dst for _, dst in pairs]
+    assert all(opened(path).format == "JPEG" for path in written)
+
+
+def test_existing_output_is_replaced(published_checkpoint, photo, tmp_path):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old")
+    stylize(photo, published_checkpoint, out)
+    assert opened(out).size == (48, 40)
+
+
+def test_bf16_is_close_to_fp32(published_checkpoint, photo):
+    picture = opened(photo)
+    fp32 = np.asarray(load_model(published_checkpoint).stylize(picture), dtype=float)
+    bf16 = np.asarray(load_model(published_checkpoint, precision="bf16").stylize(picture), dtype=float)
+    psnr = 10 * np.log10(255**2 / np.mean((fp32 - bf16) ** 2))
+    assert psnr > 25
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(published_checkpoint, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(NeuralStyleError, match="--cuda 0"):
+        load_model(published_checkpoint, device="cuda")
+
+
+def test_unknown_device_is_refused():
+    with pytest.raises(NeuralStyleError, match="device"):
+        resolve_device("tpu")
+
+
+def test_unknown_precision_is_refused(published_checkpoint):
+    with pytest.raises(NeuralStyleError, match="precision"):
+        load_model(published_checkpoint, precision="fp8")
+
+
+def test_style_index_for_a_single_style_checkpoint_is_refused(published_checkpoint):
+    with pytest.raises(NeuralStyleError, match="single style"):
+        load_model(published_checkpoint, style=3)
+
+
+def test_unknown_model_suffix_is_refused(tmp_path):
+    path = tmp_path / "model.h5"
+    path.write_bytes(b"x")
+    with pytest.raises(NeuralStyleError, match=r"\.pth"):
+        load_model(path)
+
+
+def test_picture_too_small_for_the_network_is_refused(published_checkpoint):
+    with pytest.raises(NeuralStyleError, match="at least 5"):
+        load_model(published_checkpoint).stylize(Image.new("RGB", (4, 30)))
+
+
+def test_engine_keeps_the_network_in_channels_last():
+    stylizer = TorchStylizer(TransformerNet())
+    assert stylizer.net.conv1.conv2d.weight.is_contiguous(memory_format=torch.channels_last)
