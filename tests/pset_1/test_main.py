@@ -157,3 +157,20 @@ def test_python_dash_m_runs_and_fails_cleanly(salted, workbook):
     )
     assert bad.returncode == ExitCode.UNREADABLE
     assert_one_line_error(bad.stderr, "missing.xlsx")
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_gets_no_traceback(salted, tmp_path):
+    book = write_workbook(tmp_path / "big.xlsx", 20_000)  # its ids overflow a pipe's buffer
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pset_1", "--all", "--excel", str(book)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err
