@@ -9,6 +9,7 @@ relu3_3 and relu4_3. Both are taken on ImageNet-normalized inputs and optimized 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -176,15 +177,15 @@ class PerceptualLoss(nn.Module):
 
 def _require_positive(**values: float | None) -> None:
     for name, value in values.items():
-        if value is not None and not value > 0:  # also refuses NaN
-            msg = f"{name} must be positive, got {value!r}"
+        if value is not None and not 0 < value < math.inf:  # also refuses NaN
+            msg = f"{name} must be a positive number, got {value!r}"
             raise NeuralStyleError(msg)
 
 
 def _require_non_negative(**values: float) -> None:
     for name, value in values.items():
-        if not value >= 0:
-            msg = f"{name} must be zero or more, got {value!r}"
+        if not 0 <= value < math.inf:
+            msg = f"{name} must be a number, zero or more, got {value!r}"
             raise NeuralStyleError(msg)
 
 
@@ -218,6 +219,14 @@ class _LossWindow:
             extra={"step": step, "content_loss": content, "style_loss": style, "total_loss": content + style},
         )  # fmt: skip
         self.reset()
+
+
+def _finite(loss: float, name: str, step: int) -> float:
+    if not math.isfinite(loss):
+        # Saving would publish a model of NaNs; earlier checkpoints stay as they are.
+        msg = f"the {name} loss became {loss} at step {step}; lower --lr or the loss weights and train again"
+        raise NeuralStyleError(msg)
+    return loss
 
 
 def _batches(loader: DataLoader[torch.Tensor], device: torch.device) -> Iterator[torch.Tensor]:
@@ -263,10 +272,11 @@ def train(
     """Train a TransformerNet on the photos under ``dataset`` to paint like ``style_image``; return its path.
 
     Photos are resized and center-cropped to ``image_size``; batches run in sorted file order. Every
-    ``log_interval`` steps the running mean losses are logged; every ``checkpoint_interval`` steps a
-    ``ckpt_epoch_E_batch_id_B.pth`` goes to ``checkpoint_model_dir`` (if given). The final model is saved
-    in ``save_model_dir`` as ``epoch_N_<time>_<content_weight>_<style_weight>.model``. ``max_steps`` stops
-    early. Every file is written atomically in the published plain-state_dict format.
+    ``log_interval`` steps the mean losses since the last report are logged; every
+    ``checkpoint_interval`` steps a ``ckpt_epoch_E_batch_id_B.pth`` goes to ``checkpoint_model_dir`` (if
+    given). The final model is saved in ``save_model_dir`` as
+    ``epoch_N_<time>_<content_weight>_<style_weight>.model``. ``max_steps`` stops early. Every file is
+    written atomically in the published plain-state_dict format; a loss that turns NaN/inf stops training.
     """
     _require_positive(
         epochs=epochs, batch_size=batch_size, image_size=image_size, style_size=style_size, lr=lr,
@@ -302,7 +312,7 @@ def train(
             (content + style_loss).backward()
             optimizer.step()
             step += 1
-            window.add(content.item(), style_loss.item())
+            window.add(_finite(content.item(), "content", step), _finite(style_loss.item(), "style", step))
             if step % log_interval == 0:
                 window.log(step, epoch, min((batch_id + 1) * batch_size, len(paths)), len(paths))
             if ckpt_dir is not None and step % checkpoint_interval == 0:

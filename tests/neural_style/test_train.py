@@ -180,10 +180,11 @@ def test_cuda_without_cuda_is_a_clear_error(assets: dict[str, Path], tmp_path: P
     ("option", "value", "message"),
     [
         ("image_size", 30, "multiple of 4"),
-        ("batch_size", 0, "batch_size must be positive"),
-        ("lr", float("nan"), "lr must be positive"),
-        ("style_weight", -1.0, "style_weight must be zero or more"),
-        ("max_steps", 0, "max_steps must be positive"),
+        ("batch_size", 0, "batch_size must be a positive number"),
+        ("lr", float("nan"), "lr must be a positive number"),
+        ("style_weight", -1.0, "style_weight must be a number, zero or more"),
+        ("content_weight", float("inf"), "content_weight must be a number, zero or more"),
+        ("max_steps", 0, "max_steps must be a positive number"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(
@@ -276,3 +277,14 @@ def test_command_line_reports_missing_vgg_weights_in_one_line(
     assert err.count("\n") == 1
     assert "pass --vgg-weights PATH" in err
     assert "Traceback" not in err
+
+
+def test_diverging_loss_stops_training_without_saving_a_broken_model(
+    assets: dict[str, Path], tmp_path: Path
+) -> None:
+    # VGG weights so large that float32 activations overflow: the loss is inf/NaN from the first step.
+    huge = {key: value * 1e20 for key, value in torch.load(assets["vgg"], weights_only=True).items()}
+    torch.save(huge, tmp_path / "huge.pth")
+    with pytest.raises(NeuralStyleError, match=r"loss became (inf|nan) at step 1; lower --lr"):
+        _train({**assets, "vgg": tmp_path / "huge.pth"}, tmp_path / "models", max_steps=3)
+    assert list((tmp_path / "models").iterdir()) == []
