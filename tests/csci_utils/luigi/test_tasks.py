@@ -1,0 +1,516 @@
+"""Copy tasks against a real moto S3 server: completeness, Up/Down, integrity, failures, memory."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import os
+import pty
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+import luigi
+import luigi.format
+import pytest
+from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
+from luigi.target import FileSystemTarget
+
+from csci_utils.luigi.storage import target_for
+from csci_utils.luigi.tasks import (
+    CopyFile,
+    CopyTask,
+    DownloadIfMissing,
+    ExternalFile,
+    UpDown,
+    UploadIfMissing,
+    copy_target,
+)
+
+MiB = 1024 * 1024
+SECRET = "wr0ng-secret-never-printed"
+
+
+def run(*tasks: luigi.Task) -> LuigiRunResult:
+    """Run tasks on a local scheduler in this process."""
+    return luigi.build(list(tasks), local_scheduler=True, detailed_summary=True, workers=1)
+
+
+def s3_object(bucket: str, key: str, endpoint: str | None = None) -> bytes | None:
+    """Read an object straight from the server (None if it does not exist)."""
+    client = boto3.client("s3", endpoint_url=endpoint)
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+
+
+@pytest.fixture
+def payload() -> bytes:
+    """Bytes a text pipeline would mangle: every byte value, CR/LF pairs, a NUL run."""
+    return bytes(range(256)) * 64 + b"\r\n\n\r\x00" * 1000
+
+
+# ---------------------------------------------------------------------------------------------- completeness
+
+
+def test_external_file_is_complete_when_the_key_exists(s3_bucket: str) -> None:
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="images/luigi.jpg", Body=b"jpg")
+    assert ExternalFile(f"s3://{s3_bucket}/images/luigi.jpg").complete()
+
+
+def test_external_file_is_incomplete_when_the_key_is_missing(s3_bucket: str) -> None:
+    assert not ExternalFile(f"s3://{s3_bucket}/images/missing.jpg").complete()
+
+
+def test_external_file_works_for_local_paths(tmp_path: Path) -> None:
+    (tmp_path / "here.jpg").write_bytes(b"x")
+    assert ExternalFile(os.fspath(tmp_path / "here.jpg")).complete()
+    assert not ExternalFile(os.fspath(tmp_path / "absent.jpg")).complete()
+
+
+def test_external_file_output_is_binary(s3_bucket: str) -> None:
+    assert ExternalFile(f"s3://{s3_bucket}/k.bin").output().format is luigi.format.Nop
+
+
+# ---------------------------------------------------------------------------------------------- copies
+
+
+def test_download_copies_the_object_byte_for_byte(s3_bucket: str, tmp_path: Path, payload: bytes) -> None:
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="models/udnie.pth", Body=payload)
+    local = tmp_path / "cache" / "udnie.pth"
+    result = run(DownloadIfMissing(remote=f"s3://{s3_bucket}/models/udnie.pth", local=os.fspath(local)))
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert local.read_bytes() == payload
+    assert sorted(p.name for p in local.parent.iterdir()) == ["udnie.pth"]
+
+
+def test_download_of_a_missing_key_reports_the_missing_dependency(s3_bucket: str, tmp_path: Path) -> None:
+    task = DownloadIfMissing(remote=f"s3://{s3_bucket}/nope.pth", local=os.fspath(tmp_path / "nope.pth"))
+    assert run(task).status == LuigiStatusCode.MISSING_EXT
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_upload_if_missing_uploads(s3_bucket: str, tmp_path: Path, payload: bytes) -> None:
+    local = tmp_path / "luigi.jpg"
+    local.write_bytes(payload)
+    result = run(UploadIfMissing(local=os.fspath(local), remote=f"s3://{s3_bucket}/images/luigi.jpg"))
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert s3_object(s3_bucket, "images/luigi.jpg") == payload
+
+
+def test_upload_is_skipped_when_the_remote_has_the_file(s3_bucket: str, tmp_path: Path) -> None:
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="images/luigi.jpg", Body=b"the shared copy")
+    local = tmp_path / "luigi.jpg"
+    local.write_bytes(b"a different local copy")
+    result = run(UploadIfMissing(local=os.fspath(local), remote=f"s3://{s3_bucket}/images/luigi.jpg"))
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert "ran successfully" not in result.summary_text
+    assert s3_object(s3_bucket, "images/luigi.jpg") == b"the shared copy"
+
+
+def test_copy_file_any_scheme_to_any_scheme(s3_bucket: str, tmp_path: Path, payload: bytes) -> None:
+    start = tmp_path / "start.bin"
+    start.write_bytes(payload)
+    hops = [
+        os.fspath(start),
+        f"s3://{s3_bucket}/a.bin",
+        f"s3://{s3_bucket}/b.bin",
+        (tmp_path / "end.bin").as_uri(),
+    ]
+    tasks = [CopyFile(source=a, destination=b) for a, b in itertools.pairwise(hops)]
+    for task in tasks:
+        assert run(task).status == LuigiStatusCode.SUCCESS
+    assert (tmp_path / "end.bin").read_bytes() == payload
+
+
+def test_multipart_round_trip_is_byte_for_byte(s3_bucket: str, tmp_path: Path) -> None:
+    data = os.urandom(11 * MiB + 123)
+    (tmp_path / "big.bin").write_bytes(data)
+    url = f"s3://{s3_bucket}/big.bin"
+    up = copy_target(
+        target_for(tmp_path / "big.bin", binary=True), target_for(url, binary=True), part_size=5 * MiB
+    )
+    head = boto3.client("s3").head_object(Bucket=s3_bucket, Key="big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # three parts: a real multipart upload
+    down = copy_target(target_for(url, binary=True), target_for(tmp_path / "back.bin", binary=True))
+    assert up == down == len(data)
+    assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_local_to_local_copy_is_atomic_and_keeps_the_suffix(tmp_path: Path, payload: bytes) -> None:
+    (tmp_path / "in.tar.gz").write_bytes(payload)
+    copied = copy_target(target_for(tmp_path / "in.tar.gz"), target_for(tmp_path / "out" / "x.tar.gz"))
+    assert copied == len(payload)
+    assert (tmp_path / "out" / "x.tar.gz").read_bytes() == payload
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.tar.gz"]
+
+
+class BrokenSource(luigi.LocalTarget):
+    """A file target whose stream fails after some bytes, like a network read that dies."""
+
+    def open(self, mode: str = "r") -> IO[bytes]:
+        return FailingStream(b"x" * MiB)
+
+
+class FailingStream(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() > MiB // 2:
+            raise ConnectionResetError("source went away")
+        return super().read(size)
+
+
+class StreamTarget(FileSystemTarget):
+    """A luigi file target that is neither local nor S3 (its reads come from a stream)."""
+
+    fs = None
+
+    def __init__(self, path: str, stream: io.BytesIO) -> None:
+        super().__init__(path)
+        self._stream = stream
+
+    def open(self, mode: str = "r") -> Any:
+        return self._stream
+
+
+def test_a_failing_source_leaves_no_local_file(tmp_path: Path) -> None:
+    source = StreamTarget("stream://x", FailingStream(b"x" * MiB))
+    with pytest.raises(ConnectionResetError):
+        copy_target(source, target_for(tmp_path / "dst.bin"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_source_leaves_no_s3_object(s3_bucket: str) -> None:
+    source = StreamTarget("stream://x", FailingStream(b"x" * MiB))
+    with pytest.raises(ConnectionResetError):
+        copy_target(source, target_for(f"s3://{s3_bucket}/dst.bin"))
+    assert s3_object(s3_bucket, "dst.bin") is None
+
+
+def test_a_stream_source_uploads_and_is_checked(s3_bucket: str, payload: bytes) -> None:
+    source = StreamTarget("stream://x", io.BytesIO(payload))
+    assert copy_target(source, target_for(f"s3://{s3_bucket}/s.bin")) == len(payload)
+    assert s3_object(s3_bucket, "s.bin") == payload
+
+
+def test_copy_task_refuses_several_inputs(tmp_path: Path) -> None:
+    class TwoInputs(CopyTask):
+        def requires(self) -> list[luigi.Task]:
+            return [ExternalFile(os.fspath(tmp_path / "a")), ExternalFile(os.fspath(tmp_path / "b"))]
+
+        def output(self) -> FileSystemTarget:
+            return target_for(tmp_path / "c")
+
+    with pytest.raises(TypeError, match="exactly one input"):
+        TwoInputs().run()
+
+
+def test_part_size_below_the_s3_minimum_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"x")
+    with pytest.raises(ValueError, match="at least 5 MiB"):
+        copy_target(target_for(tmp_path / "a"), target_for(tmp_path / "b"), part_size=MiB)
+
+
+# ---------------------------------------------------------------------------------------------- Up/Down
+
+
+def test_updown_on_a_laptop_with_only_local_files_uploads(
+    s3_bucket: str, tmp_path: Path, payload: bytes
+) -> None:
+    local = tmp_path / "images" / "luigi.jpg"
+    local.parent.mkdir()
+    local.write_bytes(payload)
+    before = local.stat().st_mtime_ns
+    result = run(UpDown(local=os.fspath(local), remote=f"s3://{s3_bucket}/images/luigi.jpg"))
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert s3_object(s3_bucket, "images/luigi.jpg") == payload
+    assert local.stat().st_mtime_ns == before  # nothing downloaded over the local copy
+
+
+def test_updown_on_ci_with_only_the_bucket_downloads(s3_bucket: str, tmp_path: Path, payload: bytes) -> None:
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="images/luigi.jpg", Body=payload)
+    local = tmp_path / "images" / "luigi.jpg"
+    result = run(UpDown(local=os.fspath(local), remote=f"s3://{s3_bucket}/images/luigi.jpg"))
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert local.read_bytes() == payload
+
+
+def test_updown_second_run_transfers_nothing(s3_bucket: str, tmp_path: Path, payload: bytes) -> None:
+    local = tmp_path / "luigi.jpg"
+    local.write_bytes(payload)
+    task = UpDown(local=os.fspath(local), remote=f"s3://{s3_bucket}/luigi.jpg")
+    run(task)
+    modified = boto3.client("s3").head_object(Bucket=s3_bucket, Key="luigi.jpg")["LastModified"]
+    result = run(task)
+    assert result.status == LuigiStatusCode.SUCCESS
+    assert "ran successfully" not in result.summary_text
+    assert boto3.client("s3").head_object(Bucket=s3_bucket, Key="luigi.jpg")["LastModified"] == modified
+
+
+def test_updown_with_neither_copy_reports_the_missing_file(s3_bucket: str, tmp_path: Path) -> None:
+    task = UpDown(local=os.fspath(tmp_path / "none.jpg"), remote=f"s3://{s3_bucket}/none.jpg")
+    assert run(task).status == LuigiStatusCode.MISSING_EXT
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def test_missing_bucket_is_a_clear_file_not_found(s3_bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "a.bin").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match="bucket 'no-such-bucket' does not exist"):
+        copy_target(target_for(tmp_path / "a.bin"), target_for("s3://no-such-bucket/a.bin"))
+
+
+def test_missing_key_is_a_clear_file_not_found(s3_bucket: str, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        copy_target(target_for(f"s3://{s3_bucket}/absent.bin"), target_for(tmp_path / "a.bin"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_local_source_is_a_clear_file_not_found(s3_bucket: str, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothing to copy"):
+        copy_target(target_for(tmp_path / "absent.bin"), target_for(f"s3://{s3_bucket}/a.bin"))
+
+
+def test_missing_credentials_name_the_settings(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(PermissionError, match="no AWS credentials") as err:
+        target_for(f"s3://{s3_bucket}/a.bin").exists()
+    assert "AWS_ACCESS_KEY_ID" in str(err.value)
+    assert "luigi.cfg [s3]" in str(err.value)
+
+
+def test_unreachable_endpoint_names_the_setting(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(ConnectionError, match="AWS_ENDPOINT_URL_S3") as err:
+        target_for(f"s3://{s3_bucket}/a.bin").exists()
+    assert f"127.0.0.1:{port}" in str(err.value)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def auth_s3_endpoint() -> Iterator[str]:
+    """A second moto server, in its own process, that checks credentials like AWS does."""
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_wrong_credentials_are_refused_without_showing_the_secret(
+    s3_bucket: str, auth_s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", auth_s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    with pytest.raises(PermissionError, match="S3 refused access") as err:
+        target_for(f"s3://{s3_bucket}/a.bin").exists()
+    assert "AWS_SECRET_ACCESS_KEY" in str(err.value)
+    assert SECRET not in str(err.value)
+    result = run(ExternalFile(f"s3://{s3_bucket}/a.bin"))
+    assert result.status != LuigiStatusCode.SUCCESS
+    assert SECRET not in caplog.text
+
+
+# ------------------------------------------------------------------------------------------ server goes away
+
+
+class CuttableProxy:
+    """A TCP forwarder in front of the S3 server that drops every connection once N bytes have passed.
+
+    To the client the server has gone away mid-transfer; the real server (and what it holds) stays up, so
+    the test can see what became visible there.
+    """
+
+    def __init__(self, upstream: str, cut_after: int) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self._upstream = (host, int(port))
+        self._cut_after = cut_after
+        self._moved = 0
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.cut_happened = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self._upstream)
+            with self._lock:
+                self._sockets += [client, server]
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(256 * 1024):
+                with self._lock:
+                    self._moved += len(data)
+                    over = self._moved > self._cut_after
+                if over:
+                    self.cut()
+                    return
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+
+    def cut(self) -> None:
+        """Refuse new connections and reset the open ones."""
+        self.cut_happened.set()
+        self._listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+@pytest.fixture
+def flaky_endpoint(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CuttableProxy]:
+    """Point the clients at a proxy that cuts the connection after 6 MiB; no retries, to fail fast."""
+    proxy = CuttableProxy(s3_endpoint, cut_after=6 * MiB)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    yield proxy
+    proxy.cut()
+
+
+@pytest.mark.slow
+def test_server_going_away_during_upload_leaves_no_object_and_a_rerun_succeeds(
+    s3_endpoint: str,
+    s3_bucket: str,
+    flaky_endpoint: CuttableProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(20 * MiB)
+    (tmp_path / "big.bin").write_bytes(data)
+    task = UploadIfMissing(local=os.fspath(tmp_path / "big.bin"), remote=f"s3://{s3_bucket}/big.bin")
+    with pytest.raises(ConnectionError, match="cannot reach S3"):
+        copy_target(task.input(), task.output(), part_size=5 * MiB)
+    assert flaky_endpoint.cut_happened.is_set()
+    assert s3_object(s3_bucket, "big.bin", s3_endpoint) is None
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    assert run(task).status == LuigiStatusCode.SUCCESS
+    assert s3_object(s3_bucket, "big.bin") == data
+
+
+@pytest.mark.slow
+def test_server_going_away_during_download_leaves_no_file_and_a_rerun_succeeds(
+    s3_endpoint: str,
+    s3_bucket: str,
+    flaky_endpoint: CuttableProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(20 * MiB)
+    boto3.client("s3", endpoint_url=s3_endpoint).put_object(Bucket=s3_bucket, Key="big.bin", Body=data)
+    local = tmp_path / "cache" / "big.bin"
+    task = DownloadIfMissing(remote=f"s3://{s3_bucket}/big.bin", local=os.fspath(local))
+    with pytest.raises(ConnectionError, match="cannot reach S3"):
+        copy_target(task.input(), task.output(), part_size=5 * MiB)
+    assert flaky_endpoint.cut_happened.is_set()
+    assert list(local.parent.iterdir()) == []
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    assert run(task).status == LuigiStatusCode.SUCCESS
+    assert local.read_bytes() == data
+
+
+# ------------------------------------------------------------------------------------------ memory, progress
+
+MEASURE_PEAK = textwrap.dedent(
+    """
+    import resource, sys
+    from csci_utils.luigi.storage import target_for
+    from csci_utils.luigi.tasks import copy_target
+
+    def peak_mib():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    small, big, url, back = sys.argv[1:]
+    copy_target(target_for(small, binary=True), target_for(url + ".small", binary=True))
+    copy_target(target_for(url + ".small", binary=True), target_for(back + ".small", binary=True))
+    warm = peak_mib()
+    copy_target(target_for(big, binary=True), target_for(url, binary=True))
+    copy_target(target_for(url, binary=True), target_for(back, binary=True))
+    print(warm, peak_mib())
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_large_file_copies_with_flat_memory(s3_bucket: str, tmp_path: Path) -> None:
+    size = 72 * MiB
+    big, small = tmp_path / "big.bin", tmp_path / "small.bin"
+    with big.open("wb") as f:
+        for _ in range(size // MiB):
+            f.write(os.urandom(MiB))
+    small.write_bytes(os.urandom(9 * MiB))  # two parts: the same code paths as the big file
+    url, back = f"s3://{s3_bucket}/big.bin", tmp_path / "back.bin"
+    command = [sys.executable, "-c", MEASURE_PEAK, str(small), str(big), url, str(back)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+    warm, peak = map(float, out.split())
+    assert peak - warm < 40, f"peak grew {peak - warm:.0f} MiB while copying a {size // MiB} MiB file"
+    assert back.stat().st_size == size
+    assert back.read_bytes() == big.read_bytes()
+
+
+def test_progress_is_drawn_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.bin").write_bytes(b"x" * MiB)
+    leader, follower = pty.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        copy_target(target_for(tmp_path / "a.bin"), target_for(tmp_path / "b.bin"))
+    drawn = os.read(leader, 4096).decode()
+    os.close(leader)
+    assert "1.0 / 1.0 MiB" in drawn
+    assert "MiB/s" in drawn
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"x" * MiB)
+    copy_target(target_for(tmp_path / "a.bin"), target_for(tmp_path / "b.bin"))
+    assert capsys.readouterr().err == ""
