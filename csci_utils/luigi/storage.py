@@ -285,10 +285,16 @@ def _client_class() -> type[S3Client]:
     return TranslatingS3Client
 
 
-@functools.lru_cache(maxsize=8)
 def s3_client(settings: S3Settings) -> S3Client:
-    """Return a luigi S3Client for ``settings`` (one per distinct settings, reused across targets)."""
-    log.debug("S3 client for %r", settings)
+    """Return a luigi S3Client for ``settings``: one per distinct settings and process, reused by targets."""
+    # Keyed by pid too: luigi forks workers, and a forked child must not share its parent's open sockets.
+    return _cached_client(settings, os.getpid())
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(settings: S3Settings, pid: int) -> S3Client:
+    """Make the client for ``settings`` in process ``pid``."""
+    log.debug("S3 client for %r in process %d", settings, pid)
     return _client_class()(settings)
 
 

@@ -103,8 +103,10 @@ def _progress(label: str, total: int | None, enabled: bool | None) -> Iterator[P
         yield None
         return
     bar = _Progress(label, total, sys.stderr)
-    yield bar
-    bar.finish()
+    try:
+        yield bar
+    finally:
+        bar.finish()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -112,8 +114,9 @@ def _progress(label: str, total: int | None, enabled: bool | None) -> Iterator[P
 
 
 def _is_s3(target: Target) -> bool:
-    """Tell whether a target is an S3 object (checked by class name: boto3 is an optional extra)."""
-    return any(cls.__name__ == "S3Target" for cls in type(target).__mro__)
+    """Tell whether a target is an S3 object, without importing the optional S3 support to find out."""
+    s3 = sys.modules.get("luigi.contrib.s3")  # an S3Target exists only if its module was imported
+    return s3 is not None and isinstance(target, s3.S3Target)
 
 
 def _boto(target: FileSystemTarget) -> Any:
