@@ -1,0 +1,220 @@
+"""Copy throughput and peak memory: our luigi copy tasks vs `aws s3 cp`, and atomic vs plain local writes.
+
+Targets (issue 3): local->S3->local through CopyFile within 1.2x of awscli's time against the same local
+moto server, peak memory independent of file size; the atomic write's extra cost (fsync + rename) shown
+against a plain write and a plain write + fsync.
+
+Both clients run as fresh processes (interpreter start-up included for both) against one moto server in
+its own process; peak RSS is each process's own, from wait4. Other work on the machine makes the absolute
+figures noisy; the ratios from one run are what counts.
+
+    .venv/bin/python bench/bench_copy.py [--sizes-mib 32 160] [--repeat 2] [--files 200] [--file-kib 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MiB = 1024 * 1024
+TARGET = 1.2
+BIN = Path(sys.executable).parent
+ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+OUR_COPY = textwrap.dedent(
+    """
+    import sys, luigi
+    from csci_utils.luigi.tasks import CopyFile
+    ok = luigi.build([CopyFile(source=sys.argv[1], destination=sys.argv[2])], local_scheduler=True,
+                     log_level="WARNING")
+    sys.exit(0 if ok else 1)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def moto_server(env: dict[str, str]) -> Iterator[str]:
+    """Run moto's S3 server in its own process; yield its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a command; return its wall seconds and its own peak RSS in MiB."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if child.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({child.returncode}): {stderr.strip()[-500:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def round_trip(tool: str, source: Path, url: str, back: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Copy local -> S3 -> local with one tool; return total seconds and the larger peak RSS."""
+    if tool == "ours":
+        steps = [
+            [sys.executable, "-c", OUR_COPY, str(source), url],
+            [sys.executable, "-c", OUR_COPY, url, str(back)],
+        ]
+    else:
+        aws = [str(BIN / "aws"), "s3", "cp", "--only-show-errors"]
+        steps = [[*aws, str(source), url], [*aws, url, str(back)]]
+    total, peak = 0.0, 0.0
+    for step in steps:
+        seconds, rss = timed_process(step, env)
+        total += seconds
+        peak = max(peak, rss)
+    if back.stat().st_size != source.stat().st_size:
+        raise RuntimeError(f"{tool}: round trip changed the size of {source.name}")
+    return total, peak
+
+
+def make_file(path: Path, size: int) -> None:
+    with path.open("wb") as f:
+        for _ in range(size // MiB):
+            f.write(os.urandom(MiB))
+        f.write(os.urandom(size % MiB))
+
+
+def bench_transfers(sizes_mib: list[int], repeat: int, work: Path) -> bool:
+    env = {**os.environ, **ENV}
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    ok = True
+    with moto_server(env) as endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = endpoint
+        subprocess.run([str(BIN / "aws"), "s3", "mb", "s3://bench"], env=env, check=True, capture_output=True)
+        print(f"local -> S3 -> local via moto at {endpoint}; 2 processes per round trip, best of {repeat}")
+        print(f"{'size MiB':>9}{'tool':>8}{'seconds':>10}{'MiB/s':>9}{'peak RSS MiB':>14}{'time vs aws':>13}")
+        peaks: list[float] = []
+        for size_mib in sizes_mib:
+            source = work / f"source-{size_mib}.bin"
+            make_file(source, size_mib * MiB)
+            best: dict[str, tuple[float, float]] = {}
+            for _ in range(repeat):
+                for tool in ("aws", "ours"):
+                    back = work / f"back-{tool}-{size_mib}.bin"
+                    back.unlink(missing_ok=True)
+                    url = f"s3://bench/{tool}-{size_mib}-{time.monotonic_ns()}.bin"
+                    seconds, peak = round_trip(tool, source, url, back, env)
+                    if tool not in best or seconds < best[tool][0]:
+                        best[tool] = (seconds, peak)
+            for tool in ("aws", "ours"):
+                seconds, peak = best[tool]
+                ratio = seconds / best["aws"][0]
+                rate = 2 * size_mib / seconds
+                print(f"{size_mib:>9}{tool:>8}{seconds:>10.2f}{rate:>9.1f}{peak:>14.0f}{ratio:>12.2f}x")
+            peaks.append(best["ours"][1])
+            ratio = best["ours"][0] / best["aws"][0]
+            ok &= ratio <= TARGET
+            source.unlink()
+    growth = peaks[-1] - peaks[0]
+    print(
+        f"time ratio target <= {TARGET}x: {'PASS' if ok else 'FAIL'}; our peak RSS grew {growth:+.0f} MiB "
+        f"from {sizes_mib[0]} to {sizes_mib[-1]} MiB files"
+    )
+    return ok
+
+
+def best_time(repeat: int, job: Callable[[], None]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        job()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_atomic_writes(files: int, file_kib: int, repeat: int, work: Path) -> None:
+    import luigi.format
+
+    from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+    data = os.urandom(file_kib * 1024)
+    folder = work / "writes"
+    folder.mkdir()
+
+    def plain() -> None:
+        for i in range(files):
+            with open(folder / f"plain-{i}.bin", "wb") as f:
+                f.write(data)
+
+    def plain_fsync() -> None:
+        for i in range(files):
+            with open(folder / f"fsync-{i}.bin", "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def atomic() -> None:
+        for i in range(files):
+            target = SuffixPreservingLocalTarget(str(folder / f"atomic-{i}.tar.gz"), format=luigi.format.Nop)
+            with target.open("w") as f:
+                f.write(data)
+
+    times = {name: best_time(repeat, job) for name, job in (("plain", plain), ("plain+fsync", plain_fsync))}
+    times["atomic (ours)"] = best_time(repeat, atomic)
+    print(f"\nwriting {files} files of {file_kib} KiB on local disk ({work}), best of {repeat}")
+    print(f"{'method':<16}{'seconds':>10}{'files/s':>10}{'vs plain':>10}{'vs plain+fsync':>16}")
+    for name, seconds in times.items():
+        print(
+            f"{name:<16}{seconds:>10.3f}{files / seconds:>10.0f}{seconds / times['plain']:>9.2f}x"
+            f"{seconds / times['plain+fsync']:>15.2f}x"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes-mib", type=int, nargs="+", default=[32, 160], help="file sizes to copy")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--files", type=int, default=200, help="files for the atomic-write comparison")
+    parser.add_argument("--file-kib", type=int, default=256, help="size of each of those files")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to put the files (default: a temp dir)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-copy-") as work:
+        ok = bench_transfers(sorted(args.sizes_mib), args.repeat, Path(work))
+        bench_atomic_writes(args.files, args.file_kib, args.repeat, Path(work))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
