@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import time
-from contextlib import suppress
 from pathlib import Path
 
 import luigi
@@ -128,10 +127,6 @@ class StylizeProgram(StylizeBase, ExternalProgramTask):
     def run(self) -> None:
         """Run the program with its output pointed at the target's temp path, then publish it."""
         with self.checked_output().temporary_path() as self.temp_output_path:
-            # The engine's CLI publishes without overwriting; the provider has already created the
-            # (empty) temp file, so hand the program the name only.
-            with suppress(FileNotFoundError):
-                Path(self.temp_output_path).unlink()
             super().run()
 
 

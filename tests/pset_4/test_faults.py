@@ -1,0 +1,56 @@
+"""A worker killed mid-task leaves no output and no partial cache; the next run finishes the job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pset_4.cli import main
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
+    roots, make_photo, multistyle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_photo(roots.remote_images / "big.jpg", size=(1024, 768))
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    argv = ["-i", "big.jpg", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pset_4", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (roots.stylized.is_dir() and any(roots.stylized.iterdir())):
+            assert worker.poll() is None, "the worker finished before it could be killed"
+            assert time.monotonic() < deadline, "the worker never started stylizing"
+            time.sleep(0.005)
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+    # Only a hidden temp file can be left by a killed writer; no output name exists.
+    assert all(p.name.startswith(".") for p in roots.stylized.iterdir())
+    for folder, remote in (("images", roots.remote_images), ("saved_models", roots.remote_models)):
+        for cached in (roots.cache / folder).iterdir():
+            assert not cached.name.startswith(".")
+            assert cached.read_bytes() == (remote / cached.name).read_bytes()
+
+    assert main(argv) == 0
+    (output,) = [
+        line[len("output: ") :]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("output: ")
+    ]
+    assert Path(output).stat().st_size > 0
+    assert [p for p in roots.stylized.iterdir() if not p.name.startswith(".")] == [Path(output)]

@@ -1,0 +1,71 @@
+"""The workflow end to end against moto's S3 server on 127.0.0.1, through real boto3 and luigi clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from pset_4.cli import main
+from pset_4.settings import CACHE_ENV, REMOTE_ENV
+
+
+def _objects(bucket: str) -> dict[str, object]:
+    listing = boto3.client("s3").list_objects_v2(Bucket=bucket)
+    return {item["Key"]: item["LastModified"] for item in listing.get("Contents", [])}
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def s3_remote(s3_bucket: str, roots, make_photo, checkpoint, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The remote root on a fresh bucket, holding one photo and one checkpoint."""
+    monkeypatch.setenv(REMOTE_ENV, f"s3://{s3_bucket}/pset_4")
+    client = boto3.client("s3")
+    photo = make_photo(roots.cache.parent / "upload" / "luigi.jpg")
+    client.upload_file(str(photo), s3_bucket, "pset_4/images/luigi.jpg")
+    client.upload_file(str(checkpoint), s3_bucket, "pset_4/saved_models/random.pth")
+    return s3_bucket
+
+
+@pytest.mark.slow
+def test_fresh_cache_downloads_stylizes_and_publishes(s3_remote: str, roots, capsys) -> None:
+    assert main(["-i", "luigi.jpg", "-m", "random.pth"]) == 0
+    out = capsys.readouterr().out
+    (output,) = [line.removeprefix("output: ") for line in out.splitlines() if line.startswith("output: ")]
+    published = [key for key in _objects(s3_remote) if key.startswith("pset_4/stylized/")]
+    assert published == [f"pset_4/stylized/{Path(output).name}"]
+    body = boto3.client("s3").get_object(Bucket=s3_remote, Key=published[0])["Body"].read()
+    assert body == Path(output).read_bytes()
+    assert (roots.cache / "images" / "luigi.jpg").is_file()
+    assert (roots.cache / "saved_models" / "random.pth").is_file()
+
+
+@pytest.mark.slow
+def test_rerun_transfers_and_computes_nothing(s3_remote: str, roots, capsys) -> None:
+    argv = ["-i", "luigi.jpg", "-m", "random.pth"]
+    assert main(argv) == 0
+    objects, files = _objects(s3_remote), _files(roots.cache)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "ran successfully" not in capsys.readouterr().out
+    assert _objects(s3_remote) == objects
+    assert _files(roots.cache) == files
+
+
+@pytest.mark.slow
+def test_another_machine_finds_the_published_result_without_downloading(
+    s3_remote: str, roots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    argv = ["-i", "luigi.jpg", "-m", "random.pth", "--no-contact-sheet"]
+    assert main(argv) == 0
+    objects = _objects(s3_remote)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "other-machine"))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "ran successfully" not in capsys.readouterr().out
+    assert _objects(s3_remote) == objects
+    assert not (tmp_path / "other-machine").exists()
