@@ -13,8 +13,8 @@ from PIL import Image
 
 from neural_style.errors import NeuralStyleError
 from neural_style.model import TransformerNet, load_transformer
-from neural_style.train import gram_matrix, list_images, resize_center_crop, train
-from neural_style.vgg import Vgg16
+from neural_style.train import PerceptualLoss, gram_matrix, list_images, resize_center_crop, train
+from neural_style.vgg import Vgg16, load_vgg16
 
 SIZE = 32
 
@@ -288,3 +288,29 @@ def test_diverging_loss_stops_training_without_saving_a_broken_model(
     with pytest.raises(NeuralStyleError, match=r"loss became (inf|nan) at step 1; lower --lr"):
         _train({**assets, "vgg": tmp_path / "huge.pth"}, tmp_path / "models", max_steps=3)
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_losses_are_the_examples_formulas(assets: dict[str, Path]) -> None:
+    vgg = load_vgg16(assets["vgg"])
+    generator = torch.Generator().manual_seed(3)
+    photos, stylized = (torch.rand(2, 3, SIZE, SIZE, generator=generator) * 255 for _ in range(2))
+    style = torch.rand(1, 3, 24, 40, generator=generator) * 255
+
+    def normalized(batch: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        return (batch / 255 - mean) / std
+
+    def gram(f: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("nchw,ndhw->ncd", f, f) / f[0].numel()
+
+    with torch.no_grad():
+        got_content, got_style = PerceptualLoss(vgg, style, 1e5, 1e10)(stylized, photos)
+        ys, xs, ss = vgg(normalized(stylized)), vgg(normalized(photos)), vgg(normalized(style))
+    want_content = 1e5 * ((ys.relu2_2 - xs.relu2_2) ** 2).mean()
+    want_style = 1e10 * sum(((gram(y) - gram(s)) ** 2).mean() for y, s in zip(ys, ss, strict=True))
+    # The example's weights bring both losses to order 1..1000 here, so relative tolerance is meaningful.
+    assert 1 < want_content.item() < 1e4
+    assert 1 < want_style.item() < 1e4
+    torch.testing.assert_close(got_content, want_content, rtol=1e-4, atol=0)
+    torch.testing.assert_close(got_style, want_style, rtol=1e-4, atol=0)
