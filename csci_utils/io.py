@@ -22,8 +22,8 @@ __all__ = ["atomic_write", "sibling_temp_path"]
 
 log = logging.getLogger(__name__)
 
-# The stem is cut so long target names still leave room for the random part within NAME_MAX (255).
-_MAX_STEM = 100
+# Most filesystems cap one name at 255 bytes; the stem is cut so the random part still fits.
+_NAME_MAX = 255
 _WRITE_MODES = frozenset("wxbt")
 
 
@@ -41,7 +41,10 @@ def sibling_temp_path(path: str | os.PathLike[str]) -> Path:
         raise ValueError(msg)
     suffixes = "".join(target.suffixes)
     stem = target.name[: len(target.name) - len(suffixes)] if suffixes else target.name
-    return target.with_name(f".{stem[:_MAX_STEM]}-{secrets.token_hex(8)}{suffixes}")
+    token = secrets.token_hex(8)
+    room = max(_NAME_MAX - len(f".-{token}{suffixes}".encode()), 0)
+    stem = stem.encode()[:room].decode(errors="ignore")  # never split a multi-byte character
+    return target.with_name(f".{stem}-{token}{suffixes}")
 
 
 def _check_mode(mode: str) -> None:
