@@ -1,10 +1,10 @@
 """All-or-nothing file writes: readers see the old state or the complete new file, never a partial one.
 
 The temp file always sits beside the target. ``tempfile.gettempdir()`` would keep the target's directory
-clean, but it is often another filesystem (a tmpfs ``/tmp``), where the final rename degrades to a
-copy-then-delete that a crash can interrupt halfway. Writing beside the target keeps the publish step one
-atomic directory operation; the price is a hidden temp name in the target's folder while the write runs
-(and left there if the process is killed outright, since nothing can run at SIGKILL).
+clean, but it is often another filesystem (a tmpfs ``/tmp``): there a rename fails (EXDEV) and a move
+degrades to copy-then-delete, which a crash can interrupt halfway. Writing beside the target keeps the
+publish step one atomic directory operation; the price is a hidden temp name in the target's folder while
+the write runs (and left there if the process is killed outright, since nothing can run at SIGKILL).
 """
 
 from __future__ import annotations
