@@ -7,7 +7,6 @@ from pathlib import Path
 
 import matplotlib
 
-from neural_style.engine import multistyle_model_path
 from pset_4.settings import resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.workflow import Batch, BatchReport, Scheduler, build, run_batch
@@ -25,6 +24,8 @@ def demo_sources() -> tuple[Path, Path]:
     if not image.is_file():
         msg = f"matplotlib's sample photo is missing ({image}); reinstall matplotlib (the 'demo' extra)"
         raise FileNotFoundError(msg)
+    from neural_style.engine import multistyle_model_path
+
     return image, multistyle_model_path()
 
 

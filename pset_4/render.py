@@ -6,9 +6,10 @@ import functools
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from neural_style.engine import Stylizer, load_model
-from neural_style.image import load_image
+if TYPE_CHECKING:
+    from neural_style.engine import Stylizer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def stylize_into(
     The caller owns atomicity (e.g. a target's ``temporary_path()``); the format follows the suffix.
     Errors from the engine (corrupt image, broken model) propagate as they are.
     """
+    from neural_style.image import load_image
+
     stylizer = _cached_model(Path(model), _stamp(Path(model)), style)
     picture = stylizer.stylize(load_image(content_image))
     picture.save(output_image)
@@ -46,5 +49,8 @@ def _stamp(path: Path) -> tuple[int, int]:
 @functools.lru_cache(maxsize=4)
 def _cached_model(path: Path, stamp: tuple[int, int], style: str | None) -> Stylizer:
     """Load a model once per (file version, style) in this process."""
+    # Imported here: torch and onnxruntime take a second to load; a rerun with nothing to do needs neither.
+    from neural_style.engine import load_model
+
     log.debug("loading %s (style %s)", path, style)
     return load_model(path, style=engine_style(style))

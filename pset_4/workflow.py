@@ -192,6 +192,10 @@ def run_batch(
     wanted: list[luigi.Task] = [PublishStylized(image=t.image, model=t.model, style=t.style) for t in stylize]
     if not publish:
         wanted = list(stylize)
+    if workers > 1:
+        # Luigi forks a process per task: import the engine once here rather than in every child.
+        import neural_style.engine  # noqa: F401
+    log.info("%d pairs to stylize, %d worker(s)", len(stylize), workers)
     result = build(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
