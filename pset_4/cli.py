@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 styles=args.styles or [None],
             )
             report = run_batch(batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options)
-    except (FileNotFoundError, ValueError, PermissionError) as err:
+    except (OSError, ValueError) as err:  # unknown names, bad settings, unreachable or refused storage
         print(f"pset_4: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     _print_report(report)

@@ -155,3 +155,29 @@ def test_a_corrupt_image_fails_without_an_output(seeded) -> None:
     assert not build(task)
     assert not task.complete()
     assert not seeded.stylized.exists() or list(seeded.stylized.iterdir()) == []
+
+
+def test_program_variant_passes_the_style_to_the_engine_command(roots) -> None:
+    task = StylizeProgram(image="a.jpg", model="multi.onnx", style="3:0.5,12:0.5")
+    task.temp_output_path = "/tmp/out.jpg"
+    args = task.program_args()
+    assert args[1:4] == ["-m", "neural_style", "eval"]
+    assert args[args.index("--style") + 1] == "3:0.5,12:0.5"
+    assert args[args.index("--output-image") + 1] == "/tmp/out.jpg"
+
+
+def test_luigi_command_line_runs_stylize(seeded) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "luigi",
+        "--module",
+        "pset_4.tasks.stylize",
+        "Stylize",
+        "--local-scheduler",
+    ]
+    done = subprocess.run(
+        [*command, "--image", "luigi.jpg", "--model", "random.pth"], capture_output=True, text=True
+    )
+    assert "ran successfully" in done.stderr
+    assert len(list(seeded.stylized.iterdir())) == 1
