@@ -158,15 +158,20 @@ def main(argv: list[str] | None = None) -> int:
             workflow_command(names, model.name, styles, 1), seed_env(work / "workflow-1"), work / "workflow-1"
         )
 
-        # 3. Overhead: the same batch in this process vs the engine alone on the same pairs.
-        floor = engine_loop(photos, names, model, styles, work / "engine")
-        root = work / "inprocess"
-        root.mkdir()
-        env = seed(root, photos, model)
-        inproc = inprocess_workflow(root, env, names, model.name, styles)
+        # 3. Overhead: the same batch in this process vs the engine alone on the same pairs; best of 2 each,
+        # alternating, because other work on the machine makes single timings noisy.
+        floors, inprocs = [], []
+        for attempt in range(2):
+            floors.append(engine_loop(photos, names, model, styles, work / f"engine-{attempt}"))
+            root = work / f"inprocess-{attempt}"
+            root.mkdir()
+            env = seed(root, photos, model)
+            inprocs.append(inprocess_workflow(root, env, names, model.name, styles))
         noop = inprocess_workflow(root, env, names, model.name, styles)
+        floor, inproc = min(floors), min(inprocs)
 
     # Per pair: one Stylize and one PublishStylized task, plus a share of the downloads (photos + 1 model).
+    tasks = 2 * pairs + args.photos + 1
     overhead_ms = (inproc - floor) / pairs * 1000
     h = args.size * 3 // 4
     print(
@@ -192,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         f"workflow overhead per pair ((in-process workflow - engine alone) / {pairs}): {overhead_ms:.1f} ms "
         "(target < 50 ms; scheduling, completeness and version checks, downloads, atomic write and publish)"
     )
+    per_task = (inproc - floor) / tasks * 1000
+    print(f"  = {per_task:.1f} ms per Luigi task ({tasks} tasks: Stylize, publish, downloads)")
     print(f"no-op rerun of the batch: {rerun:.2f} s with start-up ({rerun / pairs * 1000:.1f} ms per pair)")
     print(f"no-op rerun in-process (scheduling + checks only): {noop / pairs * 1000:.1f} ms per pair")
     return 0

@@ -47,10 +47,16 @@ class StylizeBase(luigi.Task):
 
     def remote_inputs(self) -> dict[str, luigi.Target]:
         """Return the remote objects the inputs are copies of."""
-        return {
-            "image": ContentImage(image=self.image).output(),
-            "model": SavedModel(model=self.model).output(),
-        }
+        # Luigi asks for the output (so for these) several times per run; build the targets once per root.
+        root = resolve_settings().remote_root
+        cached = self.__dict__.get("_remote_inputs")
+        if cached is None or cached[0] != root:
+            targets = {
+                "image": ContentImage(image=self.image).output(),
+                "model": SavedModel(model=self.model).output(),
+            }
+            cached = self._remote_inputs = (root, targets)
+        return cached[1]
 
     def versions(self) -> dict[str, str]:
         """Return what the output depends on besides the parameters: engine and remote input versions."""
