@@ -98,7 +98,7 @@ def check_inputs(batch: Batch, settings: WorkflowSettings) -> None:
         for name in names:
             if name in have or Path(settings.cache_root, folder, name).is_file():
                 continue
-            listing = ", ".join(have) if have else "nothing"
+            listing = ", ".join(have) if have else "nothing; `python -m pset_4 --demo` seeds a sample"
             msg = f"no {what} {name!r} in {join(settings.remote_root, folder)} (it has: {listing})"
             raise FileNotFoundError(msg)
 
