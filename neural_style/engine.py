@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from .errors import NeuralStyleError
+from .fast import FastTransformerNet
 from .image import check_side, load_image, save_image, scale_image, to_array
 from .model import TransformerNet, load_transformer
 
@@ -85,9 +86,9 @@ class TorchStylizer(Stylizer):
         self.device = resolve_device(device)
         self.precision = _check_precision(precision)
         self.stream_above_pixels = stream_above_pixels
-        # channels_last matches the HWC layout of decoded pictures and is what oneDNN convolutions
-        # prefer on CPU, so no layout conversion happens between layers.
-        self.net = net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+        self.net = net.eval().requires_grad_(False).to(self.device)
+        # The same network rewritten for speed (channels_last, fused norms, folded upsampling); see fast.py.
+        self.fast = FastTransformerNet(self.net).to(self.device)
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""
@@ -101,7 +102,7 @@ class TorchStylizer(Stylizer):
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
             with self._autocast():
-                out = self.net(batch)
+                out = self.fast(batch)
             return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()
 
     def _autocast(self) -> torch.autocast | nullcontext[None]:

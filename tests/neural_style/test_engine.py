@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from neural_style.engine import TorchStylizer, load_model, resolve_device, stylize
+from neural_style.engine import load_model, resolve_device, stylize
 from neural_style.errors import NeuralStyleError
+from neural_style.fast import FastTransformerNet, phase_kernels, space_to_depth_kernels
 from neural_style.model import TransformerNet
 
 
@@ -159,6 +160,33 @@ def test_picture_too_small_for_the_network_is_refused(published_checkpoint):
         load_model(published_checkpoint).stylize(Image.new("RGB", (4, 30)))
 
 
-def test_engine_keeps_the_network_in_channels_last():
-    stylizer = TorchStylizer(TransformerNet())
-    assert stylizer.net.conv1.conv2d.weight.is_contiguous(memory_format=torch.channels_last)
+def test_fast_form_equals_the_plain_network(weights, make_photo, tmp_path):
+    net = TransformerNet()
+    net.load_state_dict(weights)
+    fast = FastTransformerNet(net)
+    for width, height in [(48, 40), (37, 22), (9, 13)]:
+        with Image.open(make_photo(tmp_path / "p.png", width=width, height=height)) as photo:
+            batch = torch.from_numpy(np.array(photo)).permute(2, 0, 1)[None].float()
+        with torch.inference_mode():
+            torch.testing.assert_close(fast(batch), net(batch), rtol=1e-4, atol=2e-3)
+
+
+def test_upsampling_layer_folds_into_phase_kernels():
+    layer = torch.nn.Conv2d(5, 4, 3)
+    x = torch.randn(1, 5, 7, 6)
+    upsampled = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+    expected = F.conv2d(upsampled, layer.weight, layer.bias)
+    phases = F.conv2d(
+        F.pad(x, (1, 1, 1, 1), mode="replicate"), phase_kernels(layer.weight), layer.bias.repeat(4)
+    )
+    for index, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        block = phases[:, 4 * index : 4 * index + 4, a : a + 7, b : b + 6]
+        torch.testing.assert_close(block, expected[:, :, a::2, b::2], rtol=1e-5, atol=1e-5)
+
+
+def test_few_output_convolution_folds_into_space_to_depth_kernels():
+    weight = torch.randn(3, 4, 9, 9)
+    x = torch.randn(1, 4, 20, 18)
+    expected = F.conv2d(x, weight)
+    folded = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(x, 2), space_to_depth_kernels(weight)), 2)
+    torch.testing.assert_close(folded, expected, rtol=1e-4, atol=1e-4)

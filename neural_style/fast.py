@@ -1,0 +1,207 @@
+"""A faster, numerically equivalent inference form of TransformerNet for the CPU.
+
+Three rewrites, each exact up to float rounding (the tests compare against a plain implementation):
+
+* every activation stays in channels_last (NHWC), the layout oneDNN convolutions want on CPU; the stock
+  InstanceNorm returns NCHW and forces a layout conversion around every convolution;
+* InstanceNorm + ReLU become one statistics pass and one in-place scale/shift/ReLU pass;
+* "nearest 2x upsample, reflection pad 1, 3x3 conv" becomes a 2x2 convolution of the small map (edge
+  padded) with four phase kernels, interleaved into the large map. Each output pixel of the original
+  sees only two distinct input rows and two distinct columns, so its 3x3 kernel folds into 2x2. This cuts
+  the two upsampling layers' multiply-adds by 9/4 (TransformerNet: 154k -> 133k per pixel) and skips
+  materialising the upsampled map.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
+
+# For output row parity a (0 or 1): which 3x3 kernel rows k fold into which of the two taps t.
+# Reflection-padding the upsampled map equals edge-padding the small one, so no other case exists.
+_FOLD = torch.tensor(
+    [
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]],  # even rows: tap 0 <- row 0, tap 1 <- rows 1 and 2
+        [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],  # odd rows: tap 0 <- rows 0 and 1, tap 1 <- row 2
+    ]
+)
+
+
+def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """Fold a ``[O, I, 3, 3]`` kernel applied after 2x nearest upsampling into ``[4 * O, I, 2, 2]``.
+
+    Output channel block ``2 * a + b`` computes the pixels with row parity ``a`` and column parity ``b``.
+    """
+    fold = _FOLD.to(weight.dtype)
+    phases = [torch.einsum("tk,sl,oikl->oits", fold[a], fold[b], weight) for a in (0, 1) for b in (0, 1)]
+    return torch.cat(phases, dim=0)
+
+
+class _Conv(nn.Module):
+    """Reflection padding and a convolution, as :class:`ConvLayer`, on channels_last tensors."""
+
+    def __init__(self, layer: ConvLayer) -> None:
+        super().__init__()
+        self.pad = layer.pad
+        self.stride = layer.conv2d.stride
+        self.weight = nn.Parameter(_nhwc(layer.conv2d.weight), requires_grad=False)
+        self.bias = nn.Parameter(layer.conv2d.bias.detach().clone(), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(x, (self.pad,) * 4, mode="reflect")
+        return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
+
+
+class _UpConv(nn.Module):
+    """:class:`UpsampleConvLayer` (2x nearest, 3x3) as one 2x2 phase convolution and an interleave."""
+
+    def __init__(self, layer: UpsampleConvLayer) -> None:
+        super().__init__()
+        if layer.upsample != 2 or layer.conv2d.kernel_size != (3, 3) or layer.conv2d.stride != (1, 1):
+            msg = "the phase rewrite covers 2x upsampling before a 3x3, stride-1 convolution only"
+            raise ValueError(msg)
+        self.out_channels = layer.conv2d.out_channels
+        self.weight = nn.Parameter(_nhwc(phase_kernels(layer.conv2d.weight.detach())), requires_grad=False)
+        self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat(4), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = x.shape
+        phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.weight, self.bias)
+        out = torch.empty(
+            batch, self.out_channels, 2 * height, 2 * width, dtype=phases.dtype, device=phases.device
+        ).contiguous(memory_format=torch.channels_last)
+        for index, (a, b) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+            block = phases[:, index * self.out_channels : (index + 1) * self.out_channels]
+            out[:, :, a::2, b::2] = block[:, :, a : a + height, b : b + width]
+        return out
+
+
+class _SpaceToDepthConv(nn.Module):
+    """A reflection-padded convolution with few outputs (the 9x9, 32->3 last layer) as a denser one.
+
+    oneDNN runs a convolution with 3 output channels at a fraction of its speed. Computing it on the
+    2x2 space-to-depth form of the padded input (4x the channels, half the side) with a
+    ``ceil((k + 1) / 2)``-wide kernel and 4x the outputs, then depth-to-space, gives the same sums in a
+    shape the library runs near peak, for about a quarter more multiply-adds.
+    """
+
+    def __init__(self, layer: ConvLayer) -> None:
+        super().__init__()
+        if layer.conv2d.stride != (1, 1):
+            msg = "the space-to-depth rewrite covers stride-1 convolutions only"
+            raise ValueError(msg)
+        self.pad = layer.pad
+        self.weight = nn.Parameter(
+            _nhwc(space_to_depth_kernels(layer.conv2d.weight.detach())), requires_grad=False
+        )
+        self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat_interleave(4), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, _, height, width = x.shape
+        # Pad one more row/column where needed so the padded sides are even.
+        extra_h, extra_w = height % 2, width % 2
+        padded = F.pad(x, (self.pad, self.pad, self.pad, self.pad), mode="reflect")
+        if extra_h or extra_w:
+            padded = F.pad(padded, (0, extra_w, 0, extra_h))
+        out = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
+        return out[:, :, :height, :width] if extra_h or extra_w else out
+
+
+def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """Turn a ``[O, I, k, k]`` kernel into ``[4 * O, 4 * I, u, u]`` acting on 2x2 space-to-depth input.
+
+    Output channel ``4 * o + 2 * a + b`` gives output pixels of row parity ``a`` and column parity
+    ``b`` (pixel_shuffle's order); input channel ``4 * i + 2 * p + q`` is pixel_unshuffle's.
+    """
+    out_channels, in_channels, k, _ = weight.shape
+    u = (k + 2) // 2
+    folded = weight.new_zeros(out_channels, 2, 2, in_channels, 2, 2, u, u)
+    for a in (0, 1):
+        for b in (0, 1):
+            for p in (0, 1):
+                for q in (0, 1):
+                    for tap_y in range(u):
+                        dy = 2 * tap_y + p - a
+                        for tap_x in range(u):
+                            dx = 2 * tap_x + q - b
+                            if 0 <= dy < k and 0 <= dx < k:
+                                folded[:, a, b, :, p, q, tap_y, tap_x] = weight[:, :, dy, dx]
+    return folded.reshape(4 * out_channels, 4 * in_channels, u, u)
+
+
+class _Norm(nn.Module):
+    """InstanceNorm2d (affine) with an optional ReLU, in place, keeping channels_last."""
+
+    def __init__(self, norm: nn.InstanceNorm2d, *, relu: bool) -> None:
+        super().__init__()
+        self.eps = norm.eps
+        self.relu = relu
+        self.weight = nn.Parameter(norm.weight.detach().clone(), requires_grad=False)
+        self.bias = nn.Parameter(norm.bias.detach().clone(), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, _, _ = x.shape
+        mean, var = channel_stats(x)
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        shift = self.bias - mean * scale
+        shape = (batch, channels, 1, 1)
+        x.mul_(scale.to(x.dtype).view(shape)).add_(shift.to(x.dtype).view(shape))
+        return x.relu_() if self.relu else x
+
+
+def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel mean and biased variance of a channels_last ``[N, C, H, W]`` map.
+
+    ``torch.var_mean`` over the pixel axis of an NHWC map is several times slower than two plain sums
+    (float32 pairwise sums; the difference of moments is taken in float64).
+    """
+    batch, channels, height, width = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels).float()  # a view when NHWC fp32
+    count = height * width
+    mean = rows.sum(dim=1).double() / count
+    mean_square = (rows * rows).sum(dim=1).double() / count
+    var = (mean_square - mean * mean).clamp_(min=0)
+    return mean.float(), var.float()
+
+
+class _Residual(nn.Module):
+    def __init__(self, block: ResidualBlock) -> None:
+        super().__init__()
+        self.conv1, self.in1 = _Conv(block.conv1), _Norm(block.in1, relu=True)
+        self.conv2, self.in2 = _Conv(block.conv2), _Norm(block.in2, relu=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.in2(self.conv2(self.in1(self.conv1(x)))).add_(x)
+
+
+class FastTransformerNet(nn.Module):
+    """Inference-only TransformerNet with the rewrites above; same input and output as the original."""
+
+    def __init__(self, net: TransformerNet) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            _Conv(net.conv1),
+            _Norm(net.in1, relu=True),
+            _Conv(net.conv2),
+            _Norm(net.in2, relu=True),
+            _Conv(net.conv3),
+            _Norm(net.in3, relu=True),
+            *(_Residual(block) for block in (net.res1, net.res2, net.res3, net.res4, net.res5)),
+            _UpConv(net.deconv1),
+            _Norm(net.in4, relu=True),
+            _UpConv(net.deconv2),
+            _Norm(net.in5, relu=True),
+            _SpaceToDepthConv(net.deconv3),
+        )
+        self.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
+        return self.layers(x.contiguous(memory_format=torch.channels_last))
+
+
+def _nhwc(weight: torch.Tensor) -> torch.Tensor:
+    return weight.detach().clone().contiguous(memory_format=torch.channels_last)
