@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import luigi
 
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
+from pset_4.scheduling import Scheduler
 from pset_4.settings import CACHE_ENV, REMOTE_ENV
-from pset_4.workflow import Batch, BatchReport, Scheduler, run_batch
+from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger("pset_4")
 

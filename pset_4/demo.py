@@ -7,9 +7,10 @@ from pathlib import Path
 
 import matplotlib
 
+from pset_4.scheduling import Scheduler, build
 from pset_4.settings import resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
-from pset_4.workflow import Batch, BatchReport, Scheduler, build, run_batch
+from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
 

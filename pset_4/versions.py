@@ -15,6 +15,7 @@ from pathlib import Path
 
 import luigi
 from luigi.local_target import LocalTarget
+from luigi.target import FileSystemTarget
 
 _CHUNK = 1 << 20
 
@@ -65,7 +66,7 @@ def _md5(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
-def _s3_version(target: luigi.Target) -> str | None:
+def _s3_version(target: FileSystemTarget) -> str | None:
     """Return the version from one HEAD request, or None if the key is missing."""
     from botocore.exceptions import ClientError
 

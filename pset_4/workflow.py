@@ -9,41 +9,19 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import luigi
-import luigi.rpc
-import luigi.scheduler
-import luigi.worker
-from luigi.execution_summary import LuigiStatusCode
 from PIL import Image
 
 from csci_utils.luigi.storage import join, list_names, target_for
 from pset_4 import contact_sheet
 from pset_4.naming import check_name, check_style, style_label, version_hash
+from pset_4.scheduling import SUCCEEDED, Scheduler, build
 from pset_4.settings import CONTACT_SHEETS, IMAGES, MODELS, WorkflowSettings, resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.tasks.stylize import PublishStylized, Stylize
 
 log = logging.getLogger(__name__)
-
-# How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
-_POLL_S = 0.2
-_OK = {LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY}
-
-
-@dataclass(frozen=True)
-class Scheduler:
-    """Where Luigi schedules: in this process (``host`` None: ``local_scheduler=True``) or luigid."""
-
-    host: str | None = None
-    port: int = 8082
-
-    def build_options(self) -> dict[str, object]:
-        """Return the options ``luigi.build`` takes for this scheduler."""
-        if self.host is None:
-            return {"local_scheduler": True}
-        return {"scheduler_host": self.host, "scheduler_port": self.port}
 
 
 @dataclass(frozen=True)
@@ -111,58 +89,6 @@ def upload_tasks(batch: Batch, settings: WorkflowSettings) -> list[luigi.Task]:
     return tasks
 
 
-class _SharingWorker(luigi.worker.Worker):
-    """A worker that waits while other workers run tasks it needs, then finishes the rest itself.
-
-    Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
-    on a shared batch could exit while the first still runs tasks it depends on; with ``keep_alive`` it would
-    instead wait forever behind a failed task. This one stays exactly while some task it needs is running
-    elsewhere. (Overrides Luigi's private ``_keep_alive`` hook; luigi is pinned in constraints.txt.)
-    """
-
-    def _keep_alive(self, get_work_response: Any) -> bool:
-        return bool(get_work_response.running_tasks)
-
-
-class _CentralFactory:
-    """Luigi's worker/scheduler factory for a central scheduler, making :class:`_SharingWorker`s."""
-
-    def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
-        return luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
-
-    def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        return luigi.rpc.RemoteScheduler(url)
-
-    def create_worker(
-        self, scheduler: Any, worker_processes: int, assistant: bool = False
-    ) -> luigi.worker.Worker:
-        return _SharingWorker(
-            scheduler=scheduler,
-            worker_processes=worker_processes,
-            assistant=assistant,
-            wait_interval=_POLL_S,
-            wait_jitter=_POLL_S,
-        )
-
-
-def build(
-    tasks: Sequence[luigi.Task], *, workers: int, scheduler: Scheduler, log_level: str
-) -> luigi.LuigiRunResult:
-    """Run ``tasks`` with Luigi and return its detailed result."""
-    if workers < 1:
-        msg = f"workers must be at least 1, got {workers}"
-        raise ValueError(msg)
-    factory = None if scheduler.host is None else _CentralFactory()
-    return luigi.build(
-        list(tasks),
-        worker_scheduler_factory=factory,
-        workers=workers,
-        detailed_summary=True,
-        log_level=log_level,
-        **scheduler.build_options(),
-    )
-
-
 def run_batch(
     batch: Batch,
     *,
@@ -184,7 +110,7 @@ def run_batch(
     ups = upload_tasks(batch, settings)
     if ups:
         up = build(ups, workers=1, scheduler=scheduler, log_level=log_level)
-        if up.status not in _OK:
+        if up.status not in SUCCEEDED:
             return BatchReport(
                 ok=False, summary=up.summary_text, failed=[str(t) for t in ups if not t.complete()]
             )

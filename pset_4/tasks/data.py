@@ -9,6 +9,7 @@ Luigi skips any transfer whose destination already exists: a second run moves no
 from __future__ import annotations
 
 import luigi
+from luigi.target import FileSystemTarget
 
 from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import CopyTask
@@ -31,7 +32,7 @@ class ContentImage(luigi.ExternalTask):
 
     image = NameParameter(what="image", description="file name under <remote>/images")
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(IMAGES, self.image), binary=True)
 
@@ -41,7 +42,7 @@ class SavedModel(luigi.ExternalTask):
 
     model = NameParameter(what="model", description="file name under <remote>/saved_models")
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(MODELS, self.model), binary=True)
 
@@ -55,7 +56,7 @@ class DownloadImage(CopyTask):
         """Require the image on the remote."""
         return ContentImage(image=self.image)
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the cached copy (binary)."""
         return target_for(cache_location(IMAGES, self.image), binary=True)
 
@@ -69,7 +70,7 @@ class DownloadModel(CopyTask):
         """Require the model on the remote."""
         return SavedModel(model=self.model)
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the cached copy (binary)."""
         return target_for(cache_location(MODELS, self.model), binary=True)
 
@@ -80,7 +81,7 @@ class LocalImage(luigi.ExternalTask):
     image = NameParameter(what="image")
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the local file (binary)."""
         return target_for(self.source or cache_location(IMAGES, self.image), binary=True)
 
@@ -91,7 +92,7 @@ class LocalModel(luigi.ExternalTask):
     model = NameParameter(what="model")
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the local file (binary)."""
         return target_for(self.source or cache_location(MODELS, self.model), binary=True)
 
@@ -106,7 +107,7 @@ class UploadImage(CopyTask):
         """Require the local file (checked only when the remote lacks the image)."""
         return LocalImage(image=self.image, source=self.source)
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(IMAGES, self.image), binary=True)
 
@@ -121,6 +122,6 @@ class UploadModel(CopyTask):
         """Require the local file (checked only when the remote lacks the model)."""
         return LocalModel(model=self.model, source=self.source)
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(MODELS, self.model), binary=True)

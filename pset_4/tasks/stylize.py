@@ -15,6 +15,7 @@ from pathlib import Path
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramTask
+from luigi.target import FileSystemTarget
 
 import neural_style
 from csci_utils.luigi.storage import join, target_for
@@ -45,7 +46,7 @@ class StylizeBase(luigi.Task):
         """Require the local copies of the image and the model."""
         return {"image": DownloadImage(image=self.image), "model": DownloadModel(model=self.model)}
 
-    def remote_inputs(self) -> dict[str, luigi.Target]:
+    def remote_inputs(self) -> dict[str, FileSystemTarget]:
         """Return the remote objects the inputs are copies of."""
         # Luigi asks for the output (so for these) several times per run; build the targets once per root.
         root = resolve_settings().remote_root
@@ -147,7 +148,7 @@ class PublishStylized(CopyTask):
         """Require the local result."""
         return Stylize(image=self.image, model=self.model, style=self.style)
 
-    def output(self) -> luigi.Target:
+    def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(
             join(resolve_settings().remote_root, STYLIZED, self.requires().output_name()), binary=True

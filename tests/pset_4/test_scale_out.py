@@ -54,3 +54,23 @@ def test_two_workers_share_a_batch_and_run_every_stylize_exactly_once(
         assert (roots.remote / "stylized" / output.name).read_bytes() == output.read_bytes()
     leftovers = [*Path(roots.cache).rglob(".*"), *Path(roots.remote).rglob(".*")]
     assert leftovers == []
+
+
+@pytest.mark.slow
+def test_a_failed_task_does_not_keep_central_workers_waiting(roots, make_photo, multistyle, luigid) -> None:
+    make_photo(roots.remote_images / "good.jpg")
+    (roots.remote_images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a photo")
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    argv = [sys.executable, "-m", "pset_4", "-i", "good.jpg", "-i", "corrupt.jpg", "-m", "multi.onnx"]
+    argv += ["--style", "2", "--scheduler-host", "127.0.0.1", "--scheduler-port", str(luigid)]
+    workers = [
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+        )
+        for _ in range(2)
+    ]
+    results = [worker.communicate(timeout=120) for worker in workers]
+    assert [worker.returncode for worker in workers] == [1, 1]
+    assert sum("failed Stylize(image=corrupt.jpg" in err for _, err in results) == 1
+    assert [p.name.split("--")[0] for p in roots.stylized.iterdir()] == ["good"]
