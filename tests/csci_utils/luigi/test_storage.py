@@ -55,8 +55,18 @@ def test_s3_target_round_trips_bytes_through_the_server(s3_bucket: str) -> None:
     assert target.exists()
     with target.open("r") as f:
         assert f.read() == bytes(range(256))
-    body = boto3.client("s3").get_object(Bucket=s3_bucket, Key="blob.bin")["Body"].read()
-    assert body == bytes(range(256))
+    assert s3_object_bytes(s3_bucket, "blob.bin") == bytes(range(256))
+
+
+def test_luigis_own_unconfigured_s3_target_reaches_the_fixture_server(s3_bucket: str) -> None:
+    target = S3Target(f"s3://{s3_bucket}/plain.bin", format=luigi.format.Nop)  # no client, no luigi.cfg
+    with target.open("w") as f:
+        f.write(b"\x00\xff")
+    assert s3_object_bytes(s3_bucket, "plain.bin") == b"\x00\xff"
+
+
+def s3_object_bytes(bucket: str, key: str) -> bytes:
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 @pytest.mark.parametrize(
