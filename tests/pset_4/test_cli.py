@@ -114,3 +114,18 @@ def test_demo_seeds_the_remote_and_stylizes_offline(roots, capsys: pytest.Captur
     assert sorted(p.name for p in roots.remote_models.iterdir()) == ["multistyle26.onnx"]
     assert len(_lines(out, "output: ")) == 3
     assert Path(_lines(out, "contact sheet: ")[0]).is_file()
+
+
+def test_a_photo_only_this_machine_has_is_uploaded_then_stylized(
+    remote, make_photo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = make_photo(remote.cache / "images" / "mine.jpg", seed=5)
+    argv = ["-i", "mine.jpg", "-m", "random.pth", "--no-contact-sheet"]
+    assert main(argv) == 0
+    uploaded = remote.remote_images / "mine.jpg"
+    assert uploaded.read_bytes() == local.read_bytes()
+    stamp = uploaded.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert uploaded.stat().st_mtime_ns == stamp
+    assert "ran successfully" not in capsys.readouterr().out
