@@ -22,6 +22,7 @@ import luigi
 import luigi.format
 import pytest
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
+from luigi.mock import MockTarget
 from luigi.target import FileSystemTarget
 
 from csci_utils.luigi.storage import target_for
@@ -199,6 +200,33 @@ def test_a_stream_source_uploads_and_is_checked(s3_bucket: str, payload: bytes) 
     source = StreamTarget("stream://x", io.BytesIO(payload))
     assert copy_target(source, target_for(f"s3://{s3_bucket}/s.bin")) == len(payload)
     assert s3_object(s3_bucket, "s.bin") == payload
+
+
+def test_copy_into_another_kind_of_luigi_target_uses_its_open(tmp_path: Path, payload: bytes) -> None:
+    (tmp_path / "a.bin").write_bytes(payload)
+    destination = MockTarget("mock/a.bin", format=luigi.format.Nop)
+    assert copy_target(target_for(tmp_path / "a.bin"), destination) == len(payload)
+    with destination.open("r") as f:
+        assert f.read() == payload
+
+
+def test_a_text_source_is_refused_with_the_fix(tmp_path: Path) -> None:
+    source = StreamTarget("stream://text", io.StringIO("not bytes"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"format=luigi.format.Nop"):
+        copy_target(source, target_for(tmp_path / "a.txt"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc files report size 0 but have content")
+def test_a_source_whose_size_changes_is_not_published(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="incomplete: expected 0 bytes"):
+        copy_target(luigi.LocalTarget("/proc/self/status"), target_for(tmp_path / "status.txt"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_copy_target_refuses_targets_that_are_not_files(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="copies files"):
+        copy_target(luigi.task.flatten, target_for(tmp_path / "x"))  # type: ignore[arg-type]
 
 
 def test_copy_task_refuses_several_inputs(tmp_path: Path) -> None:
