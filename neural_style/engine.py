@@ -97,7 +97,7 @@ class TorchStylizer(Stylizer):
             if self.device.type == "cpu" and height * width > self.stream_above_pixels:
                 from .strips import stylize_in_strips
 
-                return stylize_in_strips(self.net, rgb, precision=self.precision)
+                return stylize_in_strips(self.fast, rgb, precision=self.precision)
             if not rgb.flags.writeable:
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()

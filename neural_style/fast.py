@@ -40,7 +40,7 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat(phases, dim=0)
 
 
-class _Conv(nn.Module):
+class FastConv(nn.Module):
     """Reflection padding and a convolution, as :class:`ConvLayer`, on channels_last tensors."""
 
     def __init__(self, layer: ConvLayer) -> None:
@@ -55,7 +55,7 @@ class _Conv(nn.Module):
         return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
 
 
-class _UpConv(nn.Module):
+class PhaseUpConv(nn.Module):
     """:class:`UpsampleConvLayer` (2x nearest, 3x3) as one 2x2 phase convolution and an interleave."""
 
     def __init__(self, layer: UpsampleConvLayer) -> None:
@@ -68,8 +68,13 @@ class _UpConv(nn.Module):
         self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat(4), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, _, height, width = x.shape
+        _, _, height, width = x.shape
         phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.weight, self.bias)
+        return self.interleave(phases, height, width)
+
+    def interleave(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Place the four phase maps (each ``height + 1`` by ``width + 1``) into the 2x larger map."""
+        batch = phases.shape[0]
         out = torch.empty(
             batch, self.out_channels, 2 * height, 2 * width, dtype=phases.dtype, device=phases.device
         ).contiguous(memory_format=torch.channels_last)
@@ -79,7 +84,7 @@ class _UpConv(nn.Module):
         return out
 
 
-class _SpaceToDepthConv(nn.Module):
+class SpaceToDepthConv(nn.Module):
     """A reflection-padded convolution with few outputs (the 9x9, 32->3 last layer) as a denser one.
 
     oneDNN runs a convolution with 3 output channels at a fraction of its speed. Computing it on the
@@ -100,14 +105,17 @@ class _SpaceToDepthConv(nn.Module):
         self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat_interleave(4), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, _, height, width = x.shape
-        # Pad one more row/column where needed so the padded sides are even.
-        extra_h, extra_w = height % 2, width % 2
-        padded = F.pad(x, (self.pad, self.pad, self.pad, self.pad), mode="reflect")
-        if extra_h or extra_w:
-            padded = F.pad(padded, (0, extra_w, 0, extra_h))
+        height = x.shape[2]
+        # A filler row when needed makes the padded height even; its output row is cut off.
+        padded = F.pad(x, (0, 0, self.pad, self.pad + height % 2), mode="reflect")
+        return self.convolve_padded_rows(padded)[:, :, :height]
+
+    def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
+        """Convolve rows already padded (an even number of them); columns are padded here."""
+        width = band.shape[3]
+        padded = F.pad(band, (self.pad, self.pad + width % 2, 0, 0), mode="reflect")
         out = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
-        return out[:, :, :height, :width] if extra_h or extra_w else out
+        return out[:, :, :, :width]
 
 
 def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
@@ -132,7 +140,7 @@ def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
     return folded.reshape(4 * out_channels, 4 * in_channels, u, u)
 
 
-class _Norm(nn.Module):
+class FastNorm(nn.Module):
     """InstanceNorm2d (affine) with an optional ReLU, in place, keeping channels_last."""
 
     def __init__(self, norm: nn.InstanceNorm2d, *, relu: bool) -> None:
@@ -142,13 +150,15 @@ class _Norm(nn.Module):
         self.weight = nn.Parameter(norm.weight.detach().clone(), requires_grad=False)
         self.bias = nn.Parameter(norm.bias.detach().clone(), requires_grad=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, _, _ = x.shape
-        mean, var = channel_stats(x)
+    def affine(self, mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fold statistics ``[C]`` (or ``[N, C]``) and the affine weights into a scale and a shift."""
         scale = self.weight * torch.rsqrt(var + self.eps)
         shift = self.bias - mean * scale
-        shape = (batch, channels, 1, 1)
-        x.mul_(scale.to(x.dtype).view(shape)).add_(shift.to(x.dtype).view(shape))
+        return scale.view(-1, scale.shape[-1], 1, 1), shift.view(-1, shift.shape[-1], 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.affine(*channel_stats(x))
+        x.mul_(scale.to(x.dtype)).add_(shift.to(x.dtype))
         return x.relu_() if self.relu else x
 
 
@@ -167,11 +177,13 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean.float(), var.float()
 
 
-class _Residual(nn.Module):
+class FastResidual(nn.Module):
+    """:class:`ResidualBlock` from the fast pieces, adding the input back in place."""
+
     def __init__(self, block: ResidualBlock) -> None:
         super().__init__()
-        self.conv1, self.in1 = _Conv(block.conv1), _Norm(block.in1, relu=True)
-        self.conv2, self.in2 = _Conv(block.conv2), _Norm(block.in2, relu=False)
+        self.conv1, self.in1 = FastConv(block.conv1), FastNorm(block.in1, relu=True)
+        self.conv2, self.in2 = FastConv(block.conv2), FastNorm(block.in2, relu=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.in2(self.conv2(self.in1(self.conv1(x)))).add_(x)
@@ -182,25 +194,23 @@ class FastTransformerNet(nn.Module):
 
     def __init__(self, net: TransformerNet) -> None:
         super().__init__()
-        self.layers = nn.Sequential(
-            _Conv(net.conv1),
-            _Norm(net.in1, relu=True),
-            _Conv(net.conv2),
-            _Norm(net.in2, relu=True),
-            _Conv(net.conv3),
-            _Norm(net.in3, relu=True),
-            *(_Residual(block) for block in (net.res1, net.res2, net.res3, net.res4, net.res5)),
-            _UpConv(net.deconv1),
-            _Norm(net.in4, relu=True),
-            _UpConv(net.deconv2),
-            _Norm(net.in5, relu=True),
-            _SpaceToDepthConv(net.deconv3),
-        )
+        self.conv1, self.in1 = FastConv(net.conv1), FastNorm(net.in1, relu=True)
+        self.conv2, self.in2 = FastConv(net.conv2), FastNorm(net.in2, relu=True)
+        self.conv3, self.in3 = FastConv(net.conv3), FastNorm(net.in3, relu=True)
+        self.res = nn.ModuleList(FastResidual(b) for b in (net.res1, net.res2, net.res3, net.res4, net.res5))
+        self.deconv1, self.in4 = PhaseUpConv(net.deconv1), FastNorm(net.in4, relu=True)
+        self.deconv2, self.in5 = PhaseUpConv(net.deconv2), FastNorm(net.in5, relu=True)
+        self.deconv3 = SpaceToDepthConv(net.deconv3)
         self.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
-        return self.layers(x.contiguous(memory_format=torch.channels_last))
+        y = self.in1(self.conv1(x.contiguous(memory_format=torch.channels_last)))
+        y = self.in3(self.conv3(self.in2(self.conv2(y))))
+        for block in self.res:
+            y = block(y)
+        y = self.in5(self.deconv2(self.in4(self.deconv1(y))))
+        return self.deconv3(y)
 
 
 def _nhwc(weight: torch.Tensor) -> torch.Tensor:

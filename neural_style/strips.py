@@ -9,8 +9,9 @@ map. Quarter-resolution layers (the residual blocks) are small enough to keep wh
 computed from exactly the values the one-pass network would use, so the output equals the plain forward
 pass up to float rounding; peak memory is a few quarter-resolution maps plus one strip.
 
-Costs about a third more arithmetic than one pass (the early and late layers run again for their
-statistics), so the engine uses this only above a size threshold.
+The layers are those of :class:`~neural_style.fast.FastTransformerNet` (channels_last, folded
+upsampling, space-to-depth last layer). Costs about a third more arithmetic than one pass (the early and
+late layers run again for their statistics), so the engine uses this only above a size threshold.
 """
 
 from __future__ import annotations
@@ -21,21 +22,21 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from .model import ConvLayer, TransformerNet, UpsampleConvLayer
+from .fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, SpaceToDepthConv
 
 log = logging.getLogger(__name__)
 
-# Memory a strip's widest activation may take; strips are at least _MIN_ROWS rows tall so that the
-# 9x9 reflection halos (4 rows) always fit inside one strip.
+# Memory a strip's widest activation may take; strips are at least _MIN_ROWS rows tall (and an even
+# number, which the space-to-depth last layer needs).
 STRIP_BYTES = 48 << 20
 _MIN_ROWS = 16
+_NHWC = torch.channels_last
 
 
 class _Rows:
-    """A feature map that can produce any band of its rows, ``[1, C, stop - start, W]``."""
+    """A feature map that can produce any band of its rows, ``[1, C, stop - start, W]`` channels_last."""
 
     height: int
     width: int
@@ -43,6 +44,12 @@ class _Rows:
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         raise NotImplementedError
+
+    def gather(self, wanted: torch.Tensor) -> torch.Tensor:
+        """Rows at the given (possibly repeated) indices, fetched as one band and picked out."""
+        low, high = int(wanted.min()), int(wanted.max()) + 1
+        band = self.rows(low, high).permute(0, 2, 3, 1)  # NHWC view: picking rows keeps the layout
+        return band.index_select(1, wanted - low).permute(0, 3, 1, 2)
 
 
 class _Picture(_Rows):
@@ -54,7 +61,7 @@ class _Picture(_Rows):
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         band = torch.from_numpy(np.ascontiguousarray(self.rgb[start:stop]))
-        return band.permute(2, 0, 1).unsqueeze(0).float()
+        return band.unsqueeze(0).permute(0, 3, 1, 2).float()
 
 
 class _Whole(_Rows):
@@ -68,59 +75,87 @@ class _Whole(_Rows):
         return self.tensor[:, :, start:stop]
 
 
-class _Conv(_Rows):
-    """A (possibly upsampling) reflection-padded convolution of another map, band by band."""
+def _reflect(wanted: torch.Tensor, height: int) -> torch.Tensor:
+    last = height - 1
+    wanted = torch.where(wanted < 0, -wanted, wanted)
+    return torch.where(wanted > last, 2 * last - wanted, wanted)
 
-    def __init__(self, source: _Rows, layer: ConvLayer) -> None:
-        self.source = source
-        self.conv: nn.Conv2d = layer.conv2d
-        self.up = layer.upsample if isinstance(layer, UpsampleConvLayer) else 1
-        self.pad = layer.pad
-        self.kernel = self.conv.kernel_size[0]
-        self.stride = self.conv.stride[0]
-        self.channels = self.conv.out_channels
-        self.in_height = source.height * self.up
-        self.height = (self.in_height + 2 * self.pad - self.kernel) // self.stride + 1
-        in_width = source.width * self.up
-        self.width = (in_width + 2 * self.pad - self.kernel) // self.stride + 1
+
+class _Conv(_Rows):
+    """A reflection-padded (strided) convolution of another map, band by band."""
+
+    def __init__(self, source: _Rows, layer: FastConv) -> None:
+        self.source, self.layer = source, layer
+        self.kernel = layer.weight.shape[-1]
+        self.stride = layer.stride[0]
+        self.channels = layer.weight.shape[0]
+        self.height = (source.height + 2 * layer.pad - self.kernel) // self.stride + 1
+        self.width = (source.width + 2 * layer.pad - self.kernel) // self.stride + 1
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        # Rows of the padded, upsampled input this band reads, mapped back to source rows: reflection
-        # at the map's top and bottom edges, integer division for nearest-neighbour upsampling.
-        wanted = torch.arange(start * self.stride, (stop - 1) * self.stride + self.kernel) - self.pad
-        last = self.in_height - 1
-        wanted = torch.where(wanted < 0, -wanted, wanted)
-        wanted = torch.where(wanted > last, 2 * last - wanted, wanted) // self.up
-        low, high = int(wanted.min()), int(wanted.max()) + 1
-        band = self.source.rows(low, high).index_select(2, wanted - low)
-        if self.up > 1:
-            band = band.repeat_interleave(self.up, dim=3)
-        band = F.pad(band, (self.pad, self.pad, 0, 0), mode="reflect")
-        return F.conv2d(band, self.conv.weight, self.conv.bias, stride=self.stride)
+        pad = self.layer.pad
+        wanted = torch.arange(start * self.stride, (stop - 1) * self.stride + self.kernel) - pad
+        band = self.source.gather(_reflect(wanted, self.source.height))
+        band = F.pad(band, (pad, pad, 0, 0), mode="reflect")
+        return F.conv2d(band, self.layer.weight, self.layer.bias, stride=self.stride)
+
+
+class _UpConv(_Rows):
+    """2x nearest upsampling and a 3x3 convolution, as the folded phase convolution, band by band."""
+
+    def __init__(self, source: _Rows, layer: PhaseUpConv) -> None:
+        self.source, self.layer = source, layer
+        self.channels = layer.out_channels
+        self.height, self.width = 2 * source.height, 2 * source.width
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        first, last = start // 2, (stop - 1) // 2 + 1  # small-map rows whose pixels cover the band
+        wanted = torch.arange(first - 1, last + 1).clamp_(0, self.source.height - 1)  # edge padding
+        band = F.pad(self.source.gather(wanted), (1, 1, 0, 0), mode="replicate")
+        phases = F.conv2d(band, self.layer.weight, self.layer.bias)
+        out = self.layer.interleave(phases, last - first, self.source.width)
+        return out[:, :, start - 2 * first : stop - 2 * first]
+
+
+class _SpaceToDepth(_Rows):
+    """The last layer (a 9x9 convolution to RGB) in its space-to-depth form, band by band."""
+
+    def __init__(self, source: _Rows, layer: SpaceToDepthConv) -> None:
+        self.source, self.layer = source, layer
+        self.channels = layer.weight.shape[0] // 4
+        self.height, self.width = source.height, source.width
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        # An odd band gets one filler row (its output is cut off): space-to-depth needs even heights.
+        pad = self.layer.pad
+        even_stop = stop + (stop - start) % 2
+        wanted = _reflect(torch.arange(start - pad, even_stop + pad), self.source.height)
+        band = self.source.gather(wanted)
+        out = self.layer.convolve_padded_rows(band)
+        return out[:, :, : stop - start]
 
 
 class _Normalized(_Rows):
     """InstanceNorm (with whole-map statistics) and optionally ReLU, applied to another map's bands."""
 
-    def __init__(self, source: _Rows, norm: nn.InstanceNorm2d, *, relu: bool, strip_rows: int) -> None:
-        self.source = source
+    def __init__(self, source: _Rows, norm: FastNorm, strip_rows: int) -> None:
+        self.source, self.norm = source, norm
         self.height, self.width, self.channels = source.height, source.width, source.channels
-        mean, var = _streamed_var_mean(source, strip_rows)
-        self.scale, self.shift = _affine(norm, mean, var)
-        self.relu = relu
+        total = torch.zeros(self.channels, dtype=torch.float64)
+        squares = torch.zeros(self.channels, dtype=torch.float64)
+        for start, stop in _bands(source.height, strip_rows):
+            band = source.rows(start, stop).float().permute(0, 2, 3, 1).reshape(-1, self.channels)
+            total += band.sum(dim=0).double()
+            squares += (band * band).sum(dim=0).double()
+        count = self.height * self.width
+        mean = total / count
+        self.scale, self.shift = norm.affine(
+            mean.float(), (squares / count - mean * mean).clamp_(min=0).float()
+        )
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        band = self.source.rows(start, stop).float() * self.scale + self.shift
-        return band.relu_() if self.relu else band
-
-
-def _affine(
-    norm: nn.InstanceNorm2d, mean: torch.Tensor, var: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fold the statistics and the affine weights into one per-channel scale and shift."""
-    scale = norm.weight.float() / torch.sqrt(var.float() + norm.eps)
-    shift = norm.bias.float() - mean.float() * scale
-    return scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+        band = self.source.rows(start, stop).float().mul_(self.scale).add_(self.shift)
+        return band.relu_() if self.norm.relu else band
 
 
 def _bands(height: int, strip_rows: int) -> Iterator[tuple[int, int]]:
@@ -128,45 +163,21 @@ def _bands(height: int, strip_rows: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + strip_rows, height)
 
 
-def _streamed_var_mean(source: _Rows, strip_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and biased variance of a whole map, merged from bands in float64 (Chan et al.)."""
-    count = 0
-    mean = torch.zeros(source.channels, dtype=torch.float64)
-    m2 = torch.zeros(source.channels, dtype=torch.float64)
-    for start, stop in _bands(source.height, strip_rows):
-        band = source.rows(start, stop).float()
-        n = band.shape[2] * band.shape[3]
-        band_var, band_mean = torch.var_mean(band, dim=(0, 2, 3), correction=0)
-        delta = band_mean.double() - mean
-        total = count + n
-        mean += delta * (n / total)
-        m2 += band_var.double() * n + delta**2 * (count * n / total)
-        count = total
-    return mean, m2 / count
-
-
 def _materialize(source: _Rows, strip_rows: int) -> torch.Tensor:
-    """Compute a whole map band by band into one preallocated tensor."""
-    whole = torch.empty(1, source.channels, source.height, source.width)
+    """Compute a whole map band by band into one preallocated channels_last tensor."""
+    whole = torch.empty(1, source.channels, source.height, source.width).contiguous(memory_format=_NHWC)
     for start, stop in _bands(source.height, strip_rows):
         whole[:, :, start:stop] = source.rows(start, stop)
     return whole
 
 
-def _normalize_(tensor: torch.Tensor, norm: nn.InstanceNorm2d, *, relu: bool) -> torch.Tensor:
-    """InstanceNorm a whole map in place."""
-    var, mean = torch.var_mean(tensor, dim=(0, 2, 3), correction=0)
-    scale, shift = _affine(norm, mean, var)
-    tensor.mul_(scale).add_(shift)
-    return tensor.relu_() if relu else tensor
-
-
 def _rows_per_strip(width: int, channels: int, budget: int) -> int:
-    return max(_MIN_ROWS, budget // max(1, width * channels * 4))
+    rows = max(_MIN_ROWS, budget // max(1, width * channels * 4))
+    return rows + rows % 2
 
 
 def stylize_in_strips(
-    net: TransformerNet, rgb: np.ndarray, *, precision: str = "fp32", strip_bytes: int = STRIP_BYTES
+    net: FastTransformerNet, rgb: np.ndarray, *, precision: str = "fp32", strip_bytes: int = STRIP_BYTES
 ) -> np.ndarray:
     """Stylize an ``[H, W, 3]`` uint8 photo on the CPU with bounded memory; same output as one pass.
 
@@ -179,17 +190,17 @@ def stylize_in_strips(
     log.info("stylizing %dx%d in strips of %d rows", width, height, full)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
     with torch.inference_mode(), autocast:
-        a1 = _Normalized(_Conv(_Picture(rgb), net.conv1), net.in1, relu=True, strip_rows=full)
-        a2 = _Normalized(_Conv(a1, net.conv2), net.in2, relu=True, strip_rows=half)
-        y = _normalize_(_materialize(_Conv(a2, net.conv3), quarter), net.in3, relu=True)
-        for block in (net.res1, net.res2, net.res3, net.res4, net.res5):
-            inner = _normalize_(_materialize(_Conv(_Whole(y), block.conv1), quarter), block.in1, relu=True)
-            out = _normalize_(_materialize(_Conv(_Whole(inner), block.conv2), quarter), block.in2, relu=False)
+        a1 = _Normalized(_Conv(_Picture(rgb), net.conv1), net.in1, full)
+        a2 = _Normalized(_Conv(a1, net.conv2), net.in2, half)
+        y = net.in3(_materialize(_Conv(a2, net.conv3), quarter))
+        for block in net.res:
+            inner = block.in1(_materialize(_Conv(_Whole(y), block.conv1), quarter))
+            out = block.in2(_materialize(_Conv(_Whole(inner), block.conv2), quarter))
             del inner
             y = out.add_(y)
-        d1 = _Normalized(_Conv(_Whole(y), net.deconv1), net.in4, relu=True, strip_rows=half)
-        d2 = _Normalized(_Conv(d1, net.deconv2), net.in5, relu=True, strip_rows=full)
-        final = _Conv(d2, net.deconv3)
+        d1 = _Normalized(_UpConv(_Whole(y), net.deconv1), net.in4, half)
+        d2 = _Normalized(_UpConv(d1, net.deconv2), net.in5, full)
+        final = _SpaceToDepth(d2, net.deconv3)
         result = np.empty((final.height, final.width, 3), dtype=np.uint8)
         for start, stop in _bands(final.height, full):
             band = final.rows(start, stop).float().clamp_(0, 255).to(torch.uint8)

@@ -12,8 +12,9 @@ from neural_style.strips import stylize_in_strips
 
 
 @pytest.fixture(scope="module")
-def net(published_checkpoint):
-    return TorchStylizer(load_transformer(published_checkpoint)).net
+def stylizer(published_checkpoint):
+    """The engine, told never to stream: its one-pass output is the reference."""
+    return TorchStylizer(load_transformer(published_checkpoint), stream_above_pixels=10**9)
 
 
 def pixels(path) -> np.ndarray:
@@ -22,10 +23,10 @@ def pixels(path) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("width", "height"), [(80, 96), (83, 61), (64, 130)])
-def test_strips_equal_the_one_pass_output_everywhere(net, make_photo, tmp_path, width, height):
+def test_strips_equal_the_one_pass_output_everywhere(stylizer, make_photo, tmp_path, width, height):
     rgb = pixels(make_photo(tmp_path / "p.png", width=width, height=height))
-    one_pass = TorchStylizer(net, stream_above_pixels=10**9).stylize_array(rgb).astype(int)
-    strips = stylize_in_strips(net, rgb, strip_bytes=1).astype(int)  # the smallest strips: 16 rows
+    one_pass = stylizer.stylize_array(rgb).astype(int)
+    strips = stylize_in_strips(stylizer.fast, rgb, strip_bytes=1).astype(int)  # the smallest strips: 16 rows
     assert strips.shape == one_pass.shape
     diff = np.abs(strips - one_pass)
     assert diff.max() <= 1  # float rounding at the 8-bit cut only
@@ -35,17 +36,16 @@ def test_strips_equal_the_one_pass_output_everywhere(net, make_photo, tmp_path, 
     assert diff[np.concatenate([seams - 1, seams])].max() <= 1
 
 
-def test_naive_tiles_would_show_seams(net, make_photo, tmp_path):
+def test_naive_tiles_would_show_seams(stylizer, make_photo, tmp_path):
     """Why strips share statistics: tiles normalised on their own differ visibly from the whole."""
     rgb = pixels(make_photo(tmp_path / "p.png", width=64, height=64))
-    stylizer = TorchStylizer(net, stream_above_pixels=10**9)
     whole = stylizer.stylize_array(rgb).astype(int)
     top = stylizer.stylize_array(rgb[:32]).astype(int)
     assert np.abs(top - whole[:32]).mean() > 2
 
 
-def test_engine_streams_big_pictures_and_gives_the_same_picture(net, make_photo, tmp_path):
+def test_engine_streams_big_pictures_and_gives_the_same_picture(stylizer, make_photo, tmp_path):
     rgb = pixels(make_photo(tmp_path / "p.png", width=72, height=56))
-    one_pass = TorchStylizer(net, stream_above_pixels=10**9).stylize_array(rgb).astype(int)
-    streamed = TorchStylizer(net, stream_above_pixels=1000).stylize_array(rgb).astype(int)
+    one_pass = stylizer.stylize_array(rgb).astype(int)
+    streamed = TorchStylizer(stylizer.net, stream_above_pixels=1000).stylize_array(rgb).astype(int)
     assert np.abs(streamed - one_pass).max() <= 1
