@@ -137,12 +137,12 @@ def run_batch(
     if report.failed:
         report.ok = False
     if sheet:
-        report.contact_sheet = write_contact_sheet(batch, stylize, settings, publish=publish)
+        report.contact_sheet = write_contact_sheet(stylize, settings, publish=publish)
     return report
 
 
 def write_contact_sheet(
-    batch: Batch, tasks: Sequence[Stylize], settings: WorkflowSettings, *, publish: bool
+    tasks: Sequence[Stylize], settings: WorkflowSettings, *, publish: bool
 ) -> Path | None:
     """Write (once) the sheet of every source image beside its results; None if there is nothing to show."""
     rows: list[list[contact_sheet.Tile]] = []

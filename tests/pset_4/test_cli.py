@@ -129,3 +129,26 @@ def test_a_photo_only_this_machine_has_is_uploaded_then_stylized(
     assert main(argv) == 0
     assert uploaded.stat().st_mtime_ns == stamp
     assert "ran successfully" not in capsys.readouterr().out
+
+
+def test_remote_and_cache_options_override_the_configuration(
+    remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pset_4.settings import CACHE_ENV, REMOTE_ENV
+
+    monkeypatch.setenv(REMOTE_ENV, str(tmp_path / "elsewhere"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "elsewhere-cache"))
+    argv = [
+        "--remote",
+        str(remote.remote),
+        "--cache",
+        str(tmp_path / "cache2"),
+        "-i",
+        "a.jpg",
+        "-m",
+        "random.pth",
+    ]
+    assert main([*argv, "--no-contact-sheet"]) == 0
+    (output,) = _lines(capsys.readouterr().out, "output: ")
+    assert Path(output).parent == tmp_path / "cache2" / "stylized"
+    assert not (tmp_path / "elsewhere").exists()
