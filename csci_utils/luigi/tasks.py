@@ -51,6 +51,7 @@ MiB = 1024 * 1024
 # S3's multipart part size: awscli's default, well above S3's 5 MiB minimum.
 DEFAULT_PART_SIZE = 8 * MiB
 _MAX_CONCURRENCY = 10
+_MAX_IO_QUEUE = 16
 _PROGRESS_EVERY_S = 0.5
 
 ProgressCallback = Callable[[int], None]
@@ -137,6 +138,9 @@ def _transfer_config(part_size: int) -> Any:
         multipart_threshold=part_size,
         multipart_chunksize=part_size,
         max_concurrency=_MAX_CONCURRENCY,
+        # Downloaded chunks (256 KiB each) waiting for the disk: 16 caps that buffer at 4 MiB instead of
+        # boto3's 25 MiB, so peak memory does not depend on how the disk keeps up.
+        max_io_queue=_MAX_IO_QUEUE,
         use_threads=True,
     )
 
