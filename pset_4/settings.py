@@ -14,6 +14,10 @@ CACHE_ENV = "PSET4_CACHE_ROOT"
 DEFAULT_REMOTE = "data/remote"
 DEFAULT_CACHE = "data"
 
+# What the offline demo seeds the remote with, and so the default image and model of a run.
+DEFAULT_IMAGE = "grace_hopper.jpg"
+DEFAULT_MODEL = "multistyle26.onnx"
+
 # Folder names under the roots; the spec's layout (`pset_4/images`, `pset_4/saved_models`).
 IMAGES = "images"
 MODELS = "saved_models"

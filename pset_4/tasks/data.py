@@ -13,7 +13,7 @@ from luigi.target import FileSystemTarget
 
 from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import CopyTask
-from pset_4.settings import IMAGES, MODELS, resolve_settings
+from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, resolve_settings
 from pset_4.tasks.params import NameParameter
 
 
@@ -30,7 +30,7 @@ def cache_location(folder: str, name: str) -> str:
 class ContentImage(luigi.ExternalTask):
     """A content image on the remote: ``<remote>/images/<image>``."""
 
-    image = NameParameter(what="image", description="file name under <remote>/images")
+    image = NameParameter(what="image", default=DEFAULT_IMAGE, description="file name under <remote>/images")
 
     def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
@@ -40,7 +40,9 @@ class ContentImage(luigi.ExternalTask):
 class SavedModel(luigi.ExternalTask):
     """A style model on the remote: ``<remote>/saved_models/<model>`` (.pth, .model or .onnx)."""
 
-    model = NameParameter(what="model", description="file name under <remote>/saved_models")
+    model = NameParameter(
+        what="model", default=DEFAULT_MODEL, description="file name under <remote>/saved_models"
+    )
 
     def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
@@ -50,7 +52,7 @@ class SavedModel(luigi.ExternalTask):
 class DownloadImage(CopyTask):
     """Copy a content image from the remote into ``<cache>/images/`` unless the cache has it."""
 
-    image = NameParameter(what="image")
+    image = NameParameter(what="image", default=DEFAULT_IMAGE)
 
     def requires(self) -> luigi.Task:
         """Require the image on the remote."""
@@ -64,7 +66,7 @@ class DownloadImage(CopyTask):
 class DownloadModel(CopyTask):
     """Copy a model from the remote into ``<cache>/saved_models/`` unless the cache has it."""
 
-    model = NameParameter(what="model")
+    model = NameParameter(what="model", default=DEFAULT_MODEL)
 
     def requires(self) -> luigi.Task:
         """Require the model on the remote."""
@@ -78,7 +80,7 @@ class DownloadModel(CopyTask):
 class LocalImage(luigi.ExternalTask):
     """A content image on this machine: ``source``, or ``<cache>/images/<image>`` by default."""
 
-    image = NameParameter(what="image")
+    image = NameParameter(what="image", default=DEFAULT_IMAGE)
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
     def output(self) -> FileSystemTarget:
@@ -89,7 +91,7 @@ class LocalImage(luigi.ExternalTask):
 class LocalModel(luigi.ExternalTask):
     """A model on this machine: ``source``, or ``<cache>/saved_models/<model>`` by default."""
 
-    model = NameParameter(what="model")
+    model = NameParameter(what="model", default=DEFAULT_MODEL)
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
     def output(self) -> FileSystemTarget:
@@ -100,7 +102,7 @@ class LocalModel(luigi.ExternalTask):
 class UploadImage(CopyTask):
     """Push a local content image to ``<remote>/images/<image>`` if the remote lacks it."""
 
-    image = NameParameter(what="image")
+    image = NameParameter(what="image", default=DEFAULT_IMAGE)
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
     def requires(self) -> luigi.Task:
@@ -115,7 +117,7 @@ class UploadImage(CopyTask):
 class UploadModel(CopyTask):
     """Push a local model to ``<remote>/saved_models/<model>`` if the remote lacks it."""
 
-    model = NameParameter(what="model")
+    model = NameParameter(what="model", default=DEFAULT_MODEL)
     source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
 
     def requires(self) -> luigi.Task:

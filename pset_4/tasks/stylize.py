@@ -23,7 +23,7 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import CopyTask
 from pset_4.naming import stylized_name
 from pset_4.render import stylize_into
-from pset_4.settings import STYLIZED, resolve_settings
+from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, STYLIZED, resolve_settings
 from pset_4.tasks.data import ContentImage, DownloadImage, DownloadModel, SavedModel
 from pset_4.tasks.params import NameParameter, StyleParameter
 from pset_4.versions import check_cached_copy, target_version
@@ -38,8 +38,12 @@ _MISSING = "missing"
 class StylizeBase(luigi.Task):
     """What every way of stylizing shares: parameters, requirements and the versioned output."""
 
-    image = NameParameter(what="image", description="content image name under <remote>/images")
-    model = NameParameter(what="model", description="model name under <remote>/saved_models")
+    image = NameParameter(
+        what="image", default=DEFAULT_IMAGE, description="content image under <remote>/images"
+    )
+    model = NameParameter(
+        what="model", default=DEFAULT_MODEL, description="model under <remote>/saved_models"
+    )
     style = StyleParameter(default=None, description="style index or blend of a multi-style model")
 
     def requires(self) -> dict[str, luigi.Task]:
@@ -140,8 +144,8 @@ class StylizeProgram(StylizeBase, ExternalProgramTask):
 class PublishStylized(CopyTask):
     """Copy a stylized image to ``<remote>/stylized/<versioned name>`` unless it is there already."""
 
-    image = NameParameter(what="image")
-    model = NameParameter(what="model")
+    image = NameParameter(what="image", default=DEFAULT_IMAGE)
+    model = NameParameter(what="model", default=DEFAULT_MODEL)
     style = StyleParameter(default=None)
 
     def requires(self) -> Stylize:

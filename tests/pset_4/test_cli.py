@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,23 @@ def test_demo_seeds_the_remote_and_stylizes_offline(roots, capsys: pytest.Captur
     assert sorted(p.name for p in roots.remote_models.iterdir()) == ["multistyle26.onnx"]
     assert len(_lines(out, "output: ")) == 3
     assert Path(_lines(out, "contact sheet: ")[0]).is_file()
+
+
+@pytest.mark.slow
+def test_luigi_command_line_without_parameters_stylizes_the_demo_pair(roots) -> None:
+    assert main(["--demo", "--no-contact-sheet"]) == 0
+    command = [
+        sys.executable,
+        "-m",
+        "luigi",
+        "--module",
+        "pset_4.tasks.stylize",
+        "Stylize",
+        "--local-scheduler",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert "1 ran successfully" in done.stderr
+    assert any(p.name.startswith("grace_hopper--multistyle26--") for p in roots.stylized.iterdir())
 
 
 def test_a_photo_only_this_machine_has_is_uploaded_then_stylized(
