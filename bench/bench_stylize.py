@@ -1,0 +1,217 @@
+"""neural_style speed: the example's way (one process per photo) vs our engine, and the FP32-peak ratio.
+
+For each size (default 512 and 1024) it prints, side by side:
+
+* images/s of the example's way: a fresh ``python`` per photo that imports torch, builds the network,
+  ``torch.load``s the checkpoint, runs it eagerly and saves (``--example-eval`` below, written after
+  the example's ``eval``; the example also imports torchvision, absent here, so it is a little slower);
+* images/s of our engine in one process: load once, then ``stylize_file`` for every photo, fp32 and the
+  opt-in bf16 path; ratios against the example's way;
+* the forward pass alone (best of a few): plain eager ``TransformerNet`` and our fp32 and bf16 forms,
+  as a ratio to the time the CPU's FP32 peak allows for the network's multiply-adds. The peak is measured
+  here as the best rate of a 2048x2048 float32 ``torch.matmul`` (MKL, same threads);
+* PSNR of bf16 against fp32 over the photos.
+
+The checkpoint is random, trained-like weights (outputs spread over 0..255) unless ``--model`` names a
+real one: no pretrained TransformerNet can be downloaded here. The CPU is shared with other work, so
+figures are noisy; ratios from one run are what counts.
+
+Usage: python bench/bench_stylize.py [--sizes 512 1024] [--count 20] [--example-count 10] [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MACS_PER_PIXEL = (
+    153_792  # TransformerNet, sides divisible by 4 (7776 + 4608 + 4608 + 92160 + 2 * 18432 + 7776)
+)
+
+
+def example_eval(content: str, model: str, output: str) -> None:
+    """The example's ``eval``, in this fresh process: imports, load, eager forward, save."""
+    import re
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from neural_style.model import TransformerNet
+
+    image = Image.open(content).convert("RGB")
+    batch = torch.from_numpy(np.array(image)).permute(2, 0, 1).unsqueeze(0).float()
+    with torch.no_grad():
+        net = TransformerNet()
+        state = torch.load(model, weights_only=True)
+        for key in list(state):
+            if re.search(r"in\d+\.running_(mean|var)$", key):
+                del state[key]
+        net.load_state_dict(state)
+        net.eval()
+        out = net(batch).cpu()
+    pixels = out[0].clamp(0, 255).numpy().transpose(1, 2, 0).astype("uint8")
+    Image.fromarray(pixels).save(output)
+
+
+def trained_like_checkpoint(path: Path) -> Path:
+    """Random weights whose output spans 0..255 like a trained model's (seeded)."""
+    import torch
+
+    from neural_style.model import TransformerNet, save_checkpoint
+
+    generator = torch.Generator().manual_seed(0)
+    state = {}
+    for name, tensor in TransformerNet().state_dict().items():
+        leaf = name.rsplit(".", 2)
+        if name.endswith("weight") and leaf[-2].startswith("in"):
+            state[name] = 0.5 + torch.rand(tensor.shape, generator=generator)
+        elif name.endswith("bias"):
+            state[name] = 0.2 * torch.randn(tensor.shape, generator=generator)
+        else:
+            state[name] = torch.randn(tensor.shape, generator=generator) / tensor[0].numel() ** 0.5
+    state["deconv3.conv2d.weight"] *= 60
+    state["deconv3.conv2d.bias"] += 128
+    return save_checkpoint(state, path)
+
+
+def write_photos(folder: Path, size: int, count: int) -> list[Path]:
+    """Photo-like JPEGs: smooth colour gradients with edges and some noise."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(size)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    paths = []
+    for index in range(count):
+        phase = rng.uniform(0, 6, 3)
+        channels = [127 + 100 * np.sin(6 * x * (c + 1) + 4 * y + phase[c]) for c in range(3)]
+        array = np.stack(channels, axis=-1) + rng.normal(0, 6, (size, size, 3))
+        array[size // 3 : size // 2, size // 4 : size // 2] = rng.uniform(0, 255, 3)  # a flat object
+        path = folder / f"photo{size}_{index:02d}.jpg"
+        Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+def example_rate(photos: list[Path], model: Path, folder: Path) -> float:
+    start = time.perf_counter()
+    for index, photo in enumerate(photos):
+        output = folder / f"example_{index}.png"
+        command = [sys.executable, __file__, "--example-eval", str(photo), str(model), str(output)]
+        subprocess.run(command, check=True)
+    return len(photos) / (time.perf_counter() - start)
+
+
+def engine_rate(photos: list[Path], model: Path, folder: Path, precision: str) -> float:
+    from neural_style.engine import load_model
+
+    start = time.perf_counter()
+    stylizer = load_model(model, precision=precision)
+    stylizer.stylize_files([(p, folder / f"{precision}_{i}.png") for i, p in enumerate(photos)])
+    return len(photos) / (time.perf_counter() - start)
+
+
+def fp32_peak_gflops(repeats: int = 8) -> float:
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def forward_times(model: Path, size: int, repeats: int = 3) -> dict[str, float]:
+    """Best forward time of the plain eager network and of our fp32 and bf16 forms."""
+    import torch
+
+    from neural_style.fast import FastTransformerNet
+    from neural_style.model import load_transformer
+
+    net = load_transformer(model)
+    fast = FastTransformerNet(net)
+    x = torch.rand(1, 3, size, size) * 255
+
+    def bf16() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast(x)
+
+    times = {}
+    with torch.inference_mode():
+        for name, call in (("eager", lambda: net(x)), ("fp32", lambda: fast(x)), ("bf16", bf16)):
+            call()
+            times[name] = min(_timed(call) for _ in range(repeats))
+    return times
+
+
+def psnr(folder: Path, count: int) -> float:
+    import numpy as np
+    from PIL import Image
+
+    errors = []
+    for index in range(count):
+        with Image.open(folder / f"fp32_{index}.png") as a, Image.open(folder / f"bf16_{index}.png") as b:
+            diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+        errors.append(np.mean(diff**2))
+    return float(10 * np.log10(255**2 / max(np.mean(errors), 1e-12)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument("--count", type=int, default=20, help="photos per size for our engine")
+    parser.add_argument(
+        "--example-count", type=int, default=10, help="processes timed for the example's way (rate per photo)"
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="a TransformerNet checkpoint (default: random)"
+    )
+    args = parser.parse_args()
+
+    import torch
+
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        model = args.model or trained_like_checkpoint(folder / "trained_like.pth")
+        peak = fp32_peak_gflops()
+        print(
+            f"neural_style bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"{os.cpu_count()} CPUs; FP32 peak (2048^3 matmul) {peak:.0f} GFLOP/s; model {model.name}"
+        )
+        for size in args.sizes:
+            photos = write_photos(folder, size, max(args.count, args.example_count))
+            example = example_rate(photos[: args.example_count], model, folder)
+            fp32 = engine_rate(photos[: args.count], model, folder, "fp32")
+            bf16 = engine_rate(photos[: args.count], model, folder, "bf16")
+            times = forward_times(model, size)
+            ideal = 2 * MACS_PER_PIXEL * size * size / (peak * 1e9)
+            heading = f"{size}x{size}: images/s over {args.count} photos"
+            print(f"\n{heading} (example's way: {args.example_count} processes)")
+            print(
+                f"  example's way {example:6.2f}   engine fp32 {fp32:6.2f} ({fp32 / example:4.1f}x)   "
+                f"engine bf16 {bf16:6.2f} ({bf16 / example:4.1f}x)"
+            )
+            print(
+                f"  forward pass, ratio to FP32 peak time {ideal * 1e3:.0f} ms "
+                f"({MACS_PER_PIXEL} MACs/pixel):  "
+                + "   ".join(f"{name} {t * 1e3:.0f} ms ({t / ideal:.2f}x)" for name, t in times.items())
+            )
+            print(f"  bf16 vs fp32 PSNR over {args.count} photos: {psnr(folder, args.count):.1f} dB")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--example-eval":
+        example_eval(*sys.argv[2:5])
+    else:
+        main()
