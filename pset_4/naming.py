@@ -72,9 +72,15 @@ def stylized_name(image: str, model: str, style: str | None, *, versions: Mappin
     image_path = PurePosixPath(check_name(image, "image"))
     model_stem = PurePosixPath(check_name(model, "model")).stem
     key = {"image": image, "model": model, "style": style, "versions": dict(versions)}
-    parts = [image_path.stem, model_stem]
+    # The readable parts are clipped so the name stays within NAME_MAX (255 bytes); the hash keeps it unique.
+    parts = [_clip(image_path.stem, 80), _clip(model_stem, 60)]
     if style is not None:
-        parts.append(style_label(style))
+        parts.append(_clip(style_label(style), 40))
     parts.append(version_hash(key))
     suffix = image_path.suffix.lower()
     return "--".join(parts) + (suffix if suffix in _OUTPUT_SUFFIXES else ".png")
+
+
+def _clip(text: str, max_bytes: int) -> str:
+    """Return ``text`` cut to at most ``max_bytes`` of UTF-8, never splitting a character."""
+    return text.encode()[:max_bytes].decode(errors="ignore")
