@@ -19,6 +19,7 @@ log = logging.getLogger("pset_4")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as err:  # unknown names, bad settings, unreachable or refused storage
         print(f"pset_4: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pset_4: interrupted; finished results are kept, rerun to do the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
     _print_report(report)
     return 0 if report.ok else EXIT_FAILED
 

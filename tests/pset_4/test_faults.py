@@ -54,3 +54,29 @@ def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
     ]
     assert Path(output).stat().st_size > 0
     assert [p for p in roots.stylized.iterdir() if not p.name.startswith(".")] == [Path(output)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, make_photo, multistyle) -> None:
+    make_photo(roots.remote_images / "big.jpg", size=(1024, 768))
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    argv = ["-i", "big.jpg", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pset_4", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 60
+    while not (roots.stylized.is_dir() and any(roots.stylized.iterdir())):
+        assert worker.poll() is None, "the worker finished before it could be interrupted"
+        assert time.monotonic() < deadline, "the worker never started stylizing"
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGINT)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert list(roots.stylized.iterdir()) == []
