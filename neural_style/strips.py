@@ -95,9 +95,7 @@ class _Conv(_Rows):
     def rows(self, start: int, stop: int) -> torch.Tensor:
         pad = self.layer.pad
         wanted = torch.arange(start * self.stride, (stop - 1) * self.stride + self.kernel) - pad
-        band = self.source.gather(_reflect(wanted, self.source.height))
-        band = F.pad(band, (pad, pad, 0, 0), mode="reflect")
-        return F.conv2d(band, self.layer.weight, self.layer.bias, stride=self.stride)
+        return self.layer.convolve_padded_rows(self.source.gather(_reflect(wanted, self.source.height)))
 
 
 class _UpConv(_Rows):
