@@ -21,6 +21,7 @@ import boto3
 import luigi
 import luigi.format
 import pytest
+from boto3.s3.transfer import TransferConfig
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.mock import MockTarget
 from luigi.target import FileSystemTarget
@@ -38,6 +39,7 @@ from csci_utils.luigi.tasks import (
 
 MiB = 1024 * 1024
 SECRET = "wr0ng-secret-never-printed"
+FIVE_MIB_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
 
 
 def run(*tasks: luigi.Task) -> LuigiRunResult:
@@ -375,23 +377,25 @@ def test_wrong_credentials_are_refused_without_showing_the_secret(
 # ------------------------------------------------------------------------------------------ server goes away
 
 
-class CuttableProxy:
-    """A TCP forwarder in front of the S3 server that drops every connection once N bytes have passed.
+class FaultyProxy:
+    """A TCP forwarder in front of the S3 server that breaks the transfer once N bytes have passed.
 
-    To the client the server has gone away mid-transfer; the real server (and what it holds) stays up, so
-    the test can see what became visible there.
+    ``cut_after``: every connection drops and new ones are refused, so to the client the server has gone
+    away mid-transfer. ``flip_after``: one byte of a response body is inverted, as a bad link or NIC would.
+    The real server (and what it holds) stays up, so the test can see what became visible there.
     """
 
-    def __init__(self, upstream: str, cut_after: int) -> None:
+    def __init__(self, upstream: str, *, cut_after: int | None = None, flip_after: int | None = None) -> None:
         host, port = upstream.removeprefix("http://").split(":")
         self._upstream = (host, int(port))
         self._cut_after = cut_after
+        self._flip_after = flip_after
         self._moved = 0
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.cut_happened = threading.Event()
+        self.fault_happened = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -404,25 +408,43 @@ class CuttableProxy:
             with self._lock:
                 self._sockets += [client, server]
             for src, dst in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+                threading.Thread(target=self._pump, args=(src, dst, src is server), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, from_server: bool) -> None:
         try:
             while data := src.recv(256 * 1024):
                 with self._lock:
                     self._moved += len(data)
-                    over = self._moved > self._cut_after
-                if over:
+                    moved = self._moved
+                if self._cut_after is not None and moved > self._cut_after:
                     self.cut()
                     return
+                if self._flips(data, moved, from_server):
+                    data = data[:-1] + bytes([data[-1] ^ 0xFF])
                 dst.sendall(data)
             dst.shutdown(socket.SHUT_WR)
         except OSError:
             return
 
+    def _flips(self, data: bytes, moved: int, from_server: bool) -> bool:
+        """Tell whether to corrupt this chunk: once, past the mark, in a body (not a status line)."""
+        if (
+            self._flip_after is None
+            or not from_server
+            or moved <= self._flip_after
+            or data.startswith(b"HTTP/")
+        ):
+            return False
+        with self._lock:
+            if self.fault_happened.is_set():
+                return False
+            self.fault_happened.set()
+        return True
+
     def cut(self) -> None:
         """Refuse new connections and reset the open ones."""
-        self.cut_happened.set()
+        if self._cut_after is not None:
+            self.fault_happened.set()
         self._listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, []
@@ -435,9 +457,9 @@ class CuttableProxy:
 @pytest.fixture
 def flaky_endpoint(
     s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CuttableProxy]:
+) -> Iterator[FaultyProxy]:
     """Point the clients at a proxy that cuts the connection after 6 MiB; no retries, to fail fast."""
-    proxy = CuttableProxy(s3_endpoint, cut_after=6 * MiB)
+    proxy = FaultyProxy(s3_endpoint, cut_after=6 * MiB)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     yield proxy
@@ -448,7 +470,7 @@ def flaky_endpoint(
 def test_server_going_away_during_upload_leaves_no_object_and_a_rerun_succeeds(
     s3_endpoint: str,
     s3_bucket: str,
-    flaky_endpoint: CuttableProxy,
+    flaky_endpoint: FaultyProxy,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -457,7 +479,7 @@ def test_server_going_away_during_upload_leaves_no_object_and_a_rerun_succeeds(
     task = UploadIfMissing(local=os.fspath(tmp_path / "big.bin"), remote=f"s3://{s3_bucket}/big.bin")
     with pytest.raises(ConnectionError, match="cannot reach S3"):
         copy_target(task.input(), task.output(), part_size=5 * MiB)
-    assert flaky_endpoint.cut_happened.is_set()
+    assert flaky_endpoint.fault_happened.is_set()
     assert s3_object(s3_bucket, "big.bin", s3_endpoint) is None
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     assert run(task).status == LuigiStatusCode.SUCCESS
@@ -468,7 +490,7 @@ def test_server_going_away_during_upload_leaves_no_object_and_a_rerun_succeeds(
 def test_server_going_away_during_download_leaves_no_file_and_a_rerun_succeeds(
     s3_endpoint: str,
     s3_bucket: str,
-    flaky_endpoint: CuttableProxy,
+    flaky_endpoint: FaultyProxy,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -478,11 +500,35 @@ def test_server_going_away_during_download_leaves_no_file_and_a_rerun_succeeds(
     task = DownloadIfMissing(remote=f"s3://{s3_bucket}/big.bin", local=os.fspath(local))
     with pytest.raises(ConnectionError, match="cannot reach S3"):
         copy_target(task.input(), task.output(), part_size=5 * MiB)
-    assert flaky_endpoint.cut_happened.is_set()
+    assert flaky_endpoint.fault_happened.is_set()
     assert list(local.parent.iterdir()) == []
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     assert run(task).status == LuigiStatusCode.SUCCESS
     assert local.read_bytes() == data
+
+
+@pytest.mark.slow
+def test_a_download_corrupted_in_transit_is_not_published(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = os.urandom(12 * MiB)
+    direct = boto3.client("s3", endpoint_url=s3_endpoint)
+    direct.upload_file(str(write(tmp_path / "src.bin", data)), s3_bucket, "big.bin", Config=FIVE_MIB_PARTS)
+    proxy = FaultyProxy(s3_endpoint, flip_after=2 * MiB)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+    local = tmp_path / "cache" / "big.bin"
+    try:
+        with pytest.raises(OSError, match="does not match its ETag"):
+            copy_target(target_for(f"s3://{s3_bucket}/big.bin", binary=True), target_for(local, binary=True))
+    finally:
+        proxy.cut()
+    assert proxy.fault_happened.is_set()
+    assert list(local.parent.iterdir()) == []
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 # ------------------------------------------------------------------------------------------ memory, progress
