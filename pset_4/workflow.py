@@ -119,7 +119,10 @@ def run_batch(
     if not publish:
         wanted = list(stylize)
     if workers > 1:
-        # Luigi forks a process per task: import the engine once here rather than in every child.
+        # Luigi forks a process per task: import the engine (torch, onnxruntime) once here rather than in
+        # every child. Importing creates no threads or sessions, so forking afterwards is safe.
+        import onnxruntime  # noqa: F401
+
         import neural_style.engine  # noqa: F401
     log.info("%d pairs to stylize, %d worker(s)", len(stylize), workers)
     result = build(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
