@@ -370,7 +370,8 @@ def copy_target(
     streams in ``part_size`` pieces, so memory does not grow with the file; uploads of more than one part
     use S3 multipart, which is aborted on failure. The destination appears only complete: a local file is
     written beside its final name and renamed; an S3 object becomes visible only when its PUT or multipart
-    upload completes. The size is always checked, and the MD5 too where S3 keeps one (single-part objects).
+    upload completes. The size is always checked; downloads are also checked against the object's ETag (its
+    MD5, or the MD5 of its parts' MD5s for a multipart object), single-part uploads against the MD5.
 
     :param progress: show bytes and rate on stderr; default only when stderr is a terminal
     :raises FileNotFoundError: the source (or its bucket) does not exist
