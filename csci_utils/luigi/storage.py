@@ -143,10 +143,12 @@ def _as_oserror(err: BaseException, url: str, settings: S3Settings | None = None
     """Return the builtin error to raise for a boto3/botocore failure on ``url``, or None if not one."""
     from botocore import exceptions as bce
 
+    if type(err).__module__ == "builtins":
+        return None  # already a builtin error (ours, or a socket's): let it through as it is
     cause = _botocore_cause(err)
     if cause is None:
         return None
-    endpoint = (settings or S3Settings()).endpoint_name
+    endpoint = (settings or S3Settings.resolve()).endpoint_name
     if isinstance(cause, bce.NoCredentialsError | bce.PartialCredentialsError):
         return PermissionError(f"no AWS credentials to reach {url}: {_CREDENTIALS_HINT}")
     if isinstance(cause, bce.ConnectionError | bce.HTTPClientError):

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from luigi.configuration.cfg_parser import LuigiConfigParser
 from luigi.contrib.s3 import S3Target
 
-from csci_utils.luigi.storage import S3Settings, join, list_names, split_s3_url, target_for
+from csci_utils.luigi.storage import (
+    S3Settings,
+    join,
+    list_names,
+    split_s3_url,
+    target_for,
+    translate_s3_errors,
+)
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 SECRET = "s3cr3t-value-never-shown"
@@ -186,3 +193,20 @@ def test_settings_come_from_luigi_config_s3_section(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(luigi.configuration, "get_config", lambda: parser)
     settings = S3Settings.resolve(environ={"AWS_ENDPOINT_URL_S3": "http://env:1"}, dotenv_path=None)
     assert (settings.endpoint_url, settings.region_name) == ("http://from-luigi-cfg:9000", "ap-south-1")
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def test_translated_errors_name_the_configured_endpoint(s3_bucket: str, s3_endpoint: str) -> None:
+    client = boto3.client("s3")
+    with (
+        pytest.raises(FileNotFoundError, match=f"does not exist at {s3_endpoint}"),
+        translate_s3_errors("s3://nope/k"),
+    ):
+        client.list_objects_v2(Bucket="nope")
+
+
+def test_builtin_errors_pass_through_untranslated() -> None:
+    with pytest.raises(ValueError, match="ours"), translate_s3_errors("s3://b/k"):
+        raise ValueError("ours")
