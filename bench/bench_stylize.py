@@ -243,7 +243,7 @@ def run_onnx_in_torch(path: Path, feeds: dict):
         inputs = [values[name] if name else None for name in node.input]
         while inputs and inputs[-1] is None:
             inputs.pop()
-        if node.name in full_precision and torch.is_autocast_cpu_enabled():
+        if node.name in full_precision and torch.is_autocast_enabled("cpu"):
             with torch.autocast("cpu", enabled=False):
                 values[node.output[0]] = ops[node.op_type](*[i.float() for i in inputs], **attrs)
         else:

@@ -53,11 +53,12 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     except UnidentifiedImageError as err:
         msg = f"{source} is not an image file Pillow can read"
         raise NeuralStyleError(msg) from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
-        if isinstance(err, NeuralStyleError):
-            raise
-        msg = f"{source} is a corrupt or truncated image ({err})"
-        raise NeuralStyleError(msg) from err
+    except NeuralStyleError:
+        raise
+    except Exception as err:
+        # Damaged files make Pillow's decoders fail in many ways (OSError, SyntaxError, struct.error, ...).
+        msg = f"{source} is a corrupt or truncated image ({type(err).__name__}: {err})"
+        raise NeuralStyleError(" ".join(msg.split())) from err
     return to_rgb(image)
 
 

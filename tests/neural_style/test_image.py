@@ -118,3 +118,21 @@ def test_output_conversion_clamps_then_truncates_like_the_example(values):
     array = np.array(values, dtype=np.float32).reshape(1, 1, 3)
     expected = np.clip(array, 0, 255).astype(np.uint8)
     assert np.array_equal(np.asarray(from_float(array)), expected)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    magic=st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"BM", b"II*\x00"]),
+    body=st.binary(max_size=300),
+)
+def test_arbitrary_bytes_give_a_picture_or_a_clear_error(tmp_path, magic, body):
+    path = tmp_path / "upload.img"
+    path.write_bytes(magic + body)
+    message = ""
+    try:
+        picture = load_image(path)
+    except NeuralStyleError as err:
+        message = str(err)
+    else:
+        assert picture.mode == "RGB"
+    assert "\n" not in message
