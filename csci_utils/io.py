@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "sibling_temp_path"]
+__all__ = ["atomic_write", "fsync_dir", "fsync_file", "sibling_temp_path"]
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ def _reserve(target: Path) -> Path:
         return tmp
 
 
-def _fsync_file(path: Path) -> None:
-    """Flush the file's data to disk (for files a library wrote through the path)."""
+def fsync_file(path: str | os.PathLike[str]) -> None:
+    """Flush a file's data to disk by name (the writer may be a library or another program)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -85,7 +85,7 @@ def _fsync_file(path: Path) -> None:
 
 if os.name == "nt":
 
-    def _fsync_dir(directory: Path) -> None:
+    def fsync_dir(directory: str | os.PathLike[str]) -> None:
         """Nothing to do: Windows cannot open a directory for fsync; NTFS journals the rename."""
 
     def _publish(tmp: Path, target: Path) -> None:
@@ -94,8 +94,8 @@ if os.name == "nt":
 
 else:
 
-    def _fsync_dir(directory: Path) -> None:
-        """Make the directory entry for a just-published file durable."""
+    def fsync_dir(directory: str | os.PathLike[str]) -> None:
+        """Make the directory entry of a just-published (created or renamed) file durable."""
         fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -167,7 +167,7 @@ def atomic_write(
                 os.fsync(handle.fileno())
         else:
             yield str(tmp)
-            _fsync_file(tmp)
+            fsync_file(tmp)
         if overwrite:
             tmp.replace(target)
         else:
@@ -176,4 +176,4 @@ def atomic_write(
         with suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)

@@ -21,34 +21,9 @@ from typing import IO, Any
 from luigi.local_target import LocalTarget, atomic_file
 from luigi.target import AtomicLocalFile
 
-from csci_utils.io import sibling_temp_path
+from csci_utils.io import fsync_dir, fsync_file, sibling_temp_path
 
 __all__ = ["BaseAtomicProviderLocalTarget", "SuffixPreservingLocalTarget", "suffix_preserving_atomic_file"]
-
-
-if os.name == "nt":
-
-    def _fsync_dir(directory: Path) -> None:
-        """Nothing to do: Windows cannot open a directory for fsync; NTFS journals the rename."""
-
-else:
-
-    def _fsync_dir(directory: Path) -> None:
-        """Make the directory entry of a just-renamed file durable."""
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _fsync_path(path: str) -> None:
-    """Flush a file's data to disk by name (the writer may be an external program)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class suffix_preserving_atomic_file(atomic_file):
@@ -66,9 +41,9 @@ class suffix_preserving_atomic_file(atomic_file):
     def move_to_final_destination(self) -> None:
         """Flush the finished temp file to disk and rename it onto the final path."""
         final = Path(self.path)
-        _fsync_path(self.tmp_path)
+        fsync_file(self.tmp_path)
         Path(self.tmp_path).replace(final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def discard(self) -> None:
         """Close without publishing and remove the temp file (idempotent)."""

@@ -379,8 +379,8 @@ def test_no_hard_links_falls_back_to_a_checked_rename(tmp_path, monkeypatch):
     assert listing(tmp_path) == ["fat.txt"]
 
 
-def test_module_exports_only_the_public_pair():
-    assert sorted(io_module.__all__) == ["atomic_write", "sibling_temp_path"]
+def test_module_exports_the_writer_and_its_building_blocks():
+    assert sorted(io_module.__all__) == ["atomic_write", "fsync_dir", "fsync_file", "sibling_temp_path"]
 
 
 def write_text(target, text: str) -> None:
