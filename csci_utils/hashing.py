@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from dotenv import dotenv_values, find_dotenv
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SaltError", "get_csci_salt", "get_user_id", "hash_series", "hash_str"]
 
@@ -48,6 +51,8 @@ def hash_series(series: pd.Series, salt: str | bytes = "") -> pd.Series:
 
     :raises TypeError: naming the first label whose value is not str or bytes (missing values included)
     """
+    import pandas as pd  # here, not at the top: hash_str users (CLIs, Luigi naming) should not pay its import
+
     prefix = _as_bytes(salt, "salt")
     values = series.to_numpy(dtype=object, na_value=None)
     sha256 = hashlib.sha256
