@@ -190,10 +190,11 @@ def stylize_in_strips(
     with torch.inference_mode(), autocast:
         a1 = _Normalized(_Conv(_Picture(rgb), net.conv1), net.in1, full)
         a2 = _Normalized(_Conv(a1, net.conv2), net.in2, half)
-        y = net.in3(_materialize(_Conv(a2, net.conv3), quarter))
+        # In place: a second quarter-resolution map here would be the peak of the whole run.
+        y = net.in3.normalize_(_materialize(_Conv(a2, net.conv3), quarter))
         for block in net.res:
-            inner = block.in1(_materialize(_Conv(_Whole(y), block.conv1), quarter))
-            out = block.in2(_materialize(_Conv(_Whole(inner), block.conv2), quarter))
+            inner = block.in1.normalize_(_materialize(_Conv(_Whole(y), block.conv1), quarter))
+            out = block.in2.normalize_(_materialize(_Conv(_Whole(inner), block.conv2), quarter))
             del inner
             y = out.add_(y)
         d1 = _Normalized(_UpConv(_Whole(y), net.deconv1), net.in4, half)

@@ -171,6 +171,14 @@ def test_fast_form_equals_the_plain_network(weights, make_photo, tmp_path):
             torch.testing.assert_close(fast(batch), net(batch), rtol=1e-4, atol=2e-3)
 
 
+def test_fast_form_normalises_each_image_of_a_batch_on_its_own(weights):
+    net = TransformerNet()
+    net.load_state_dict(weights)
+    batch = torch.rand(2, 3, 20, 24) * torch.tensor([255.0, 60.0]).view(2, 1, 1, 1)
+    with torch.inference_mode():
+        torch.testing.assert_close(FastTransformerNet(net)(batch), net(batch), rtol=1e-4, atol=2e-3)
+
+
 def test_upsampling_layer_folds_into_phase_kernels():
     layer = torch.nn.Conv2d(5, 4, 3)
     x = torch.randn(1, 5, 7, 6)
