@@ -58,7 +58,7 @@ def main() -> None:
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         print(
             f"  {size:5d}x{size:<5d} peak RSS {figures['peak']:7.0f} MiB "
-            f"(after loading {figures['loaded']:4.0f} MiB; {figures['peak'] / 3072:.2f} of 3 GiB)  "
+            f"(model + photo {figures['loaded']:4.0f} MiB; {figures['peak'] / 3072:.2f} of 3 GiB)  "
             f"{figures['seconds']:6.1f} s  {figures['path']}"
         )
 

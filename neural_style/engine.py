@@ -11,7 +11,6 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Literal
 
@@ -88,7 +87,8 @@ class TorchStylizer(Stylizer):
         self.stream_above_pixels = stream_above_pixels
         self.net = net.eval().requires_grad_(False).to(self.device)
         # The same network rewritten for speed (channels_last, fused norms, folded upsampling); see fast.py.
-        self.fast = FastTransformerNet(self.net).to(self.device)
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.fast = FastTransformerNet(self.net, dtype=dtype).to(self.device)
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""
@@ -97,18 +97,12 @@ class TorchStylizer(Stylizer):
             if self.device.type == "cpu" and height * width > self.stream_above_pixels:
                 from .strips import stylize_in_strips
 
-                return stylize_in_strips(self.fast, rgb, precision=self.precision)
+                return stylize_in_strips(self.fast, rgb)
             if not rgb.flags.writeable:
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
-            with self._autocast():
-                out = self.fast(batch)
+            out = self.fast(batch)
             return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()
-
-    def _autocast(self) -> torch.autocast | nullcontext[None]:
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return nullcontext()
 
 
 def to_uint8(out: torch.Tensor) -> torch.Tensor:

@@ -60,15 +60,13 @@ class FastConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _fp32_if(self.full_precision, x):
-            padded = F.pad(x.float() if self.full_precision else x, (self.pad,) * 4, mode="reflect")
+            padded = F.pad(x.to(self.weight.dtype), (self.pad,) * 4, mode="reflect")
             return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
 
     def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
         """Convolve rows already padded; columns are padded here."""
         with _fp32_if(self.full_precision, band):
-            padded = F.pad(
-                band.float() if self.full_precision else band, (self.pad, self.pad, 0, 0), mode="reflect"
-            )
+            padded = F.pad(band.to(self.weight.dtype), (self.pad, self.pad, 0, 0), mode="reflect")
             return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
 
 
@@ -93,7 +91,9 @@ class PhaseUpConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
-        phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.weight, self.bias)
+        phases = F.conv2d(
+            F.pad(x.to(self.weight.dtype), (1, 1, 1, 1), mode="replicate"), self.weight, self.bias
+        )
         return self.interleave(phases, height, width)
 
     def interleave(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -227,7 +227,7 @@ class FastResidual(nn.Module):
 class FastTransformerNet(nn.Module):
     """Inference-only TransformerNet with the rewrites above; same input and output as the original."""
 
-    def __init__(self, net: TransformerNet) -> None:
+    def __init__(self, net: TransformerNet, *, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         # With bf16 autocast the first and last layers stay fp32: they are a tenth of the work and most
         # of the error (the 8-bit input and output).
@@ -239,6 +239,12 @@ class FastTransformerNet(nn.Module):
         self.deconv2, self.in5 = PhaseUpConv(net.deconv2), FastNorm(net.in5, relu=True)
         self.deconv3 = SpaceToDepthConv(net.deconv3)
         self.eval().requires_grad_(False)
+        # bf16: the middle convolutions hold bf16 weights and pass bf16 activations on (no autocast
+        # casts around every layer); norms accumulate in fp32; first and last layers stay fp32.
+        for module in self.modules():
+            if isinstance(module, FastConv | PhaseUpConv) and not getattr(module, "full_precision", False):
+                module.weight.data = module.weight.data.to(dtype)
+                module.bias.data = module.bias.data.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""

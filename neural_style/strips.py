@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -109,7 +108,7 @@ class _UpConv(_Rows):
     def rows(self, start: int, stop: int) -> torch.Tensor:
         first, last = start // 2, (stop - 1) // 2 + 1  # small-map rows whose pixels cover the band
         wanted = torch.arange(first - 1, last + 1).clamp_(0, self.source.height - 1)  # edge padding
-        band = F.pad(self.source.gather(wanted), (1, 1, 0, 0), mode="replicate")
+        band = F.pad(self.source.gather(wanted).to(self.layer.weight.dtype), (1, 1, 0, 0), mode="replicate")
         phases = F.conv2d(band, self.layer.weight, self.layer.bias)
         out = self.layer.interleave(phases, last - first, self.source.width)
         return out[:, :, start - 2 * first : stop - 2 * first]
@@ -175,7 +174,7 @@ def _rows_per_strip(width: int, channels: int, budget: int) -> int:
 
 
 def stylize_in_strips(
-    net: FastTransformerNet, rgb: np.ndarray, *, precision: str = "fp32", strip_bytes: int = STRIP_BYTES
+    net: FastTransformerNet, rgb: np.ndarray, *, strip_bytes: int = STRIP_BYTES
 ) -> np.ndarray:
     """Stylize an ``[H, W, 3]`` uint8 photo on the CPU with bounded memory; same output as one pass.
 
@@ -186,8 +185,7 @@ def stylize_in_strips(
     half = _rows_per_strip(max(1, width // 2), 64, strip_bytes)
     quarter = _rows_per_strip(max(1, width // 4), 128, strip_bytes)
     log.info("stylizing %dx%d in strips of %d rows", width, height, full)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode():
         a1 = _Normalized(_Conv(_Picture(rgb), net.conv1), net.in1, full)
         a2 = _Normalized(_Conv(a1, net.conv2), net.in2, half)
         # In place: a second quarter-resolution map here would be the peak of the whole run.

@@ -49,3 +49,12 @@ def test_engine_streams_big_pictures_and_gives_the_same_picture(stylizer, make_p
     one_pass = stylizer.stylize_array(rgb).astype(int)
     streamed = TorchStylizer(stylizer.net, stream_above_pixels=1000).stylize_array(rgb).astype(int)
     assert np.abs(streamed - one_pass).max() <= 1
+
+
+def test_bf16_strips_stay_close_to_the_bf16_one_pass(published_checkpoint, make_photo, tmp_path):
+    rgb = pixels(make_photo(tmp_path / "p.png", width=72, height=56))
+    net = load_transformer(published_checkpoint)
+    one_pass = TorchStylizer(net, precision="bf16", stream_above_pixels=10**9).stylize_array(rgb)
+    streamed = TorchStylizer(net, precision="bf16", stream_above_pixels=1000).stylize_array(rgb)
+    mse = np.mean((one_pass.astype(float) - streamed.astype(float)) ** 2)
+    assert 10 * np.log10(255**2 / max(mse, 1e-9)) > 35
