@@ -60,8 +60,31 @@ class FastConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _fp32_if(self.full_precision, x):
-            padded = F.pad(x.to(self.weight.dtype), (self.pad,) * 4, mode="reflect")
+            x = x.to(self.weight.dtype)
+            if self.weight.shape[-1] == 3 and self.stride == (1, 1):
+                return self._reflect_by_correction(x)
+            padded = F.pad(x, (self.pad,) * 4, mode="reflect")
             return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
+
+    def _reflect_by_correction(self, x: torch.Tensor) -> torch.Tensor:
+        """3x3 conv with reflection padding, without copying the padded map.
+
+        Convolve with (free, implicit) zero padding, then add what the reflected border rows and columns
+        contribute to the outermost output rows and columns. The row terms use horizontally reflected
+        rows, so they also supply the corners; the column terms see zeros above and below.
+        """
+        w = self.weight
+        out = F.conv2d(x, w, self.bias, padding=1)
+        height, width = x.shape[2], x.shape[3]
+        top = F.pad(x[:, :, 1:2], (1, 1, 0, 0), mode="reflect")
+        bottom = F.pad(x[:, :, height - 2 : height - 1], (1, 1, 0, 0), mode="reflect")
+        out[:, :, :1] += F.conv2d(top, w[:, :, :1])
+        out[:, :, -1:] += F.conv2d(bottom, w[:, :, 2:])
+        left = F.pad(x[:, :, :, 1:2], (0, 0, 1, 1))
+        right = F.pad(x[:, :, :, width - 2 : width - 1], (0, 0, 1, 1))
+        out[:, :, :, :1] += F.conv2d(left, w[:, :, :, :1])
+        out[:, :, :, -1:] += F.conv2d(right, w[:, :, :, 2:])
+        return out
 
     def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
         """Convolve rows already padded; columns are padded here."""
@@ -130,18 +153,21 @@ class SpaceToDepthConv(nn.Module):
         self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat_interleave(4), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height = x.shape[2]
-        # A filler row when needed makes the padded height even; its output row is cut off.
-        padded = F.pad(x, (0, 0, self.pad, self.pad + height % 2), mode="reflect")
-        return self.convolve_padded_rows(padded)[:, :, :height]
+        _, _, height, width = x.shape
+        # A filler row/column where needed makes the padded sides even; its output is cut off.
+        with _fp32_if(True, x):
+            pads = (self.pad, self.pad + width % 2, self.pad, self.pad + height % 2)
+            return self._convolve_padded(F.pad(x.float(), pads, mode="reflect"))[:, :, :height, :width]
 
     def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
         """Convolve rows already padded (an even number of them); columns are padded here."""
         width = band.shape[3]
         with _fp32_if(True, band):
             padded = F.pad(band.float(), (self.pad, self.pad + width % 2, 0, 0), mode="reflect")
-            out = F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
-        return out[:, :, :, :width]
+            return self._convolve_padded(padded)[:, :, :, :width]
+
+    def _convolve_padded(self, padded: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
 
 
 def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
