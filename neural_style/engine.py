@@ -11,6 +11,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -67,8 +68,23 @@ class Stylizer(ABC):
         *,
         content_scale: float | None = None,
     ) -> list[Path]:
-        """Stylize each ``(content_image, output_image)`` pair with this one loaded model."""
-        return [self.stylize_file(src, dst, content_scale=content_scale) for src, dst in pairs]
+        """Stylize each ``(content_image, output_image)`` pair with this one loaded model.
+
+        Writing one result overlaps with stylizing the next photo (Pillow's encoders release the GIL),
+        with at most one write pending. On an error, the outputs written so far stay (each complete)
+        and the error propagates.
+        """
+        written: list[Path] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural_style-save") as saver:
+            pending: Future[Path] | None = None
+            for content_image, output_image in pairs:
+                result = self.stylize(scale_image(load_image(content_image), content_scale))
+                if pending is not None:
+                    written.append(pending.result())
+                pending = saver.submit(save_image, result, output_image)
+            if pending is not None:
+                written.append(pending.result())
+        return written
 
 
 class TorchStylizer(Stylizer):

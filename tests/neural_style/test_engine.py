@@ -112,6 +112,17 @@ def test_stylize_files_writes_every_pair(published_checkpoint, make_photo, tmp_p
     assert all(opened(path).format == "JPEG" for path in written)
 
 
+def test_stylize_files_stops_at_a_bad_photo_keeping_complete_earlier_outputs(
+    published_checkpoint, make_photo, tmp_path
+):
+    good = make_photo(tmp_path / "good.png")
+    pairs = [(good, tmp_path / "out0.png"), (tmp_path / "missing.png", tmp_path / "out1.png")]
+    with pytest.raises(FileNotFoundError, match=r"missing\.png"):
+        load_model(published_checkpoint).stylize_files(pairs)
+    assert opened(tmp_path / "out0.png").size == (48, 40)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.png", "out0.png"]
+
+
 def test_existing_output_is_replaced(published_checkpoint, photo, tmp_path):
     out = tmp_path / "out.png"
     out.write_bytes(b"old")
