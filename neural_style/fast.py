@@ -56,7 +56,7 @@ class FastConv(nn.Module):
         self.stride = layer.conv2d.stride
         self.full_precision = full_precision
         self.weight = nn.Parameter(_nhwc(layer.conv2d.weight), requires_grad=False)
-        self.bias = nn.Parameter(layer.conv2d.bias.detach().clone(), requires_grad=False)
+        self.bias = nn.Parameter(_bias(layer.conv2d).clone(), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _fp32_if(self.full_precision, x):
@@ -110,7 +110,7 @@ class PhaseUpConv(nn.Module):
             raise ValueError(msg)
         self.out_channels = layer.conv2d.out_channels
         self.weight = nn.Parameter(_nhwc(phase_kernels(layer.conv2d.weight.detach())), requires_grad=False)
-        self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat(4), requires_grad=False)
+        self.bias = nn.Parameter(_bias(layer.conv2d).repeat(4), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
@@ -150,7 +150,7 @@ class SpaceToDepthConv(nn.Module):
         self.weight = nn.Parameter(
             _nhwc(space_to_depth_kernels(layer.conv2d.weight.detach())), requires_grad=False
         )
-        self.bias = nn.Parameter(layer.conv2d.bias.detach().repeat_interleave(4), requires_grad=False)
+        self.bias = nn.Parameter(_bias(layer.conv2d).repeat_interleave(4), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
@@ -260,7 +260,8 @@ class FastTransformerNet(nn.Module):
         self.conv1, self.in1 = FastConv(net.conv1, full_precision=True), FastNorm(net.in1, relu=True)
         self.conv2, self.in2 = FastConv(net.conv2), FastNorm(net.in2, relu=True)
         self.conv3, self.in3 = FastConv(net.conv3), FastNorm(net.in3, relu=True)
-        self.res = nn.ModuleList(FastResidual(b) for b in (net.res1, net.res2, net.res3, net.res4, net.res5))
+        self.blocks = [FastResidual(b) for b in (net.res1, net.res2, net.res3, net.res4, net.res5)]
+        self.res = nn.ModuleList(self.blocks)  # registers them
         self.deconv1, self.in4 = PhaseUpConv(net.deconv1), FastNorm(net.in4, relu=True)
         self.deconv2, self.in5 = PhaseUpConv(net.deconv2), FastNorm(net.in5, relu=True)
         self.deconv3 = SpaceToDepthConv(net.deconv3)
@@ -276,10 +277,16 @@ class FastTransformerNet(nn.Module):
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
         y = self.in1(self.conv1(x.contiguous(memory_format=torch.channels_last)))
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
-        for block in self.res:
+        for block in self.blocks:
             y = block(y)
         y = self.in5(self.deconv2(self.in4(self.deconv1(y))))
         return self.deconv3(y)
+
+
+def _bias(conv: nn.Conv2d) -> torch.Tensor:
+    if conv.bias is None:
+        return torch.zeros(conv.out_channels)
+    return conv.bias.detach()
 
 
 def _nhwc(weight: torch.Tensor) -> torch.Tensor:

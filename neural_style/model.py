@@ -114,10 +114,13 @@ def _expected_shapes() -> dict[str, torch.Size]:
 
 def _published_state(state: Mapping[str, object], source: str) -> dict[str, torch.Tensor]:
     """Validate a state_dict against TransformerNet and return it as float32 tensors, legacy keys dropped."""
-    if not all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()):
-        msg = f"{source} is not a TransformerNet checkpoint: expected a mapping of names to tensors"
-        raise NeuralStyleError(msg)
-    tensors = {k: v for k, v in state.items() if not _NORM_RUNNING_STATS.search(k)}
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            msg = f"{source} is not a TransformerNet checkpoint: expected a mapping of names to tensors"
+            raise NeuralStyleError(msg)
+        if not _NORM_RUNNING_STATS.search(key):
+            tensors[key] = value
     expected = _expected_shapes()
     missing = sorted(expected.keys() - tensors.keys())
     extra = sorted(tensors.keys() - expected.keys())

@@ -53,7 +53,7 @@ def export_onnx(net: TransformerNet, path: str | os.PathLike[str], *, example_si
         torch.onnx.export(
             plain,
             (example,),
-            temporary,
+            str(temporary),  # as_file=False: the temp file's path
             dynamo=True,
             external_data=False,
             opset_version=OPSET,
@@ -67,7 +67,7 @@ def export_onnx(net: TransformerNet, path: str | os.PathLike[str], *, example_si
 
 
 def _state_of(net: TransformerNet) -> dict[str, torch.Tensor]:
-    # A contiguous fp32 copy: the engine keeps its network in channels_last, which export does not need.
+    # A plain contiguous fp32 CPU copy, whatever device or layout the caller's network uses.
     return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in net.state_dict().items()}
 
 
@@ -127,7 +127,7 @@ class OnnxStylizer(Stylizer):
         style: int | str | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
-        import onnxruntime
+        import onnxruntime  # type: ignore[import-untyped]
 
         source = Path(path)
         if not source.is_file():
@@ -170,9 +170,8 @@ class OnnxStylizer(Stylizer):
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB with the loaded style (or blend)."""
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        if self.style_input is None:
-            feeds = {self.image_input: batch}
-        else:
+        feeds: dict[str, np.ndarray] = {self.image_input: batch}
+        if self.style_input is not None and self.style_weights is not None:
             feeds = {self.image_input: batch / 255.0, self.style_input: self.style_weights}
         (out,) = self.session.run([self.output], feeds)
         out = np.clip(out[0] * self.scale, 0, 255).astype(np.uint8)

@@ -190,7 +190,7 @@ def stylize_in_strips(
         a2 = _Normalized(_Conv(a1, net.conv2), net.in2, half)
         # In place: a second quarter-resolution map here would be the peak of the whole run.
         y = net.in3.normalize_(_materialize(_Conv(a2, net.conv3), quarter))
-        for block in net.res:
+        for block in net.blocks:
             inner = block.in1.normalize_(_materialize(_Conv(_Whole(y), block.conv1), quarter))
             out = block.in2.normalize_(_materialize(_Conv(_Whole(inner), block.conv2), quarter))
             del inner
