@@ -155,29 +155,37 @@ def load_model(
     device: str | torch.device = "cpu",
     style: int | str | None = None,
     precision: Precision = "fp32",
+    threads: int | None = None,
 ) -> Stylizer:
     """Load a style model for repeated use; the runner is chosen by the file's suffix.
 
     ``style`` selects a style of a multi-style ONNX model: an index, or a blend such as
     ``"3:0.5,12:0.5"``. ``precision="bf16"`` is an opt-in faster path for TransformerNet checkpoints
-    (see the README for its error against fp32).
+    (see the README for its error against fp32). ``threads`` caps the CPU threads the model computes
+    with (default: one per core); several processes sharing one machine should split its cores. For
+    PyTorch models the cap is process-wide (``torch.set_num_threads``), for ONNX models per session.
     """
     source = Path(path)
     suffix = source.suffix.lower()
     resolved = resolve_device(device)
     _check_precision(precision)
+    if threads is not None and threads < 1:
+        msg = f"threads must be at least 1, got {threads}"
+        raise NeuralStyleError(msg)
     if suffix == ".onnx":
         if precision != "fp32":
             msg = "ONNX models run in fp32 only; drop the precision option"
             raise NeuralStyleError(msg)
         from .onnx import OnnxStylizer
 
-        return OnnxStylizer(source, style=style, device=resolved)
+        return OnnxStylizer(source, style=style, device=resolved, threads=threads)
     if suffix in CHECKPOINT_SUFFIXES:
         if style is not None:
             msg = f"{source.name} holds a single style; --style only applies to multi-style .onnx models"
             raise NeuralStyleError(msg)
         net = load_transformer(source)
+        if threads is not None:
+            torch.set_num_threads(threads)
         log.info("loaded %s on %s (%s)", source, resolved, precision)
         return TorchStylizer(net, device=resolved, precision=precision)
     msg = f"unknown model type {source.name!r}: use a .pth/.model checkpoint or an .onnx file"

@@ -126,6 +126,7 @@ class OnnxStylizer(Stylizer):
         *,
         style: int | str | None = None,
         device: str | torch.device = "cpu",
+        threads: int | None = None,
     ) -> None:
         import onnxruntime  # type: ignore[import-untyped]
 
@@ -140,7 +141,12 @@ class OnnxStylizer(Stylizer):
                 raise NeuralStyleError(msg)
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self.session = onnxruntime.InferenceSession(str(source), providers=providers)
+            options = onnxruntime.SessionOptions()
+            if threads is not None:
+                # ORT's pool threads spin while waiting: more threads than free cores costs, not helps.
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+            self.session = onnxruntime.InferenceSession(str(source), options, providers=providers)
         except Exception as err:  # ORT raises its own RuntimeError subclasses for every kind of bad file
             msg = f"{source} is not an ONNX model ONNX Runtime can load"
             raise NeuralStyleError(msg) from err

@@ -12,7 +12,7 @@ import luigi
 
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.scheduling import Scheduler
-from pset_4.settings import CACHE_ENV, REMOTE_ENV
+from pset_4.settings import CACHE_ENV, REMOTE_ENV, THREADS_ENV, threads_per_worker
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger("pset_4")
@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[REMOTE_ENV] = args.remote
     if args.cache:
         os.environ[CACHE_ENV] = args.cache
+    if args.workers > 1 and THREADS_ENV not in os.environ:
+        # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
+        os.environ[THREADS_ENV] = str(threads_per_worker(args.workers))
     scheduler = Scheduler()
     if args.scheduler_host or args.scheduler_port:
         scheduler = Scheduler(host=args.scheduler_host or "localhost", port=args.scheduler_port or 8082)

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pset_4.settings import resolve_settings
+
 if TYPE_CHECKING:
     from neural_style.engine import Stylizer
 
@@ -35,7 +37,8 @@ def stylize_into(
     """
     from neural_style.image import load_image
 
-    stylizer = _cached_model(Path(model), _stamp(Path(model)), style)
+    threads = resolve_settings().engine_threads
+    stylizer = _cached_model(Path(model), _stamp(Path(model)), style, threads)
     picture = stylizer.stylize(load_image(content_image))
     picture.save(output_image)
 
@@ -47,10 +50,10 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(path: Path, stamp: tuple[int, int], style: str | None) -> Stylizer:
-    """Load a model once per (file version, style) in this process."""
+def _cached_model(path: Path, stamp: tuple[int, int], style: str | None, threads: int | None) -> Stylizer:
+    """Load a model once per (file version, style, thread cap) in this process."""
     # Imported here: torch and onnxruntime take a second to load; a rerun with nothing to do needs neither.
     from neural_style.engine import load_model
 
     log.debug("loading %s (style %s)", path, style)
-    return load_model(path, style=engine_style(style))
+    return load_model(path, style=engine_style(style), threads=threads)

@@ -11,6 +11,7 @@ import luigi.configuration
 SECTION = "pset_4"
 REMOTE_ENV = "PSET4_REMOTE_ROOT"
 CACHE_ENV = "PSET4_CACHE_ROOT"
+THREADS_ENV = "PSET4_ENGINE_THREADS"
 DEFAULT_REMOTE = "data/remote"
 DEFAULT_CACHE = "data"
 
@@ -35,6 +36,13 @@ class WorkflowSettings:
 
     remote_root: str
     cache_root: str
+    engine_threads: int | None = None
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Return how many engine threads each of ``workers`` processes on this machine should use."""
+    available = cores if cores is not None else len(os.sched_getaffinity(0))
+    return max(1, available // max(1, workers))
 
 
 def resolve_settings(
@@ -43,10 +51,12 @@ def resolve_settings(
     cache_root: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> WorkflowSettings:
-    """Resolve the roots: explicit argument > environment > luigi.cfg ``[pset_4]`` > built-in default.
+    """Resolve the settings: explicit argument > environment > luigi.cfg ``[pset_4]`` > built-in default.
 
     The default remote is a local folder so the workflow runs offline with no account; pointing
-    ``remote_root`` at ``s3://bucket/prefix`` is the only change needed to run on S3.
+    ``remote_root`` at ``s3://bucket/prefix`` is the only change needed to run on S3. ``engine_threads``
+    (``$PSET4_ENGINE_THREADS`` or ``engine_threads``) caps the threads each stylizing process uses; unset,
+    the engine takes every core.
     """
     env = os.environ if environ is None else environ
     config = luigi.configuration.get_config()
@@ -59,4 +69,14 @@ def resolve_settings(
     cache = (
         cache_root or env.get(CACHE_ENV) or config.get(SECTION, "cache_root", DEFAULT_CACHE) or DEFAULT_CACHE
     )
-    return WorkflowSettings(remote_root=str(remote).rstrip("/") or "/", cache_root=str(cache))
+    threads_text = env.get(THREADS_ENV) or config.get(SECTION, "engine_threads", "") or ""
+    try:
+        threads = int(threads_text) if threads_text else None
+    except ValueError:
+        threads = 0
+    if threads is not None and threads < 1:
+        msg = f"{THREADS_ENV} / [{SECTION}] engine_threads must be a whole number >= 1, got {threads_text!r}"
+        raise ValueError(msg)
+    return WorkflowSettings(
+        remote_root=str(remote).rstrip("/") or "/", cache_root=str(cache), engine_threads=threads
+    )

@@ -103,3 +103,14 @@ def test_export_from_an_onnx_model_is_refused(photo, tmp_path, capsys):
         == 1
     )
     assert "needs a .pth" in capsys.readouterr().err
+
+
+def test_a_thread_cap_reaches_the_onnx_session():
+    stylizer = load_model(multistyle_model_path(), style=0, threads=1)
+    assert stylizer.session.get_session_options().intra_op_num_threads == 1
+
+
+@pytest.mark.parametrize("threads", [0, -2])
+def test_a_thread_cap_below_one_is_refused(threads):
+    with pytest.raises(NeuralStyleError, match="threads must be at least 1"):
+        load_model(multistyle_model_path(), threads=threads)
