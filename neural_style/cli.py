@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     training.add_argument(
         "--vgg-weights",
-        required=True,
+        default=None,
         help="VGG16 ImageNet weights in torchvision's layout (e.g. vgg16-397923af.pth); never downloaded",
     )
     training.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
@@ -133,7 +133,12 @@ def run_train(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and args.vgg_weights is None:
+        from .vgg import MISSING_WEIGHTS_HINT
+
+        parser.error(MISSING_WEIGHTS_HINT)  # a usage error, with the hint argparse's "required" lacks
     try:
         if args.command == "eval":
             run_eval(args)

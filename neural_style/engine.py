@@ -208,14 +208,16 @@ def stylize(
     With ``export_onnx`` the checkpoint is also written there as an ONNX graph, as the example's flag does.
     """
     stylizer = load_model(model, device=device, style=style, precision=precision)
-    if export_onnx is not None:
-        if not isinstance(stylizer, TorchStylizer):
-            msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
-            raise NeuralStyleError(msg)
+    if export_onnx is not None and not isinstance(stylizer, TorchStylizer):
+        msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
+        raise NeuralStyleError(msg)
+    # Read the photo before exporting: a bad --content-image must leave no file behind.
+    image = scale_image(load_image(content_image), content_scale)
+    if export_onnx is not None and isinstance(stylizer, TorchStylizer):
         from .onnx import export_onnx as export
 
         export(stylizer.net, export_onnx)
-    return stylizer.stylize_file(content_image, output_image, content_scale=content_scale)
+    return save_image(stylizer.stylize(image), output_image)
 
 
 def multistyle_model_path() -> Path:

@@ -94,7 +94,18 @@ def test_train_without_vgg_weights_says_so(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["train", "--dataset", "d", "--style-image", "s.jpg", "--save-model-dir", "m"])
     assert exited.value.code == 2
-    assert "--vgg-weights" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--vgg-weights" in err
+    assert "cannot be downloaded here" in err
+
+
+def test_export_with_a_missing_photo_writes_nothing(published_checkpoint, tmp_path, capsys):
+    argv = ["eval", "--content-image", str(tmp_path / "none.jpg"), "--model", str(published_checkpoint)]
+    argv += ["--output-image", str(tmp_path / "o.png"), "--export_onnx", str(tmp_path / "m.onnx")]
+    assert main(argv) == 1
+    assert "none.jpg" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_train_with_a_missing_dataset_is_one_line(tmp_path, capsys):
