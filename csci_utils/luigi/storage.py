@@ -11,9 +11,11 @@ secret.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import posixpath
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +34,17 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 if TYPE_CHECKING:
     from luigi.contrib.s3 import S3Client
 
-__all__ = ["S3Settings", "join", "list_names", "split_s3_url", "target_for", "translate_s3_errors"]
+__all__ = [
+    "S3Settings",
+    "join",
+    "list_names",
+    "md5_of_file",
+    "object_version",
+    "s3_head",
+    "split_s3_url",
+    "target_for",
+    "translate_s3_errors",
+]
 
 log = logging.getLogger(__name__)
 
@@ -417,3 +429,51 @@ def _list_s3(url: str) -> list[str]:
         ):
             names.extend(item["Key"][len(prefix) :] for item in page.get("Contents", []))
     return [name for name in names if name]
+
+
+def s3_head(target: FileSystemTarget) -> tuple[int, str]:
+    """Return an S3 target's object size and ETag (unquoted); FileNotFoundError if the key is missing."""
+    bucket, key = split_s3_url(target.path)
+    with translate_s3_errors(target.path, getattr(target.fs, "settings", None)):
+        head = target.fs.s3.meta.client.head_object(Bucket=bucket, Key=key)
+    return int(head["ContentLength"]), str(head.get("ETag", "")).strip('"')
+
+
+def md5_of_file(path: str | os.PathLike[str]) -> str:
+    """Return a local file's MD5 hex digest (remembered per file state: path, size and mtime)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return _md5_of_state(os.fspath(resolved), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _md5_of_state(path: str, size: int, mtime_ns: int) -> str:
+    """Read and hash a file; the size and mtime in the key make a rewritten file be read again."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def object_version(target: luigi.Target) -> str | None:
+    """Return the version of a target's object, or None if it does not exist.
+
+    A content digest wherever the store gives one cheaply: ``md5:<hex>`` for a local file and for an S3
+    object whose ETag is its MD5 (single-part uploads), so the same bytes have the same version in a folder
+    and in a bucket; ``etag:<etag>:<size>`` for multipart S3 objects, whose ETag is not a content MD5.
+    """
+    if isinstance(target, luigi.LocalTarget):
+        try:
+            return "md5:" + md5_of_file(target.path)
+        except FileNotFoundError:
+            return None
+    s3 = sys.modules.get("luigi.contrib.s3")  # an S3Target exists only if its module was imported
+    if s3 is not None and isinstance(target, s3.S3Target):
+        try:
+            size, etag = s3_head(target)
+        except FileNotFoundError:
+            return None
+        return f"etag:{etag}:{size}" if "-" in etag else f"md5:{etag}"
+    msg = f"cannot tell the version of a {type(target).__name__}; use a local path or an s3:// URL"
+    raise TypeError(msg)

@@ -33,7 +33,14 @@ import luigi
 from luigi.local_target import LocalTarget
 from luigi.target import FileSystemTarget, Target
 
-from csci_utils.luigi.storage import S3Settings, split_s3_url, target_for, translate_s3_errors
+from csci_utils.luigi.storage import (
+    S3Settings,
+    md5_of_file,
+    s3_head,
+    split_s3_url,
+    target_for,
+    translate_s3_errors,
+)
 from csci_utils.luigi.target import suffix_preserving_atomic_file
 
 __all__ = [
@@ -149,26 +156,9 @@ def _transfer_config(part_size: int) -> Any:
     )
 
 
-def _s3_head(target: FileSystemTarget) -> tuple[int, str]:
-    """Return an S3 object's size and ETag (unquoted)."""
-    bucket, key = split_s3_url(target.path)
-    with translate_s3_errors(target.path, _settings(target)):
-        head = _boto(target).head_object(Bucket=bucket, Key=key)
-    return int(head["ContentLength"]), str(head.get("ETag", "")).strip('"')
-
-
 def _is_plain_md5(etag: str) -> bool:
     """Tell whether an ETag is the object's MD5 (single-part, unencrypted uploads)."""
     return len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
-
-
-def _md5_of_file(path: str | os.PathLike[str]) -> str:
-    """Return a file's MD5 hex digest, read in parts."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(DEFAULT_PART_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _md5_of_range(path: str, start: int, length: int) -> bytes:
@@ -203,7 +193,7 @@ def _check_download(source: FileSystemTarget, path: str, size: int, etag: str) -
     only.
     """
     if _is_plain_md5(etag):
-        actual = _md5_of_file(path)
+        actual = md5_of_file(path)
     elif match := _MULTIPART_ETAG.fullmatch(etag):
         part_size = _first_part_size(source)
         if part_size <= 0 or -(-size // part_size) != int(match.group(1)):
@@ -264,7 +254,7 @@ def _to_local(
     """Copy into a local file through a hidden sibling temp file that is renamed into place on success."""
     destination.makedirs()
     if _is_s3(source):
-        size, etag = _s3_head(source)
+        size, etag = s3_head(source)
         bucket, key = split_s3_url(source.path)
         with (
             _progress(f"download {source.path}", size, progress) as callback,
@@ -303,7 +293,7 @@ def _to_s3(
     md5: str | None = None
     with translate_s3_errors(destination.path, _settings(destination)):
         if _is_s3(source):
-            size, _ = _s3_head(source)
+            size, _ = s3_head(source)
             src_bucket, src_key = split_s3_url(source.path)
             with _progress(f"copy {source.path}", size, progress) as callback:
                 client.copy(
@@ -314,13 +304,13 @@ def _to_s3(
             with _progress(f"upload {source.path}", size, progress) as callback:
                 client.upload_file(source.path, bucket, key, Config=config, Callback=callback)
             if size < part_size:  # one PUT: S3's ETag is the MD5, cheap to check on a small file
-                md5 = _md5_of_file(source.path)
+                md5 = md5_of_file(source.path)
         else:
             with _progress(f"upload {source.path}", None, progress) as callback, _open_source(source) as raw:
                 reader = _CountingReader(raw, callback)
                 client.upload_fileobj(reader, bucket, key, Config=config)
             size, md5 = reader.count, reader.md5.hexdigest()
-        stored, etag = _s3_head(destination)
+        stored, etag = s3_head(destination)
         if stored != size or (md5 is not None and _is_plain_md5(etag) and etag != md5):
             client.delete_object(Bucket=bucket, Key=key)
             msg = f"{destination.path}: S3 kept {stored} bytes, not the {size} sent (or MD5 differs); removed"

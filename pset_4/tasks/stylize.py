@@ -18,7 +18,7 @@ from luigi.contrib.external_program import ExternalProgramTask
 from luigi.target import FileSystemTarget
 
 import neural_style
-from csci_utils.luigi.storage import join, target_for
+from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import CopyTask
 from pset_4.naming import stylized_name
@@ -26,7 +26,7 @@ from pset_4.render import stylize_into
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, STYLIZED, resolve_settings
 from pset_4.tasks.data import ContentImage, DownloadImage, DownloadModel, SavedModel
 from pset_4.tasks.params import NameParameter, StyleParameter
-from pset_4.versions import check_cached_copy, target_version
+from pset_4.versions import check_cached_copy
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class StylizeBase(luigi.Task):
 
     def versions(self) -> dict[str, str]:
         """Return what the output depends on besides the parameters: engine and remote input versions."""
-        found = {key: target_version(target) or _MISSING for key, target in self.remote_inputs().items()}
+        found = {key: object_version(target) or _MISSING for key, target in self.remote_inputs().items()}
         return {"engine": neural_style.__version__, **found}
 
     def check_inputs(self, versions: dict[str, str]) -> None:
