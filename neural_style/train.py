@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from .engine import resolve_device
 from .errors import NeuralStyleError
 from .image import load_image
 from .model import TransformerNet, save_checkpoint
@@ -122,22 +123,6 @@ def load_style_image(path: str | os.PathLike[str], size: int | None) -> torch.Te
         msg = f"{path}: style image is {image.width}x{image.height}; it needs at least {side} pixels a side"
         raise NeuralStyleError(msg)
     return to_tensor_255(image).unsqueeze(0)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """Return ``device`` as a torch.device, refusing CUDA on a machine without it."""
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as err:
-        msg = f"unknown device {device!r}; use 'cpu' or 'cuda'"
-        raise NeuralStyleError(msg) from err
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        msg = "CUDA is not available on this machine; train on the CPU (--cuda 0)"
-        raise NeuralStyleError(msg)
-    if resolved.type not in {"cpu", "cuda"}:
-        msg = f"unsupported device {device!r}; use 'cpu' or 'cuda'"
-        raise NeuralStyleError(msg)
-    return resolved
 
 
 def seed_everything(seed: int) -> None:
