@@ -19,10 +19,10 @@ from pset_4.cli import main
 def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
     roots, make_photo, multistyle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_photo(roots.remote_images / "big.jpg", size=(1024, 768))
+    make_photo(roots.remote_images / "big.png", size=(1024, 768))
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
-    argv = ["-i", "big.jpg", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
+    argv = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
     worker = subprocess.Popen(
         [sys.executable, "-m", "pset_4", *argv],
         stdout=subprocess.DEVNULL,
@@ -58,10 +58,10 @@ def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
 
 @pytest.mark.slow
 def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, make_photo, multistyle) -> None:
-    make_photo(roots.remote_images / "big.jpg", size=(1024, 768))
+    make_photo(roots.remote_images / "big.png", size=(1024, 768))
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
-    argv = ["-i", "big.jpg", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
+    argv = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
     worker = subprocess.Popen(
         [sys.executable, "-m", "pset_4", *argv],
         stdout=subprocess.DEVNULL,
