@@ -17,6 +17,7 @@ real one: no pretrained TransformerNet can be downloaded here. The CPU is shared
 figures are noisy; ratios from one run are what counts.
 
 Usage: python bench/bench_stylize.py [--sizes 512 1024] [--count 20] [--example-count 10] [--model PATH]
+       [--forward-only]
 """
 
 from __future__ import annotations
@@ -137,8 +138,10 @@ def forward_times(model: Path, size: int, repeats: int = 3) -> dict[str, float]:
     import torch
 
     from neural_style.fast import FastTransformerNet
+    from neural_style.heap import keep_freed_memory
     from neural_style.model import load_transformer
 
+    keep_freed_memory()  # as the engine does on the CPU; applies to all three forms timed here
     net = load_transformer(model)
     fast = FastTransformerNet(net)
     fast_bf16 = FastTransformerNet(net, dtype=torch.bfloat16)
@@ -153,6 +156,17 @@ def forward_times(model: Path, size: int, repeats: int = 3) -> dict[str, float]:
             call()
             times[name] = min(_timed(call) for _ in range(repeats))
     return times
+
+
+def print_forward(model: Path, size: int, peak: float) -> None:
+    """Print the forward times as ratios to the time the FP32 peak allows at ``size``."""
+    times = forward_times(model, size)
+    ideal = 2 * MACS_PER_PIXEL * size * size / (peak * 1e9)
+    print(
+        f"  {size}x{size} forward pass, ratio to FP32 peak time {ideal * 1e3:.0f} ms "
+        f"({MACS_PER_PIXEL} MACs/pixel):  "
+        + "   ".join(f"{name} {t * 1e3:.0f} ms ({t / ideal:.2f}x)" for name, t in times.items())
+    )
 
 
 def psnr(folder: Path, count: int) -> float:
@@ -294,6 +308,9 @@ def main() -> None:
     parser.add_argument(
         "--model", type=Path, default=None, help="a TransformerNet checkpoint (default: random)"
     )
+    parser.add_argument(
+        "--forward-only", action="store_true", help="time only the forward pass against the FP32 peak"
+    )
     args = parser.parse_args()
 
     import torch
@@ -307,23 +324,20 @@ def main() -> None:
             f"{os.cpu_count()} CPUs; FP32 peak (2048^3 matmul) {peak:.0f} GFLOP/s; model {model.name}"
         )
         for size in args.sizes:
+            if args.forward_only:
+                print_forward(model, size, peak)
+                continue
             photos = write_photos(folder, size, max(args.count, args.example_count))
             example = example_rate(photos[: args.example_count], model, folder)
             fp32 = engine_rate(photos[: args.count], model, folder, "fp32")
             bf16 = engine_rate(photos[: args.count], model, folder, "bf16")
-            times = forward_times(model, size)
-            ideal = 2 * MACS_PER_PIXEL * size * size / (peak * 1e9)
             heading = f"{size}x{size}: images/s over {args.count} photos"
             print(f"\n{heading} (example's way: {args.example_count} processes)")
             print(
                 f"  example's way {example:6.2f}   engine fp32 {fp32:6.2f} ({fp32 / example:4.1f}x)   "
                 f"engine bf16 {bf16:6.2f} ({bf16 / example:4.1f}x)"
             )
-            print(
-                f"  forward pass, ratio to FP32 peak time {ideal * 1e3:.0f} ms "
-                f"({MACS_PER_PIXEL} MACs/pixel):  "
-                + "   ".join(f"{name} {t * 1e3:.0f} ms ({t / ideal:.2f}x)" for name, t in times.items())
-            )
+            print_forward(model, size, peak)
             print(
                 f"  bf16 vs fp32 PSNR, {args.count} photos ({model.name}): {psnr(folder, args.count):.1f} dB"
             )

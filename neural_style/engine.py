@@ -21,6 +21,7 @@ from PIL import Image
 
 from .errors import NeuralStyleError
 from .fast import FastTransformerNet
+from .heap import keep_freed_memory
 from .image import check_side, load_image, save_image, scale_image, to_array
 from .model import TransformerNet, load_transformer
 
@@ -105,6 +106,8 @@ class TorchStylizer(Stylizer):
         # The same network rewritten for speed (channels_last, fused norms, folded upsampling); see fast.py.
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.fast = FastTransformerNet(self.net, dtype=dtype).to(self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""

@@ -36,6 +36,9 @@ _FOLD = torch.tensor(
     ]
 )
 
+# Row and column parity of the pixels each phase block computes, in block order.
+PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
 
 def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
     """Fold a ``[O, I, 3, 3]`` kernel applied after 2x nearest upsampling into ``[4 * O, I, 2, 2]``.
@@ -61,29 +64,33 @@ class FastConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _fp32_if(self.full_precision, x):
             x = x.to(self.weight.dtype)
-            if self.weight.shape[-1] == 3 and self.stride == (1, 1):
+            if self.weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
                 return self._reflect_by_correction(x)
             padded = F.pad(x, (self.pad,) * 4, mode="reflect")
             return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
 
     def _reflect_by_correction(self, x: torch.Tensor) -> torch.Tensor:
-        """3x3 conv with reflection padding, without copying the padded map.
+        """3x3 conv (stride 1 or 2) with reflection padding, without copying the padded map.
 
         Convolve with (free, implicit) zero padding, then add what the reflected border rows and columns
         contribute to the outermost output rows and columns. The row terms use horizontally reflected
-        rows, so they also supply the corners; the column terms see zeros above and below.
+        rows, so they also supply the corners; the column terms see zeros above and below. At stride 2
+        an even side never reaches its far padding, so that side needs no term.
         """
-        w = self.weight
-        out = F.conv2d(x, w, self.bias, padding=1)
+        w, stride = self.weight, self.stride[0]
+        out = F.conv2d(x, w, self.bias, stride=stride, padding=1)
         height, width = x.shape[2], x.shape[3]
+        rows, cols = (1, stride), (stride, 1)
         top = F.pad(x[:, :, 1:2], (1, 1, 0, 0), mode="reflect")
-        bottom = F.pad(x[:, :, height - 2 : height - 1], (1, 1, 0, 0), mode="reflect")
-        out[:, :, :1] += F.conv2d(top, w[:, :, :1])
-        out[:, :, -1:] += F.conv2d(bottom, w[:, :, 2:])
+        out[:, :, :1] += F.conv2d(top, w[:, :, :1], stride=rows)
+        if stride * (out.shape[2] - 1) + 1 == height:
+            bottom = F.pad(x[:, :, height - 2 : height - 1], (1, 1, 0, 0), mode="reflect")
+            out[:, :, -1:] += F.conv2d(bottom, w[:, :, 2:], stride=rows)
         left = F.pad(x[:, :, :, 1:2], (0, 0, 1, 1))
-        right = F.pad(x[:, :, :, width - 2 : width - 1], (0, 0, 1, 1))
-        out[:, :, :, :1] += F.conv2d(left, w[:, :, :, :1])
-        out[:, :, :, -1:] += F.conv2d(right, w[:, :, :, 2:])
+        out[:, :, :, :1] += F.conv2d(left, w[:, :, :, :1], stride=cols)
+        if stride * (out.shape[3] - 1) + 1 == width:
+            right = F.pad(x[:, :, :, width - 2 : width - 1], (0, 0, 1, 1))
+            out[:, :, :, -1:] += F.conv2d(right, w[:, :, :, 2:], stride=cols)
         return out
 
     def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
@@ -114,18 +121,27 @@ class PhaseUpConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
-        phases = F.conv2d(
+        return self.interleave(self.phases(x), height, width)
+
+    def phases(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the four phase maps, each a row and a column larger than ``x`` (see :meth:`interleave`)."""
+        return F.conv2d(
             F.pad(x.to(self.weight.dtype), (1, 1, 1, 1), mode="replicate"), self.weight, self.bias
         )
-        return self.interleave(phases, height, width)
 
     def interleave(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Place the four phase maps (each ``height + 1`` by ``width + 1``) into the 2x larger map."""
         batch = phases.shape[0]
         out = torch.empty(
-            batch, self.out_channels, 2 * height, 2 * width, dtype=phases.dtype, device=phases.device
-        ).contiguous(memory_format=torch.channels_last)
-        for index, (a, b) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+            batch,
+            self.out_channels,
+            2 * height,
+            2 * width,
+            dtype=phases.dtype,
+            device=phases.device,
+            memory_format=torch.channels_last,
+        )
+        for index, (a, b) in enumerate(PHASES):
             block = phases[:, index * self.out_channels : (index + 1) * self.out_channels]
             out[:, :, a::2, b::2] = block[:, :, a : a + height, b : b + width]
         return out
@@ -150,6 +166,56 @@ class SpaceToDepthConv(nn.Module):
             _nhwc(space_to_depth_kernels(layer.conv2d.weight.detach())), requires_grad=False
         )
         self.bias = nn.Parameter(_bias(layer.conv2d).repeat_interleave(4), requires_grad=False)
+        # The same kernel for input channels in phase-block order (block 2 * p + q, then channel).
+        out4, in4, u, _ = self.weight.shape
+        grouped = self.weight.detach().reshape(out4, in4 // 4, 4, u, u).transpose(1, 2)
+        self.grouped_weight = nn.Parameter(_nhwc(grouped.reshape(out4, in4, u, u)), requires_grad=False)
+
+    def from_phases(self, phases: torch.Tensor, height: int, width: int, norm: FastNorm) -> torch.Tensor:
+        """Normalise and convolve the 2x map given as :class:`PhaseUpConv` phase maps of a small one.
+
+        ``height`` and ``width`` are the small map's. The phase blocks, cropped, are already the 2x2
+        space-to-depth form of the large map (blocks in place of pixel_unshuffle's channel order), so
+        the interleave, the norm's passes, the padding copy and the pixel_unshuffle collapse into one
+        gather. Reflection padding by an even ``pad`` of the large map is a reflection of whole
+        space-to-depth rows and columns that keeps each pixel's parity.
+        """
+        batch, channels4, _, _ = phases.shape
+        channels, half = channels4 // 4, self.pad // 2
+        grouped = torch.empty(
+            batch,
+            channels4,
+            height + 2 * half,
+            width + 2 * half,
+            dtype=phases.dtype,
+            device=phases.device,
+            memory_format=torch.channels_last,
+        )
+        scale, shift = norm.affine(*phase_stats(phases, height, width))
+        for index, (a, b) in enumerate(PHASES):
+            block = slice(index * channels, (index + 1) * channels)
+            torch.addcmul(
+                shift.to(phases.dtype),
+                phases[:, block, a : a + height, b : b + width],
+                scale.to(phases.dtype),
+                out=grouped[:, block, half : half + height, half : half + width],
+            )
+        if norm.relu:
+            grouped[:, :, half : half + height, half : half + width].relu_()
+        by_parity = grouped.view(batch, 2, 2, channels, height + 2 * half, width + 2 * half)
+        inner = slice(half, half + height)
+        for j in range(half):
+            for q in (0, 1):
+                by_parity[:, :, q, :, inner, j] = by_parity[:, :, q, :, inner, 2 * half - j - q]
+                by_parity[:, :, q, :, inner, half + width + j] = by_parity[
+                    :, :, q, :, inner, half + width - 1 - j - q
+                ]
+        for i in range(half):
+            for p in (0, 1):
+                by_parity[:, p, :, :, i] = by_parity[:, p, :, :, 2 * half - i - p]
+                by_parity[:, p, :, :, half + height + i] = by_parity[:, p, :, :, half + height - 1 - i - p]
+        out = F.conv2d(grouped.to(self.grouped_weight.dtype), self.grouped_weight, self.bias)
+        return F.pixel_shuffle(out, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
@@ -236,6 +302,35 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean.float(), var.float()
 
 
+def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel mean and biased variance of the 2x map held as four phase maps.
+
+    Each phase block holds one row and one column that the map does not use (see
+    :meth:`PhaseUpConv.interleave`): sum the whole blocks (fast, contiguous) and take those off.
+    """
+    batch, channels4, rows, cols = phases.shape
+    flat = phases.permute(0, 2, 3, 1).reshape(batch, rows * cols, channels4).float()
+    total = flat.sum(dim=1).double()
+    total_sq = (flat * flat).sum(dim=1).double()
+    for index, (a, b) in enumerate(PHASES):
+        unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
+        block = slice(index * (channels4 // 4), (index + 1) * (channels4 // 4))
+        edges = [
+            (phases[:, block, unused_row, :], 1.0),
+            (phases[:, block, :, unused_col], 1.0),
+            (phases[:, block, unused_row, unused_col : unused_col + 1], -1.0),  # counted twice
+        ]
+        for edge, sign in edges:
+            edge = edge.double()
+            total[:, block] -= sign * edge.sum(dim=-1)
+            total_sq[:, block] -= sign * (edge * edge).sum(dim=-1)
+    count = 4 * height * width
+    mean = total.view(batch, 4, -1).sum(dim=1) / count
+    mean_square = total_sq.view(batch, 4, -1).sum(dim=1) / count
+    var = (mean_square - mean * mean).clamp_(min=0)
+    return mean.float(), var.float()
+
+
 class FastResidual(nn.Module):
     """:class:`ResidualBlock` from the fast pieces, adding the input back in place."""
 
@@ -270,8 +365,8 @@ class FastTransformerNet(nn.Module):
             if isinstance(module, FastConv | PhaseUpConv | SpaceToDepthConv) and not getattr(
                 module, "full_precision", False
             ):
-                module.weight.data = module.weight.data.to(dtype)
-                module.bias.data = module.bias.data.to(dtype)
+                for parameter in module.parameters():
+                    parameter.data = parameter.data.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
@@ -279,8 +374,11 @@ class FastTransformerNet(nn.Module):
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
-        y = self.in5(self.deconv2(self.in4(self.deconv1(y))))
-        return self.deconv3(y)
+        y = self.in4(self.deconv1(y))
+        if y.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
+            height, width = y.shape[2], y.shape[3]
+            return self.deconv3.from_phases(self.deconv2.phases(y), height, width, self.in5)
+        return self.deconv3(self.in5(self.deconv2(y)))
 
 
 def _bias(conv: nn.Conv2d) -> torch.Tensor:
