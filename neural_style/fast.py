@@ -273,6 +273,12 @@ class FastNorm(nn.Module):
         return scale.view(-1, scale.shape[-1], 1, 1), shift.view(-1, shift.shape[-1], 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] == 1 and x.dtype == torch.float32:
+            # One pass for the statistics (batch_norm's own kernel; for one image, instance statistics
+            # are the batch's), one in place for the affine: fewer passes than batch_norm's.
+            scale, shift = self.affine(*torch.batch_norm_update_stats(x, None, None, 1.0))
+            torch.addcmul(shift, x, scale, out=x)
+            return x.relu_() if self.relu else x
         if x.shape[0] == 1:
             # For one image, instance statistics are batch statistics, and batch_norm has fused
             # channels_last kernels (and keeps bf16 input in bf16, accumulating in fp32).
@@ -309,9 +315,16 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     :meth:`PhaseUpConv.interleave`): sum the whole blocks (fast, contiguous) and take those off.
     """
     batch, channels4, rows, cols = phases.shape
-    flat = phases.permute(0, 2, 3, 1).reshape(batch, rows * cols, channels4).float()
-    total = flat.sum(dim=1).double()
-    total_sq = (flat * flat).sum(dim=1).double()
+    if batch == 1 and phases.dtype == torch.float32:
+        block_mean, block_var = (
+            s.double()[None] for s in torch.batch_norm_update_stats(phases, None, None, 1.0)
+        )
+        total = block_mean * (rows * cols)
+        total_sq = (block_var + block_mean * block_mean) * (rows * cols)
+    else:
+        flat = phases.permute(0, 2, 3, 1).reshape(batch, rows * cols, channels4).float()
+        total = flat.sum(dim=1).double()
+        total_sq = (flat * flat).sum(dim=1).double()
     for index, (a, b) in enumerate(PHASES):
         unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
         block = slice(index * (channels4 // 4), (index + 1) * (channels4 // 4))
