@@ -21,7 +21,7 @@ from PIL import Image
 
 from .errors import NeuralStyleError
 from .fast import FastTransformerNet
-from .heap import keep_freed_memory
+from .heap import keep_freed_memory, return_freed_memory
 from .image import check_side, load_image, save_image, scale_image, to_array
 from .model import TransformerNet, load_transformer
 
@@ -106,8 +106,6 @@ class TorchStylizer(Stylizer):
         # The same network rewritten for speed (channels_last, fused norms, folded upsampling); see fast.py.
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.fast = FastTransformerNet(self.net, dtype=dtype).to(self.device)
-        if self.device.type == "cpu":
-            keep_freed_memory()
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""
@@ -116,7 +114,10 @@ class TorchStylizer(Stylizer):
             if self.device.type == "cpu" and height * width > self.stream_above_pixels:
                 from .strips import stylize_in_strips
 
+                return_freed_memory()  # strips fragment a heap that keeps freed memory; see heap.py
                 return stylize_in_strips(self.fast, rgb)
+            if self.device.type == "cpu":
+                keep_freed_memory()  # no page faults for every layer's fresh map; see heap.py
             if not rgb.flags.writeable:
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
