@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
@@ -58,3 +62,42 @@ def s3_bucket(
     name = f"test-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=name)
     return name
+
+
+def _free_port() -> int:
+    """Return a loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _serving(command: Callable[[int], list[str]], *, env: Mapping[str, str], what: str) -> Iterator[int]:
+    """Run ``command(port)`` on a free loopback port, wait until it accepts connections, stop it after."""
+    port = _free_port()
+    with subprocess.Popen(
+        command(port), env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"{what} did not start on 127.0.0.1:{port}")
+                    time.sleep(0.1)
+            yield port
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Callable[..., AbstractContextManager[int]]:
+    """Start a real server process on 127.0.0.1: ``with local_server(command, env=..., what=...) as port``.
+
+    ``command`` takes the free port chosen for the server and returns its argv.
+    """
+    return _serving

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,46 +80,18 @@ def multistyle() -> Path:
     return multistyle_model_path()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def luigid(tmp_path: Path) -> Iterator[int]:
+def luigid(tmp_path: Path, local_server) -> Iterator[int]:
     """Start a real central scheduler on 127.0.0.1 (a free port, a private state file); yield its port."""
-    port = free_port()
     logdir = tmp_path / "luigid-log"
     logdir.mkdir()
     luigid_bin = Path(sys.executable).with_name("luigid")
-    process = subprocess.Popen(
-        [
-            str(luigid_bin),
-            "--address",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-path",
-            str(tmp_path / "luigid-state.pickle"),
-            "--logdir",
-            str(logdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LUIGI_CONFIG_PATH": os.devnull},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("luigid did not start")
-                time.sleep(0.1)
+
+    def command(port: int) -> list[str]:
+        state = tmp_path / "luigid-state.pickle"
+        args = ["--address", "127.0.0.1", "--port", str(port), "--state-path", str(state)]
+        return [str(luigid_bin), *args, "--logdir", str(logdir)]
+
+    env = {**os.environ, "LUIGI_CONFIG_PATH": os.devnull}
+    with local_server(command, env=env, what="luigid") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

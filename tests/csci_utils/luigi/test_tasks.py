@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -330,33 +329,13 @@ def test_unreachable_endpoint_names_the_setting(s3_bucket: str, monkeypatch: pyt
     assert f"127.0.0.1:{port}" in str(err.value)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def auth_s3_endpoint() -> Iterator[str]:
+def auth_s3_endpoint(local_server) -> Iterator[str]:
     """A second moto server, in its own process, that checks credentials like AWS does."""
-    port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise
-                    time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
+    with local_server(lambda port: [*command, str(port)], env=env, what="moto server") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_wrong_credentials_are_refused_without_showing_the_secret(
