@@ -96,11 +96,7 @@ else:
 
     def fsync_dir(directory: str | os.PathLike[str]) -> None:
         """Make the directory entry of a just-published (created or renamed) file durable."""
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(directory)  # POSIX opens and fsyncs a directory like a file
 
     def _publish(tmp: Path, target: Path) -> None:
         """Move ``tmp`` to ``target`` without ever replacing an existing target.
