@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -15,26 +14,38 @@ import pytest
 from pset_4.cli import main
 
 
-@pytest.mark.slow
-def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
-    roots, make_photo, multistyle, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def big_job(roots, make_photo, multistyle) -> list[str]:
+    """A remote with one large PNG photo (slow to encode, so a writer can be caught mid-write); its argv."""
     make_photo(roots.remote_images / "big.png", size=(1024, 768))
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
-    argv = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "pset_4", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
+    return ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
+
+
+def start_worker(argv: list[str], *, stderr: int) -> subprocess.Popen[str]:
+    """Run ``python -m pset_4 ARGV`` in a process of its own."""
+    command = [sys.executable, "-m", "pset_4", *argv]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+
+def wait_until_writing(worker: subprocess.Popen[str], folder: Path) -> None:
+    """Return as soon as the worker's first (temp) output file appears in ``folder``."""
+    deadline = time.monotonic() + 60
+    while not (folder.is_dir() and any(folder.iterdir())):
+        assert worker.poll() is None, "the worker finished before it could be stopped"
+        assert time.monotonic() < deadline, "the worker never started stylizing"
+        time.sleep(0.005)
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
+    roots, big_job: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = big_job
+    worker = start_worker(argv, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while not (roots.stylized.is_dir() and any(roots.stylized.iterdir())):
-            assert worker.poll() is None, "the worker finished before it could be killed"
-            assert time.monotonic() < deadline, "the worker never started stylizing"
-            time.sleep(0.005)
+        wait_until_writing(worker, roots.stylized)
         worker.send_signal(signal.SIGKILL)
     finally:
         worker.wait(timeout=30)
@@ -57,23 +68,9 @@ def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, make_photo, multistyle) -> None:
-    make_photo(roots.remote_images / "big.png", size=(1024, 768))
-    roots.remote_models.mkdir(parents=True)
-    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
-    argv = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "pset_4", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while not (roots.stylized.is_dir() and any(roots.stylized.iterdir())):
-        assert worker.poll() is None, "the worker finished before it could be interrupted"
-        assert time.monotonic() < deadline, "the worker never started stylizing"
-        time.sleep(0.005)
+def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, big_job: list[str]) -> None:
+    worker = start_worker(big_job, stderr=subprocess.PIPE)
+    wait_until_writing(worker, roots.stylized)
     worker.send_signal(signal.SIGINT)
     _, err = worker.communicate(timeout=60)
     assert worker.returncode == 130
