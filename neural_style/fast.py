@@ -1,20 +1,27 @@
 """A faster, numerically equivalent inference form of TransformerNet for the CPU.
 
-Four rewrites, each exact up to float rounding (the tests compare against a plain implementation):
+Rewrites, each exact up to float rounding (the tests compare against a plain implementation):
 
 * every activation stays in channels_last (NHWC), the layout oneDNN convolutions want on CPU; the stock
   InstanceNorm returns NCHW and forces a layout conversion around every convolution;
-* InstanceNorm + ReLU become channels_last batch_norm (one image: its statistics are the batch's) and
-  an in-place ReLU;
 * "nearest 2x upsample, reflection pad 1, 3x3 conv" becomes a 2x2 convolution of the small map (edge
-  padded) with four phase kernels, interleaved into the large map. Each output pixel of the original
-  sees only two distinct input rows and two distinct columns, so its 3x3 kernel folds into 2x2. This cuts
-  the two upsampling layers' multiply-adds by 9/4 (TransformerNet: 154k -> 133k per pixel) and skips
-  materialising the upsampled map;
+  padded) with four phase kernels. Each output pixel of the original sees only two distinct input rows
+  and two distinct columns, so its 3x3 kernel folds into 2x2. This cuts the two upsampling layers'
+  multiply-adds by 9/4 (TransformerNet: 154k -> 133k per pixel) and skips materialising the upsampled
+  map;
 * the last 9x9 convolution to 3 channels runs on the 2x2 space-to-depth form of its input, as a 5x5
-  convolution to 12 channels, a shape oneDNN runs near peak.
+  convolution to 12 channels, a shape oneDNN runs much faster;
+* in fp32, one image at a time, an InstanceNorm costs one statistics pass and one pass over its map:
+  - InstanceNorm + ReLU before a convolution is a per-channel clip in place; the norm's affine goes
+    into that convolution's weights (``FastNorm.clip``, ``fold_input_affine``);
+  - the residual blocks add their update in one pass, leaving out per-channel constants that the
+    next InstanceNorm removes anyway;
+  - the upsampling layers' phase maps go through one strided gather (the clip) straight into the
+    buffer the next convolution reads: the interleaved, edge-padded map for the second upsampling
+    layer, and the space-to-depth map for the last layer.
 
-In the bf16 form (the engine's opt-in fast path) every layer but the first runs in bf16.
+In the bf16 form (the engine's opt-in fast path) every layer but the first runs in bf16, with the norms
+as channels_last batch_norm (one image: its statistics are the batch's) and an in-place ReLU.
 """
 
 from __future__ import annotations
@@ -61,15 +68,19 @@ class FastConv(nn.Module):
         self.weight = nn.Parameter(_nhwc(layer.conv2d.weight), requires_grad=False)
         self.bias = nn.Parameter(_bias(layer.conv2d).clone(), requires_grad=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
+        """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
+        weight, bias = self.weight, self.bias
+        if input_affine is not None:
+            weight, bias = fold_input_affine(weight, bias, input_affine)
         with _fp32_if(self.full_precision, x):
-            x = x.to(self.weight.dtype)
-            if self.weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
-                return self._reflect_by_correction(x)
+            x = x.to(weight.dtype)
+            if weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
+                return self._reflect_by_correction(x, weight, bias)
             padded = F.pad(x, (self.pad,) * 4, mode="reflect")
-            return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
+            return F.conv2d(padded, weight, bias, stride=self.stride)
 
-    def _reflect_by_correction(self, x: torch.Tensor) -> torch.Tensor:
+    def _reflect_by_correction(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """3x3 conv (stride 1 or 2) with reflection padding, without copying the padded map.
 
         Convolve with (free, implicit) zero padding, then add what the reflected border rows and columns
@@ -77,8 +88,8 @@ class FastConv(nn.Module):
         rows, so they also supply the corners; the column terms see zeros above and below. At stride 2
         an even side never reaches its far padding, so that side needs no term.
         """
-        w, stride = self.weight, self.stride[0]
-        out = F.conv2d(x, w, self.bias, stride=stride, padding=1)
+        stride = self.stride[0]
+        out = F.conv2d(x, w, bias, stride=stride, padding=1)
         height, width = x.shape[2], x.shape[3]
         rows, cols = (1, stride), (stride, 1)
         top = F.pad(x[:, :, 1:2], (1, 1, 0, 0), mode="reflect")
@@ -107,6 +118,27 @@ def _fp32_if(wanted: bool, x: torch.Tensor) -> torch.autocast | nullcontext[None
     return nullcontext()
 
 
+# A per-channel ``x * scale + shift`` (each ``[C]``) that a convolution applies to its input for free.
+Affine = tuple[torch.Tensor, torch.Tensor]
+
+
+def fold_input_affine(
+    weight: torch.Tensor, bias: torch.Tensor, affine: Affine
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights and bias that convolve ``x`` as the given ones convolve ``x * scale + shift``.
+
+    Exact for any padding that copies pixels (reflection, edge): a padded affine map is the affine
+    map of the padded one. ``scale`` and ``shift`` may be shorter than the input channels, and then
+    repeat (the space-to-depth and phase layouts hold each channel several times).
+    """
+    scale, shift = affine
+    repeats = weight.shape[1] // scale.shape[0]
+    scale = scale.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
+    shift = shift.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
+    folded = (weight * scale).contiguous(memory_format=torch.channels_last)
+    return folded, bias + (weight * shift).sum(dim=(1, 2, 3))
+
+
 class PhaseUpConv(nn.Module):
     """:class:`UpsampleConvLayer` (2x nearest, 3x3) as one 2x2 phase convolution and an interleave."""
 
@@ -128,6 +160,35 @@ class PhaseUpConv(nn.Module):
         return F.conv2d(
             F.pad(x.to(self.weight.dtype), (1, 1, 1, 1), mode="replicate"), self.weight, self.bias
         )
+
+    def phases_from_phases(
+        self, phases: torch.Tensor, height: int, width: int, norm: FastNorm
+    ) -> torch.Tensor:
+        """Compute this layer's phase maps of ``norm`` of a 2x map held as another layer's phase maps.
+
+        One image; ``height`` and ``width`` are the small map's. One clip (see :meth:`FastNorm.clip`)
+        writes the 2x map straight from the phase maps into the edge-padded buffer this layer
+        convolves (no interleave copy, no padding copy, no pass for the norm's affine: it goes
+        into the weights).
+        """
+        batch, channels4, _, _ = phases.shape
+        padded = torch.empty(
+            batch,
+            channels4 // 4,
+            2 * height + 2,
+            2 * width + 2,
+            dtype=phases.dtype,
+            device=phases.device,
+            memory_format=torch.channels_last,
+        )
+        affine, low, high = norm.clip(*phase_stats(phases, height, width))
+        torch.clamp(phases_grid(phases, height, width), low, high, out=interleaved_grid(padded, 1))
+        # Edge padding by one: columns first, then whole rows (which brings the corners along).
+        padded[:, :, 1:-1, 0] = padded[:, :, 1:-1, 1]
+        padded[:, :, 1:-1, -1] = padded[:, :, 1:-1, -2]
+        padded[:, :, 0] = padded[:, :, 1]
+        padded[:, :, -1] = padded[:, :, -2]
+        return F.conv2d(padded, *fold_input_affine(self.weight, self.bias, affine))
 
     def interleave(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Place the four phase maps (each ``height + 1`` by ``width + 1``) into the 2x larger map."""
@@ -172,13 +233,14 @@ class SpaceToDepthConv(nn.Module):
         self.grouped_weight = nn.Parameter(_nhwc(grouped.reshape(out4, in4, u, u)), requires_grad=False)
 
     def from_phases(self, phases: torch.Tensor, height: int, width: int, norm: FastNorm) -> torch.Tensor:
-        """Normalise and convolve the 2x map given as :class:`PhaseUpConv` phase maps of a small one.
+        """Convolve ``norm`` of the 2x map given as :class:`PhaseUpConv` phase maps of a small one.
 
-        ``height`` and ``width`` are the small map's. The phase blocks, cropped, are already the 2x2
-        space-to-depth form of the large map (blocks in place of pixel_unshuffle's channel order), so
-        the interleave, the norm's passes, the padding copy and the pixel_unshuffle collapse into one
-        gather. Reflection padding by an even ``pad`` of the large map is a reflection of whole
-        space-to-depth rows and columns that keeps each pixel's parity.
+        One image; ``height`` and ``width`` are the small map's. The phase blocks, cropped, are
+        already the 2x2 space-to-depth form of the large map (blocks in place of pixel_unshuffle's
+        channel order), so the interleave, the norm (a clip, its affine folded into the weights), the
+        padding copy and the pixel_unshuffle collapse into one gather. Reflection padding by an even
+        ``pad`` of the large map is a reflection of whole space-to-depth rows and columns that keeps
+        each pixel's parity.
         """
         batch, channels4, _, _ = phases.shape
         channels, half = channels4 // 4, self.pad // 2
@@ -191,17 +253,8 @@ class SpaceToDepthConv(nn.Module):
             device=phases.device,
             memory_format=torch.channels_last,
         )
-        scale, shift = norm.affine(*phase_stats(phases, height, width))
-        for index, (a, b) in enumerate(PHASES):
-            block = slice(index * channels, (index + 1) * channels)
-            torch.addcmul(
-                shift.to(phases.dtype),
-                phases[:, block, a : a + height, b : b + width],
-                scale.to(phases.dtype),
-                out=grouped[:, block, half : half + height, half : half + width],
-            )
-        if norm.relu:
-            grouped[:, :, half : half + height, half : half + width].relu_()
+        affine, low, high = norm.clip(*phase_stats(phases, height, width))
+        torch.clamp(phases_grid(phases, height, width), low, high, out=space_to_depth_grid(grouped, half))
         by_parity = grouped.view(batch, 2, 2, channels, height + 2 * half, width + 2 * half)
         inner = slice(half, half + height)
         for j in range(half):
@@ -214,7 +267,7 @@ class SpaceToDepthConv(nn.Module):
             for p in (0, 1):
                 by_parity[:, p, :, :, i] = by_parity[:, p, :, :, 2 * half - i - p]
                 by_parity[:, p, :, :, half + height + i] = by_parity[:, p, :, :, half + height - 1 - i - p]
-        out = F.conv2d(grouped.to(self.grouped_weight.dtype), self.grouped_weight, self.bias)
+        out = F.conv2d(grouped, *fold_input_affine(self.grouped_weight, self.bias, affine))
         return F.pixel_shuffle(out, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -272,11 +325,43 @@ class FastNorm(nn.Module):
         shift = self.bias - mean * scale
         return scale.view(-1, scale.shape[-1], 1, 1), shift.view(-1, shift.shape[-1], 1, 1)
 
+    def clip(self, mean: torch.Tensor, var: torch.Tensor) -> tuple[Affine, torch.Tensor, torch.Tensor]:
+        """Turn one image's ``[C]`` statistics into ``(affine, low, high)``: a clip, then an affine.
+
+        Per channel, ``norm(x) == affine(clamp(x, low, high))``, ReLU included.
+        ReLU after ``scale * x + shift`` clips ``x`` at ``-shift / scale``: from below where the
+        scale is positive, from above where it is negative; a zero scale gives the constant
+        ``relu(shift)``. Without ReLU nothing is clipped. The affine then costs nothing: the next
+        convolution folds it into its weights (:func:`fold_input_affine`), so the norm is one pass.
+        """
+        scale = self.weight * torch.rsqrt(var.reshape(-1) + self.eps)
+        shift = self.bias - mean.reshape(-1) * scale
+        unbounded = torch.full_like(scale, torch.inf)
+        if not self.relu:
+            return (scale, shift), -unbounded, unbounded
+        threshold = -shift / scale
+        low = torch.where(scale > 0, threshold, -unbounded)
+        high = torch.where(scale < 0, threshold, unbounded)
+        return (scale, torch.where(scale == 0, shift.clamp(min=0), shift)), low, high
+
+    def clip_(self, x: torch.Tensor) -> Affine:
+        """Normalise one image's map in place up to the affine returned, for the next convolution."""
+        affine, low, high = self.clip(*self.stats(x))
+        x.clamp_(low.view(1, -1, 1, 1), high.view(1, -1, 1, 1))
+        return affine
+
+    def stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and biased variance (``[C]`` for one fp32 image, else ``[N, C]``)."""
+        if x.shape[0] == 1 and x.dtype == torch.float32:
+            # batch_norm's channels_last statistics kernel: for one image, instance statistics are
+            # the batch's. Far faster than a reduction over an NHWC map's pixels (channel_stats).
+            return torch.batch_norm_update_stats(x, None, None, 1.0)
+        return channel_stats(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] == 1 and x.dtype == torch.float32:
-            # One pass for the statistics (batch_norm's own kernel; for one image, instance statistics
-            # are the batch's), one in place for the affine: fewer passes than batch_norm's.
-            scale, shift = self.affine(*torch.batch_norm_update_stats(x, None, None, 1.0))
+            # The statistics, then the affine in place: fewer passes than batch_norm's.
+            scale, shift = self.affine(*self.stats(x))
             torch.addcmul(shift, x, scale, out=x)
             return x.relu_() if self.relu else x
         if x.shape[0] == 1:
@@ -344,6 +429,47 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     return mean.float(), var.float()
 
 
+def phases_grid(phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """View the 2x map held as four phase maps as a ``[N, height, width, 2, 2, C]`` grid.
+
+    Element ``[n, i, j, a, b, c]`` is pixel ``(2 * i + a, 2 * j + b)`` of channel ``c``: phase block
+    ``2 * a + b``, cropped at row ``a`` and column ``b`` (see :meth:`PhaseUpConv.interleave`). One
+    view of all four blocks lets one operation gather them, instead of one slow strided copy each.
+    """
+    batch, channels4, _, _ = phases.shape
+    channels = channels4 // 4
+    n, c, r, w = phases.stride()
+    return phases.as_strided(
+        (batch, height, width, 2, 2, channels),
+        (n, r, w, r + 2 * channels * c, w + channels * c, c),
+        phases.storage_offset(),
+    )
+
+
+def interleaved_grid(big: torch.Tensor, border: int) -> torch.Tensor:
+    """View a 2x map (inside ``border`` rows and columns of padding) as the ``[N, h, w, 2, 2, C]`` grid."""
+    batch, channels, rows, cols = big.shape
+    height, width = (rows - 2 * border) // 2, (cols - 2 * border) // 2
+    n, c, r, w = big.stride()
+    return big.as_strided(
+        (batch, height, width, 2, 2, channels),
+        (n, 2 * r, 2 * w, r, w, c),
+        big.storage_offset() + border * (r + w),
+    )
+
+
+def space_to_depth_grid(grouped: torch.Tensor, border: int) -> torch.Tensor:
+    """View a space-to-depth map (channel ``(2 * a + b) * C + c``, inside a border) as the grid."""
+    batch, channels4, rows, cols = grouped.shape
+    channels = channels4 // 4
+    n, c, r, w = grouped.stride()
+    return grouped.as_strided(
+        (batch, rows - 2 * border, cols - 2 * border, 2, 2, channels),
+        (n, r, w, 2 * channels * c, channels * c, c),
+        grouped.storage_offset() + border * (r + w),
+    )
+
+
 class FastResidual(nn.Module):
     """:class:`ResidualBlock` from the fast pieces, adding the input back in place."""
 
@@ -371,6 +497,7 @@ class FastTransformerNet(nn.Module):
         self.deconv1, self.in4 = PhaseUpConv(net.deconv1), FastNorm(net.in4, relu=True)
         self.deconv2, self.in5 = PhaseUpConv(net.deconv2), FastNorm(net.in5, relu=True)
         self.deconv3 = SpaceToDepthConv(net.deconv3)
+        self.dtype = dtype
         self.eval().requires_grad_(False)
         # bf16: the convolutions after the first hold bf16 weights and pass bf16 activations on (no
         # autocast casts around every layer); norms accumulate in fp32.
@@ -383,15 +510,39 @@ class FastTransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
-        y = self.in1(self.conv1(x.contiguous(memory_format=torch.channels_last)))
+        x = x.contiguous(memory_format=torch.channels_last)
+        if self.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
+            images = [self._stylize_one(image[None]) for image in x.unbind()]
+            return images[0] if len(images) == 1 else torch.cat(images)
+        y = self.in1(self.conv1(x))
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
-        y = self.in4(self.deconv1(y))
-        if y.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
-            height, width = y.shape[2], y.shape[3]
-            return self.deconv3.from_phases(self.deconv2.phases(y), height, width, self.in5)
-        return self.deconv3(self.in5(self.deconv2(y)))
+        return self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
+
+    def _stylize_one(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the fp32 forward pass for one image ``[1, 3, H, W]``.
+
+        Each norm followed by a convolution is one clip pass; its affine goes into that convolution's
+        weights (see :meth:`FastNorm.clip`). The residual stream is carried without each block's
+        per-channel shift (InstanceNorm's bias and mean term), so a block's update is one pass too:
+        each map the stream feeds (a block's first convolution, deconv1) goes straight into an
+        InstanceNorm, which removes per-channel constants, and reflection or edge padding keeps a
+        constant map constant.
+        """
+        y = self.conv1(x)
+        y = self.conv2(y, self.in1.clip_(y))
+        y = self.in3(self.conv3(y, self.in2.clip_(y)))
+        for block in self.blocks:
+            inner = block.conv1(y)
+            residual = block.conv2(inner, block.in1.clip_(inner))
+            del inner
+            scale, _ = block.in2.affine(*block.in2.stats(residual))
+            y.addcmul_(residual, scale)
+            del residual
+        height, width = y.shape[2], y.shape[3]
+        phases = self.deconv2.phases_from_phases(self.deconv1.phases(y), height, width, self.in4)
+        return self.deconv3.from_phases(phases, 2 * height, 2 * width, self.in5)
 
 
 def _bias(conv: nn.Conv2d) -> torch.Tensor:

@@ -1,0 +1,105 @@
+"""The fast inference form's rewrites are exact: norms as clips folded into the next convolution,
+the phase maps gathered by strided views, the residual stream carried up to constants."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from neural_style.fast import (
+    FastConv,
+    FastNorm,
+    FastTransformerNet,
+    PhaseUpConv,
+    interleaved_grid,
+    phases_grid,
+    space_to_depth_grid,
+)
+from neural_style.model import ConvLayer, TransformerNet, UpsampleConvLayer
+
+from .conftest import random_state_dict
+
+
+def norm_with(weights: list[float], biases: list[float], *, relu: bool) -> FastNorm:
+    norm = nn.InstanceNorm2d(len(weights), affine=True)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor(weights))
+        norm.bias.copy_(torch.tensor(biases))
+    return FastNorm(norm, relu=relu)
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_norm_is_an_affine_of_a_clip_for_every_sign_of_its_weight(relu):
+    # The zero weight with a negative bias: ReLU makes that channel 0, not the bias.
+    norm = norm_with([-1.5, -0.2, 0.0, 0.3, 2.0], [0.4, -0.3, -0.5, 0.2, -1.0], relu=relu)
+    x = torch.randn(1, 5, 9, 7) * 3 + 1
+    mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+    scale, shift = norm.affine(mean, var)
+    expected = x * scale + shift
+    if relu:
+        expected = expected.relu()
+    (fold_scale, fold_shift), low, high = norm.clip(mean, var)
+    clipped = torch.clamp(x, low.view(1, -1, 1, 1), high.view(1, -1, 1, 1))
+    got = clipped * fold_scale.view(1, -1, 1, 1) + fold_shift.view(1, -1, 1, 1)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(3, 1), (3, 2), (9, 1)])
+def test_convolution_folds_an_input_affine_into_its_weights(kernel, stride):
+    conv = FastConv(ConvLayer(4, 6, kernel, stride))
+    x = torch.randn(1, 4, 15, 12).contiguous(memory_format=torch.channels_last)
+    scale, shift = torch.tensor([2.0, -0.5, 0.0, 1.0]), torch.tensor([0.3, -1.0, 0.7, 0.0])
+    expected = conv(x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1))
+    torch.testing.assert_close(conv(x, (scale, shift)), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_phase_grid_views_place_each_phase_pixel_where_the_interleave_does():
+    layer = PhaseUpConv(UpsampleConvLayer(3, 2, 3, upsample=2))
+    height, width = 5, 4
+    phases = layer.phases(torch.randn(1, 3, height, width).contiguous(memory_format=torch.channels_last))
+    expected = layer.interleave(phases, height, width)
+
+    bordered = torch.zeros(1, 2, 2 * height + 2, 2 * width + 2).contiguous(memory_format=torch.channels_last)
+    interleaved_grid(bordered, 1).copy_(phases_grid(phases, height, width))
+    torch.testing.assert_close(bordered[:, :, 1:-1, 1:-1], expected)
+
+    grouped = torch.zeros(1, 8, height + 4, width + 4).contiguous(memory_format=torch.channels_last)
+    space_to_depth_grid(grouped, 2).copy_(phases_grid(phases, height, width))
+    blocks = [expected[:, :, a::2, b::2] for a in (0, 1) for b in (0, 1)]
+    torch.testing.assert_close(grouped[:, :, 2:-2, 2:-2], torch.cat(blocks, dim=1))
+
+
+def test_fast_form_equals_the_plain_network_for_norm_weights_of_every_sign():
+    weights = random_state_dict(seed=3)
+    generator = torch.Generator().manual_seed(3)
+    for name, tensor in weights.items():
+        if ".in" in f".{name}" and name.endswith("weight"):
+            signed = torch.randn(tensor.shape, generator=generator)
+            signed[::7] = 0.0  # a channel the norm zeroes: its output is relu(bias)
+            weights[name] = signed
+    net = TransformerNet()
+    net.load_state_dict(weights)
+    x = torch.rand(1, 3, 36, 29) * 255
+    with torch.inference_mode():
+        torch.testing.assert_close(FastTransformerNet(net)(x), net(x), rtol=1e-4, atol=2e-3)
+
+
+def test_fast_form_leaves_its_input_untouched():
+    net = TransformerNet()
+    net.load_state_dict(random_state_dict())
+    x = torch.rand(2, 3, 20, 16) * 255
+    before = x.clone()
+    with torch.inference_mode():
+        FastTransformerNet(net)(x)
+    assert torch.equal(x, before)
+
+
+def test_fast_form_matches_plain_padding_for_a_tiny_picture():
+    net = TransformerNet()
+    net.load_state_dict(random_state_dict(seed=1))
+    x = torch.rand(1, 3, 8, 8) * 255
+    with torch.inference_mode():
+        expected = net(x)
+        got = FastTransformerNet(net)(x)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=2e-3)
