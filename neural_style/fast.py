@@ -334,8 +334,8 @@ class FastNorm(nn.Module):
         ``relu(shift)``. Without ReLU nothing is clipped. The affine then costs nothing: the next
         convolution folds it into its weights (:func:`fold_input_affine`), so the norm is one pass.
         """
-        scale = self.weight * torch.rsqrt(var.reshape(-1) + self.eps)
-        shift = self.bias - mean.reshape(-1) * scale
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        shift = self.bias - mean * scale
         unbounded = torch.full_like(scale, torch.inf)
         if not self.relu:
             return (scale, shift), -unbounded, unbounded
@@ -346,22 +346,14 @@ class FastNorm(nn.Module):
 
     def clip_(self, x: torch.Tensor) -> Affine:
         """Normalise one image's map in place up to the affine returned, for the next convolution."""
-        affine, low, high = self.clip(*self.stats(x))
+        affine, low, high = self.clip(*image_stats(x))
         x.clamp_(low.view(1, -1, 1, 1), high.view(1, -1, 1, 1))
         return affine
-
-    def stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-channel mean and biased variance (``[C]`` for one fp32 image, else ``[N, C]``)."""
-        if x.shape[0] == 1 and x.dtype == torch.float32:
-            # batch_norm's channels_last statistics kernel: for one image, instance statistics are
-            # the batch's. Far faster than a reduction over an NHWC map's pixels (channel_stats).
-            return torch.batch_norm_update_stats(x, None, None, 1.0)
-        return channel_stats(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] == 1 and x.dtype == torch.float32:
             # The statistics, then the affine in place: fewer passes than batch_norm's.
-            scale, shift = self.affine(*self.stats(x))
+            scale, shift = self.affine(*image_stats(x))
             torch.addcmul(shift, x, scale, out=x)
             return x.relu_() if self.relu else x
         if x.shape[0] == 1:
@@ -393,38 +385,40 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean.float(), var.float()
 
 
+def image_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and biased variance ``[C]`` of one image's fp32 map ``[1, C, H, W]``."""
+    # batch_norm's channels_last statistics kernel: for one image, instance statistics are the
+    # batch's. Far faster than a reduction over an NHWC map's pixels (see channel_stats).
+    return torch.batch_norm_update_stats(x, None, None, 1.0)
+
+
 def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image, per-channel mean and biased variance of the 2x map held as four phase maps.
+    """Per-channel mean and biased variance ``[C]`` of one image's 2x map held as four phase maps.
 
     Each phase block holds one row and one column that the map does not use (see
-    :meth:`PhaseUpConv.interleave`): sum the whole blocks (fast, contiguous) and take those off.
+    :meth:`PhaseUpConv.interleave`): take the whole blocks' statistics (fast, contiguous), then take
+    those off.
     """
-    batch, channels4, rows, cols = phases.shape
-    if batch == 1 and phases.dtype == torch.float32:
-        block_mean, block_var = (
-            s.double()[None] for s in torch.batch_norm_update_stats(phases, None, None, 1.0)
-        )
-        total = block_mean * (rows * cols)
-        total_sq = (block_var + block_mean * block_mean) * (rows * cols)
-    else:
-        flat = phases.permute(0, 2, 3, 1).reshape(batch, rows * cols, channels4).float()
-        total = flat.sum(dim=1).double()
-        total_sq = (flat * flat).sum(dim=1).double()
+    _, channels4, rows, cols = phases.shape
+    channels = channels4 // 4
+    block_mean, block_var = (s.double() for s in image_stats(phases))
+    total = block_mean * (rows * cols)
+    total_sq = (block_var + block_mean * block_mean) * (rows * cols)
     for index, (a, b) in enumerate(PHASES):
         unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
-        block = slice(index * (channels4 // 4), (index + 1) * (channels4 // 4))
+        block = slice(index * channels, (index + 1) * channels)
         edges = [
-            (phases[:, block, unused_row, :], 1.0),
-            (phases[:, block, :, unused_col], 1.0),
-            (phases[:, block, unused_row, unused_col : unused_col + 1], -1.0),  # counted twice
+            (phases[0, block, unused_row, :], 1.0),
+            (phases[0, block, :, unused_col], 1.0),
+            (phases[0, block, unused_row, unused_col : unused_col + 1], -1.0),  # counted twice
         ]
         for edge, sign in edges:
             edge = edge.double()
-            total[:, block] -= sign * edge.sum(dim=-1)
-            total_sq[:, block] -= sign * (edge * edge).sum(dim=-1)
+            total[block] -= sign * edge.sum(dim=-1)
+            total_sq[block] -= sign * (edge * edge).sum(dim=-1)
     count = 4 * height * width
-    mean = total.view(batch, 4, -1).sum(dim=1) / count
-    mean_square = total_sq.view(batch, 4, -1).sum(dim=1) / count
+    mean = total.view(4, channels).sum(dim=0) / count
+    mean_square = total_sq.view(4, channels).sum(dim=0) / count
     var = (mean_square - mean * mean).clamp_(min=0)
     return mean.float(), var.float()
 
@@ -537,7 +531,7 @@ class FastTransformerNet(nn.Module):
             inner = block.conv1(y)
             residual = block.conv2(inner, block.in1.clip_(inner))
             del inner
-            scale, _ = block.in2.affine(*block.in2.stats(residual))
+            scale, _ = block.in2.affine(*image_stats(residual))
             y.addcmul_(residual, scale)
             del residual
         height, width = y.shape[2], y.shape[3]
