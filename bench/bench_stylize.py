@@ -119,15 +119,6 @@ def engine_rate(photos: list[Path], model: Path, folder: Path, precision: str) -
     return len(photos) / (time.perf_counter() - start)
 
 
-def fp32_peak_gflops(repeats: int = 8) -> float:
-    import torch
-
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * 2048**3 / best / 1e9
-
-
 def _timed(call) -> float:
     start = time.perf_counter()
     call()
@@ -327,10 +318,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         model = args.model or trained_like_checkpoint(folder / "trained_like.pth")
-        peak = fp32_peak_gflops()
         print(
             f"neural_style bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"{os.cpu_count()} CPUs; FP32 peak (2048^3 matmul) {peak:.0f} GFLOP/s; model {model.name}"
+            f"{os.cpu_count()} CPUs; model {model.name}"
         )
         for size in args.sizes:
             if args.forward_only:
