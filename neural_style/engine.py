@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import logging
 import os
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image
 
+from .device import resolve_device
 from .errors import NeuralStyleError
 from .fast import FastTransformerNet
 from .heap import keep_freed_memory, return_freed_memory
-from .image import check_side, load_image, save_image, scale_image, to_array
+from .image import load_image, save_image, scale_image
 from .model import TransformerNet, load_transformer
+from .stylizer import Stylizer
+
+__all__ = ["Stylizer", "TorchStylizer", "load_model", "multistyle_model_path", "resolve_device", "stylize"]
 
 log = logging.getLogger(__name__)
 
@@ -33,59 +33,6 @@ CHECKPOINT_SUFFIXES = frozenset({".pth", ".model", ".pt"})
 # Above this many pixels a CPU forward pass streams in row strips (bounded memory, same output); below
 # it one plain pass is faster. 2.5 MP keeps the plain pass under about 2 GiB of activations.
 STREAM_ABOVE_PIXELS = 2_500_000
-
-
-class Stylizer(ABC):
-    """A loaded style model: call :meth:`stylize` (or the batch helpers) as often as needed."""
-
-    @abstractmethod
-    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
-        """Stylize an ``[H, W, 3]`` uint8 RGB array into an ``[H', W', 3]`` uint8 RGB array."""
-
-    def stylize(self, image: Image.Image) -> Image.Image:
-        """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""
-        check_side(image)
-        return Image.fromarray(self.stylize_array(to_array(image)), "RGB")
-
-    def stylize_many(self, images: Iterable[Image.Image]) -> Iterator[Image.Image]:
-        """Stylize pictures one after another, lazily (an iterator in, an iterator out)."""
-        for image in images:
-            yield self.stylize(image)
-
-    def stylize_file(
-        self,
-        content_image: str | os.PathLike[str],
-        output_image: str | os.PathLike[str],
-        *,
-        content_scale: float | None = None,
-    ) -> Path:
-        """Read a photo, optionally shrink it by ``content_scale``, stylize it and write it atomically."""
-        image = scale_image(load_image(content_image), content_scale)
-        return save_image(self.stylize(image), output_image)
-
-    def stylize_files(
-        self,
-        pairs: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
-        *,
-        content_scale: float | None = None,
-    ) -> list[Path]:
-        """Stylize each ``(content_image, output_image)`` pair with this one loaded model.
-
-        Writing one result overlaps with stylizing the next photo (Pillow's encoders release the GIL),
-        with at most one write pending. On an error, the outputs written so far stay (each complete)
-        and the error propagates.
-        """
-        written: list[Path] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural_style-save") as saver:
-            pending: Future[Path] | None = None
-            for content_image, output_image in pairs:
-                result = self.stylize(scale_image(load_image(content_image), content_scale))
-                if pending is not None:
-                    written.append(pending.result())
-                pending = saver.submit(save_image, result, output_image)
-            if pending is not None:
-                written.append(pending.result())
-        return written
 
 
 class TorchStylizer(Stylizer):
@@ -135,22 +82,6 @@ def _check_precision(precision: str) -> Precision:
         msg = f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
         raise NeuralStyleError(msg)
     return precision  # type: ignore[return-value]
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """Return ``device`` as a torch.device, refusing a GPU this machine or this PyTorch build lacks."""
-    try:
-        chosen = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        msg = f"unknown device {device!r}; use 'cpu' or 'cuda'"
-        raise NeuralStyleError(msg) from err
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        msg = "a CUDA GPU was requested (--cuda 1) but none is available here; use --cuda 0 to run on the CPU"
-        raise NeuralStyleError(msg)
-    if chosen.type not in {"cpu", "cuda"}:
-        msg = f"unsupported device {device!r}; use 'cpu' or 'cuda'"
-        raise NeuralStyleError(msg)
-    return chosen
 
 
 def load_model(

@@ -23,9 +23,10 @@ import torch
 
 from csci_utils.io import atomic_write
 
-from .engine import Stylizer, resolve_device
+from .device import resolve_device
 from .errors import NeuralStyleError
 from .model import TransformerNet
+from .stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 

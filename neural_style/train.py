@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from .engine import resolve_device
+from .device import resolve_device
 from .errors import NeuralStyleError
 from .image import load_image
 from .model import TransformerNet, save_checkpoint

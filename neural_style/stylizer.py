@@ -1,0 +1,72 @@
+"""The interface every loaded style model offers, free of any one runtime (PyTorch, ONNX Runtime).
+
+A :class:`Stylizer` turns RGB pictures into stylized RGB pictures; runners subclass it and implement
+:meth:`Stylizer.stylize_array`. Nothing here imports torch, so code that only needs the interface (an ONNX
+model, the workflow) starts without it.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .image import check_side, load_image, save_image, scale_image, to_array
+
+
+class Stylizer(ABC):
+    """A loaded style model: call :meth:`stylize` (or the batch helpers) as often as needed."""
+
+    @abstractmethod
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """Stylize an ``[H, W, 3]`` uint8 RGB array into an ``[H', W', 3]`` uint8 RGB array."""
+
+    def stylize(self, image: Image.Image) -> Image.Image:
+        """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""
+        check_side(image)
+        return Image.fromarray(self.stylize_array(to_array(image)), "RGB")
+
+    def stylize_many(self, images: Iterable[Image.Image]) -> Iterator[Image.Image]:
+        """Stylize pictures one after another, lazily (an iterator in, an iterator out)."""
+        for image in images:
+            yield self.stylize(image)
+
+    def stylize_file(
+        self,
+        content_image: str | os.PathLike[str],
+        output_image: str | os.PathLike[str],
+        *,
+        content_scale: float | None = None,
+    ) -> Path:
+        """Read a photo, optionally shrink it by ``content_scale``, stylize it and write it atomically."""
+        image = scale_image(load_image(content_image), content_scale)
+        return save_image(self.stylize(image), output_image)
+
+    def stylize_files(
+        self,
+        pairs: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+        *,
+        content_scale: float | None = None,
+    ) -> list[Path]:
+        """Stylize each ``(content_image, output_image)`` pair with this one loaded model.
+
+        Writing one result overlaps with stylizing the next photo (Pillow's encoders release the GIL),
+        with at most one write pending. On an error, the outputs written so far stay (each complete)
+        and the error propagates.
+        """
+        written: list[Path] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural_style-save") as saver:
+            pending: Future[Path] | None = None
+            for content_image, output_image in pairs:
+                result = self.stylize(scale_image(load_image(content_image), content_scale))
+                if pending is not None:
+                    written.append(pending.result())
+                pending = saver.submit(save_image, result, output_image)
+            if pending is not None:
+                written.append(pending.result())
+        return written
