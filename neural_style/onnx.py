@@ -11,6 +11,7 @@ Two input conventions are understood, told apart by the graph's inputs:
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import warnings
@@ -173,6 +174,15 @@ class OnnxStylizer(Stylizer):
     def styles(self) -> int:
         """How many styles the model holds (1 for a single-style model)."""
         return 1 if self.style_weights is None else len(self.style_weights)
+
+    def with_style(self, style: int | str | None) -> OnnxStylizer:
+        """Return this model set to ``style``, sharing the loaded session (see ``Stylizer.with_style``)."""
+        if self.style_weights is None:
+            super().with_style(style)
+            return self
+        chosen = copy.copy(self)
+        chosen.style_weights = parse_style(style, len(self.style_weights))
+        return chosen
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB with the loaded style (or blend)."""

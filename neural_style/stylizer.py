@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .errors import NeuralStyleError
 from .image import check_side, load_image, save_image, scale_image, to_array
 
 
@@ -25,6 +26,22 @@ class Stylizer(ABC):
     @abstractmethod
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize an ``[H, W, 3]`` uint8 RGB array into an ``[H', W', 3]`` uint8 RGB array."""
+
+    @property
+    def styles(self) -> int:
+        """How many styles the model holds (1 for a single-style model)."""
+        return 1
+
+    def with_style(self, style: int | str | None) -> Stylizer:
+        """Return this model set to ``style`` (an index or a blend such as ``"3:0.5,12:0.5"``).
+
+        The result shares the loaded weights or session, so one load serves every style. A single-style
+        model accepts only ``None``.
+        """
+        if style is None:
+            return self
+        msg = "this model holds a single style; --style only applies to multi-style models"
+        raise NeuralStyleError(msg)
 
     def stylize(self, image: Image.Image) -> Image.Image:
         """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""

@@ -114,3 +114,16 @@ def test_a_thread_cap_reaches_the_onnx_session():
 def test_a_thread_cap_below_one_is_refused(threads):
     with pytest.raises(NeuralStyleError, match="threads must be at least 1"):
         load_model(multistyle_model_path(), threads=threads)
+
+
+def test_with_style_shares_the_session_and_changes_only_the_style():
+    model = load_model(multistyle_model_path())
+    styled = model.with_style(3)
+    assert styled.session is model.session
+    assert styled.style_weights.argmax() == 3
+    assert model.style_weights.argmax() == 0
+
+
+def test_a_single_style_model_refuses_another_style(exported):
+    with pytest.raises(NeuralStyleError, match="single style"):
+        load_model(exported).with_style(2)
