@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The demo salt is public and for demos only; real runs set CSCI_SALT in the environment or .env.
 DEMO_SALT := 64656d6f2d73616c742d6e6f742d736563726574
 
-.PHONY: setup demo demo-pset1 demo-pset4 test lint bench clean
+.PHONY: setup demo demo-pset1 demo-pset4 test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -27,9 +27,12 @@ demo-pset1: $(STAMP)
 demo-pset4: $(STAMP)
 	$(PY) -m pset_4 --demo
 
-test: $(STAMP)
-	$(PY) -m ruff check .
+test: lint
 	$(PY) -m pytest --cov --cov-report=term
+
+# Everything but the tests marked slow (large files, training, several real servers): for the edit-test loop.
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

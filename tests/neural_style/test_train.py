@@ -214,6 +214,7 @@ def test_photos_are_resized_by_shorter_side_then_center_cropped() -> None:
     assert pixels[10, 1].tolist() == [0, 0, 0]
 
 
+@pytest.mark.slow
 def test_a_second_run_never_overwrites_the_first_model(
     assets: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
