@@ -223,11 +223,15 @@ def _existing_mode(target: Path) -> int | None:
 
 
 def _close_quietly(handle: IO[Any]) -> None:
-    """Close a file on the failure path; an error in closing is logged, not raised over the first one."""
+    """Close a file on the failure path; an error in closing is logged, not raised over the first one.
+
+    Only at debug level: the file is being discarded, so its unflushed data (say, on a full disk) is lost
+    on purpose.
+    """
     try:
         handle.close()
     except OSError as err:
-        log.warning("closing the temp file %s failed too: %s", getattr(handle, "name", "?"), err)
+        log.debug("closing the temp file %s failed too: %s", getattr(handle, "name", "?"), err)
 
 
 @contextmanager
