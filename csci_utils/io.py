@@ -214,12 +214,12 @@ def _after_publish(target: Path) -> None:
 
 
 def _existing_mode(target: Path) -> int | None:
-    """Return the permission bits of the regular file ``target`` replaces, or None."""
+    """Return the rwx bits of the regular file ``target`` replaces, or None (setuid/setgid are not kept)."""
     try:
         info = os.lstat(target)
     except FileNotFoundError:
         return None
-    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+    return info.st_mode & 0o777 if stat.S_ISREG(info.st_mode) else None
 
 
 def _close_quietly(handle: IO[Any]) -> None:
