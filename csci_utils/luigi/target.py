@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, cast
 
+from luigi.format import OutputPipeProcessWrapper
 from luigi.local_target import LocalTarget, atomic_file
 from luigi.target import AtomicLocalFile, FileAlreadyExists
 
@@ -120,6 +121,22 @@ class _DiscardOnFailure:
                 self._file.discard()
 
 
+def _exits_through(writer: object, file: AtomicLocalFile) -> bool:
+    """Tell whether leaving ``writer``'s ``with`` block reaches ``file``'s own ``__exit__``.
+
+    Luigi's text wrappers pass their exit down (``_stream``); its compressed writers do not. Only writers
+    that do not need :class:`_DiscardOnFailure`, so plain and text writes keep luigi's types.
+    """
+    layer: object = writer
+    while layer is not file:
+        if isinstance(layer, OutputPipeProcessWrapper):
+            return False
+        layer = vars(layer).get("_stream") if hasattr(layer, "__dict__") else None
+        if layer is None:
+            return False
+    return True
+
+
 def _luigi_temp_path_for(path: str) -> str:
     """Return Luigi's own ``temporary_path`` name for ``path`` (a trailing slash stays at the end)."""
     slashless = path.rstrip("/").rstrip("\\")
@@ -189,7 +206,7 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
             self.makedirs()  # type: ignore[no-untyped-call]  # luigi is unannotated
             file = self.atomic_provider(self.path)
             writer: IO[Any] = self.format.pipe_writer(file)
-            if writer is file or not isinstance(file, suffix_preserving_atomic_file):
+            if not isinstance(file, suffix_preserving_atomic_file) or _exits_through(writer, file):
                 return writer
             return _DiscardOnFailure(writer, file)  # type: ignore[return-value]  # an IO by delegation
         if rwmode == "r":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import signal
 import subprocess
@@ -491,3 +492,39 @@ def test_every_format_publishes_whole_or_leaves_nothing(
     with target.open("r") as f:
         assert f.read() == payload
     assert [p.name for p in folder.iterdir()] == ["out.bin.gz"]
+
+
+@pytest.mark.parametrize("fmt", [None, luigi.format.UTF8, luigi.format.Nop], ids=["default", "utf8", "nop"])
+def test_plain_and_text_writers_keep_luigis_types(tmp_path: Path, fmt: luigi.format.Format | None) -> None:
+    ours = SuffixPreservingLocalTarget(os.fspath(tmp_path / "ours.txt"), format=fmt).open("w")
+    theirs = LocalTarget(os.fspath(tmp_path / "theirs.txt"), format=fmt).open("w")
+    try:
+        assert isinstance(ours, io.IOBase)
+        assert isinstance(theirs, io.IOBase)
+        assert isinstance(ours, luigi.format.TextWrapper) == isinstance(theirs, luigi.format.TextWrapper)
+    finally:
+        ours.close()
+        theirs.close()
+
+
+class FailingCompressor(luigi.format.Format):
+    """A compressed format whose program reads everything, then exits 3 (as a compressor on a full disk)."""
+
+    input = "bytes"
+    output = "bytes"
+
+    def pipe_writer(self, output_pipe: Any) -> Any:
+        return luigi.format.OutputPipeProcessWrapper(["sh", "-c", "cat >/dev/null; exit 3"], output_pipe)
+
+
+def test_a_compressed_writer_that_fails_at_close_leaves_nothing(tmp_path: Path) -> None:
+    target = SuffixPreservingLocalTarget(os.fspath(tmp_path / "out.gz"), format=FailingCompressor())
+    with pytest.raises(RuntimeError, match="Error when executing"):
+        write_then_fail_at_close(target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def write_then_fail_at_close(target: LocalTarget) -> None:
+    """Write a whole file through ``target.open('w')``; its writer fails only when closed."""
+    with target.open("w") as f:
+        f.write(b"data")
