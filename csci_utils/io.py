@@ -4,7 +4,13 @@ The temp file always sits beside the target. ``tempfile.gettempdir()`` would kee
 clean, but it is often another filesystem (a tmpfs ``/tmp``): there a rename fails (EXDEV) and a move
 degrades to copy-then-delete, which a crash can interrupt halfway. Writing beside the target keeps the
 publish step one atomic directory operation; the price is a hidden temp name in the target's folder while
-the write runs (and left there if the process is killed outright, since nothing can run at SIGKILL).
+the write runs, left there if the process is killed outright (nothing runs at SIGKILL).
+:func:`remove_stale_temp_files` (or ``python -m csci_utils.io clean DIR --older-than 1h``) removes those.
+
+The temp-name rule (:func:`sibling_temp_path`): ``<dir>/.<stem>-<16 hex digits><kept suffixes>``. The kept
+suffixes are the target's trailing suffixes, taken from the right while each is at most 32 bytes and
+together at most 96 bytes; the rest of the name is the stem, cut at a character boundary so the temp name
+fits in 255 bytes. ``archive.tar.gz`` keeps ``.tar.gz``; ``v1.<240 a>.txt`` keeps ``.txt``.
 """
 
 from __future__ import annotations
@@ -12,39 +18,89 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import secrets
+import shutil
+import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "fsync_dir", "fsync_file", "sibling_temp_path"]
+__all__ = [
+    "atomic_write",
+    "fsync_dir",
+    "fsync_file",
+    "is_temp_name",
+    "publish_without_replacing",
+    "remove_stale_temp_files",
+    "sibling_temp_path",
+]
 
 log = logging.getLogger(__name__)
 
-# Most filesystems cap one name at 255 bytes; the stem is cut so the random part still fits.
+# Most filesystems cap one name at 255 bytes.
 _NAME_MAX = 255
+_TOKEN_HEX = 16
+_MAX_SUFFIX_BYTES = 32
+_MAX_SUFFIXES_BYTES = 96
 _WRITE_MODES = frozenset("wxbt")
+# What sibling_temp_path makes: leading dot, any stem, "-", the token, then dot-led suffixes.
+_TEMP_NAME = re.compile(rf"\..*-[0-9a-f]{{{_TOKEN_HEX}}}(?:\.[^.]+)*", re.DOTALL)
+
+Pathish = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 
-def sibling_temp_path(path: str | os.PathLike[str]) -> Path:
-    """Return a fresh, unused-looking name beside ``path`` that keeps all of its suffixes.
+def _size(text: str) -> int:
+    """Return the length of ``text`` in bytes as the filesystem sees it (undecodable bytes included)."""
+    return len(os.fsencode(text))
+
+
+def _cut(text: str, room: int) -> str:
+    """Return the longest prefix of ``text`` that fits in ``room`` bytes, never splitting a character."""
+    kept: list[str] = []
+    for char in text:
+        room -= _size(char)
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept)
+
+
+def _split_suffixes(name: str) -> tuple[str, str]:
+    """Split ``name`` into (stem, kept suffixes) by the module's temp-name rule."""
+    suffixes = Path(name).suffixes
+    kept = ""
+    for suffix in reversed(suffixes):
+        if _size(suffix) > _MAX_SUFFIX_BYTES or _size(suffix + kept) > _MAX_SUFFIXES_BYTES:
+            break
+        kept = suffix + kept
+    return name[: len(name) - len(kept)], kept
+
+
+def sibling_temp_path(path: Pathish) -> Path:
+    """Return a fresh, unused-looking name beside ``path`` that keeps its suffixes.
 
     ``data/archive.tar.gz`` gives ``data/.archive-<random>.tar.gz``: same directory (so a rename onto the
-    target is atomic), leading dot (so globs such as ``*.tar.gz`` skip it), every suffix kept (so code that
-    infers a format from the name sees the target's). The name is random; callers that need it to be
+    target is atomic), leading dot (so globs such as ``*.tar.gz`` skip it), suffixes kept (so code that
+    infers a format from the name sees the target's; see the module docstring for which are kept when the
+    name is long). Names with undecodable bytes keep them. The name is random; callers that need it to be
     theirs alone must still create it exclusively.
     """
-    target = Path(path)
-    if not target.name:
-        msg = f"cannot make a temp name beside {os.fspath(path)!r}: it has no file name"
+    target = Path(os.fsdecode(path))
+    if not target.name or target.name in {".", ".."}:
+        msg = f"cannot make a temp name beside {os.fsdecode(path)!r}: it has no file name"
         raise ValueError(msg)
-    suffixes = "".join(target.suffixes)
-    stem = target.name[: len(target.name) - len(suffixes)] if suffixes else target.name
-    token = secrets.token_hex(8)
-    room = max(_NAME_MAX - len(f".-{token}{suffixes}".encode()), 0)
-    stem = stem.encode()[:room].decode(errors="ignore")  # never split a multi-byte character
-    return target.with_name(f".{stem}-{token}{suffixes}")
+    stem, suffixes = _split_suffixes(target.name)
+    token = secrets.token_hex(_TOKEN_HEX // 2)
+    room = _NAME_MAX - _size(f".-{token}{suffixes}")
+    return target.with_name(f".{_cut(stem, room)}-{token}{suffixes}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Tell whether a file name is one that :func:`sibling_temp_path` produces."""
+    return _TEMP_NAME.fullmatch(name) is not None
 
 
 def _check_mode(mode: str) -> None:
@@ -58,20 +114,36 @@ def _check_mode(mode: str) -> None:
         raise ValueError(msg)
 
 
-def _reserve(target: Path) -> Path:
-    """Create an empty temp file beside ``target``, exclusively, with umask-applied permissions."""
+def _check_target(file: Pathish, target: Path, *, overwrite: bool) -> None:
+    """Raise what ``open(file, 'w'/'x')`` would, with errno and filename set, before any work starts."""
+    text = os.fsdecode(file)
+    if text.endswith(("/", os.sep)) or (os.altsep and text.endswith(os.altsep)) or target.is_dir():
+        msg = "is a directory; atomic_write writes files"
+        raise IsADirectoryError(errno.EISDIR, msg, text)
+    if not overwrite and os.path.lexists(target):
+        msg = "already exists; remove it or write elsewhere"
+        raise FileExistsError(errno.EEXIST, msg, text)
+    if not target.parent.is_dir():
+        msg = f"cannot write here: directory {target.parent} does not exist"
+        raise FileNotFoundError(errno.ENOENT, msg, text)
+
+
+def _reserve(target: Path) -> tuple[Path, int]:
+    """Create an empty temp file beside ``target`` exclusively; return its path and open descriptor.
+
+    The descriptor is kept and used for writing, so a umask that leaves the owner no write bit (0o222)
+    still works, as it does for ``open()``. Permissions are 0o666 & ~umask, like ``open()``: mkstemp's 0600
+    would leave the published file private.
+    """
     while True:
         tmp = sibling_temp_path(target)
         try:
-            # 0o666 & ~umask, like open(): mkstemp's 0600 would leave the published file private.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue  # a random collision: try another name rather than share one
-        except FileNotFoundError:
-            msg = f"cannot write {target}: directory {target.parent} does not exist"
-            raise FileNotFoundError(msg) from None
-        os.close(fd)
-        return tmp
+        except FileNotFoundError as err:
+            msg = f"cannot write here: directory {target.parent} does not exist"
+            raise FileNotFoundError(errno.ENOENT, msg, os.fspath(target)) from err
 
 
 def fsync_file(path: str | os.PathLike[str]) -> None:
@@ -83,12 +155,23 @@ def fsync_file(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _remove_quietly(path: Path) -> None:
+    """Remove a temp file or directory tree, best effort: a failure is logged, never raised."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as err:
+        log.warning("could not remove temp %s: %s", path, err)
+
+
 if os.name == "nt":
 
     def fsync_dir(directory: str | os.PathLike[str]) -> None:
         """Nothing to do: Windows cannot open a directory for fsync; NTFS journals the rename."""
 
-    def _publish(tmp: Path, target: Path) -> None:
+    def publish_without_replacing(tmp: Path, target: Path) -> None:
         """Move ``tmp`` to ``target``; Windows' rename already refuses an existing target."""
         tmp.rename(target)
 
@@ -98,31 +181,97 @@ else:
         """Make the directory entry of a just-published (created or renamed) file durable."""
         fsync_file(directory)  # POSIX opens and fsyncs a directory like a file
 
-    def _publish(tmp: Path, target: Path) -> None:
-        """Move ``tmp`` to ``target`` without ever replacing an existing target.
+    def publish_without_replacing(tmp: Path, target: Path) -> None:
+        """Move the file ``tmp`` to ``target``, raising FileExistsError rather than replace a target.
 
         ``os.rename`` would silently clobber a file another writer published first; ``link`` fails with
         EEXIST instead, so of two racing writers exactly one wins. Filesystems without hard links fall back
-        to check-then-rename, which is atomic for readers but can lose a race between two writers.
+        to check-then-rename, which is atomic for readers but can lose a race between two writers. Once
+        the target is published, failing to remove the temp name is logged, not raised.
         """
         try:
             os.link(tmp, target)
         except FileExistsError:
-            raise FileExistsError(f"{target} was created by another writer meanwhile") from None
+            msg = "was created by another writer meanwhile"
+            raise FileExistsError(errno.EEXIST, msg, os.fspath(target)) from None
         except OSError as err:
             if err.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}:
                 raise
             log.warning("%s: no hard links here; publishing by rename (not race-safe)", target.parent)
             if os.path.lexists(target):
-                raise FileExistsError(f"{target} already exists") from None
+                raise FileExistsError(errno.EEXIST, "already exists", os.fspath(target)) from None
             tmp.rename(target)
             return
-        tmp.unlink()
+        _remove_quietly(tmp)
+
+
+def _after_publish(target: Path) -> None:
+    """Make the publish durable; an OSError here is logged, since the target is already complete."""
+    try:
+        fsync_dir(target.parent)
+    except OSError as err:
+        log.warning("%s is written, but syncing its directory failed: %s", target, err)
+
+
+def _existing_mode(target: Path) -> int | None:
+    """Return the rwx bits of the regular file ``target`` replaces, or None (setuid/setgid are not kept)."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    return info.st_mode & 0o777 if stat.S_ISREG(info.st_mode) else None
+
+
+def _close_quietly(handle: IO[Any]) -> None:
+    """Close a file on the failure path; an error in closing is logged, not raised over the first one.
+
+    Only at debug level: the file is being discarded, so its unflushed data (say, on a full disk) is lost
+    on purpose.
+    """
+    try:
+        handle.close()
+    except OSError as err:
+        log.debug("closing the temp file %s failed too: %s", getattr(handle, "name", "?"), err)
+
+
+@contextmanager
+def _written_temp(
+    target: Path, mode: str, as_file: bool, kwargs: dict[str, Any]
+) -> Iterator[tuple[IO[Any] | str, Path]]:
+    """Yield (what the block gets, temp path); on a clean exit the temp file holds the fsynced data."""
+    if not as_file:
+        tmp = sibling_temp_path(target)
+        yield os.fspath(tmp), tmp
+        if not os.path.lexists(tmp):
+            msg = "the block created nothing at the temp path, so nothing was published"
+            raise FileNotFoundError(errno.ENOENT, msg, os.fspath(tmp))
+        if tmp.is_symlink() or not tmp.is_file():
+            msg = "the block made something other than a regular file at the temp path"
+            raise IsADirectoryError(errno.EISDIR, msg, os.fspath(tmp))
+        fsync_file(tmp)
+        return
+    tmp, fd = _reserve(target)
+    try:
+        # Write through the descriptor that created the file, never by reopening its name: a umask
+        # without the owner's write bit makes the new file read-only, as open() would allow.
+        handle = open(tmp, mode.replace("x", "w"), opener=lambda _path, _flags: fd, **kwargs)  # noqa: SIM115
+    except BaseException:
+        os.close(fd)
+        _remove_quietly(tmp)
+        raise
+    try:
+        yield handle, tmp
+        handle.flush()
+        os.fsync(handle.fileno())
+    except BaseException:
+        _close_quietly(handle)
+        raise
+    handle.close()
 
 
 @contextmanager
 def atomic_write(
-    file: str | os.PathLike[str],
+    file: Pathish,
     mode: str = "w",
     as_file: bool = True,
     *,
@@ -131,19 +280,29 @@ def atomic_write(
 ) -> Iterator[IO[Any] | str]:
     """Write ``file`` atomically: it appears complete when the block succeeds, and not at all otherwise.
 
-    :param file: str or :class:`os.PathLike` target to write
+    :param file: str, bytes or :class:`os.PathLike` target to write (any name ``open(file, 'x')`` takes)
     :param mode: ``'w'`` (text) or ``'wb'`` (binary); read, append and update modes raise ValueError
-    :param as_file: if True, yield the open temp file; otherwise yield the temp file's path (str), for
-        libraries that want to open the path themselves
-    :param overwrite: replace an existing target (atomically) instead of raising FileExistsError
+    :param as_file: if True, yield the open temp file; otherwise yield the temp file's path (str), which
+        does not exist yet, for libraries that create the file themselves (``'x'`` mode included); a
+        block that creates nothing there publishes nothing and raises FileNotFoundError
+    :param overwrite: replace an existing target (atomically) instead of raising FileExistsError; the new
+        file keeps the replaced file's permission bits (not its owner); a symlink is replaced by the file,
+        the file it pointed to is left alone
     :param kwargs: passed to :func:`open` (``encoding``, ``newline``, ...)
-    :raises FileExistsError: if the target exists, before any work starts or when publishing
-    :raises FileNotFoundError: if the target's directory does not exist
+    :raises FileExistsError: the target (or a symlink of that name) exists, before any work starts or
+        when publishing; ``errno`` and ``filename`` are set, as ``open()`` sets them
+    :raises FileNotFoundError: the target's directory does not exist
+    :raises IsADirectoryError: the target is a directory or ends in a slash
 
-    The temp file lies beside the target and keeps every suffix (see :func:`sibling_temp_path`), and is
-    new on every call. Its data is fsynced before it is published and the directory after. If the block
-    raises anything (KeyboardInterrupt included), the temp file is removed, the target is left as it was,
-    and the original exception propagates.
+    The temp file lies beside the target (see :func:`sibling_temp_path`), is new on every call, and its
+    data is fsynced before it is published and the directory after. If the block raises anything
+    (KeyboardInterrupt included), the temp file is removed, the target is left as it was, and the block's
+    own exception propagates unchanged: clean-up is best effort, and its failures are logged.
+
+    Once the target is published, nothing reports a failure: an OSError while removing the temp name or
+    syncing the directory is logged as a warning. A KeyboardInterrupt (or any other non-OSError) arriving
+    after the publish still propagates, because it is the user's, but the target is then complete and the
+    temp name is removed on the way out.
 
     Example::
 
@@ -151,25 +310,87 @@ def atomic_write(
             f.write("world!")
     """
     _check_mode(mode)
-    target = Path(file)
-    if not overwrite and os.path.lexists(target):
-        raise FileExistsError(f"{target} already exists; remove it or write elsewhere")
-    tmp = _reserve(target)
+    target = Path(os.fsdecode(file))
+    _check_target(file, target, overwrite=overwrite)
+    keep_mode = _existing_mode(target) if overwrite else None
+    published = False
+    tmp: Path | None = None
     try:
-        if as_file:
-            with open(tmp, mode.replace("x", "w"), **kwargs) as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-        else:
-            yield str(tmp)
-            fsync_file(tmp)
+        with _written_temp(target, mode, as_file, kwargs) as (given, tmp):
+            yield given
+        if keep_mode is not None:
+            tmp.chmod(keep_mode)
         if overwrite:
             tmp.replace(target)
         else:
-            _publish(tmp, target)
+            publish_without_replacing(tmp, target)
+        published = True
+        _after_publish(target)
     except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None and not published:
+            _remove_quietly(tmp)
         raise
-    fsync_dir(target.parent)
+    finally:
+        if published and tmp is not None and os.path.lexists(tmp):
+            _remove_quietly(tmp)  # a second link left by an interrupted publish_without_replacing
+
+
+def _newest_mtime(path: Path) -> float:
+    """Return the newest modification time in a file or directory tree, without following symlinks."""
+    newest = os.lstat(path).st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                with suppress(FileNotFoundError):
+                    newest = max(newest, (Path(root) / name).lstat().st_mtime)
+    return newest
+
+
+def remove_stale_temp_files(
+    directory: str | os.PathLike[str], *, older_than: float, recursive: bool = True
+) -> list[Path]:
+    """Remove the temp files (and temp directories) that killed writers left in ``directory``.
+
+    Only names :func:`sibling_temp_path` produces (:func:`is_temp_name`) whose newest modification is more
+    than ``older_than`` seconds old are removed; everything else is left alone. Symlinks are never
+    followed or removed, so nothing outside ``directory`` is touched. With ``recursive`` the folders below
+    are searched too. Returns what was removed.
+
+    :raises ValueError: if ``older_than`` is negative
+    :raises FileNotFoundError: if ``directory`` does not exist
+    :raises NotADirectoryError: if it is not a directory
+    """
+    if older_than < 0:
+        msg = f"older_than must be zero or more seconds, got {older_than}"
+        raise ValueError(msg)
+    root = Path(directory)
+    if not root.exists():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", os.fspath(root))
+    if not root.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", os.fspath(root))
+    cutoff = time.time() - older_than
+    removed: list[Path] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as entries:
+            listing = sorted(entries, key=lambda e: e.name)
+        for entry in listing:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                continue
+            if is_temp_name(entry.name):
+                with suppress(FileNotFoundError):  # its writer may finish meanwhile
+                    if _newest_mtime(path) < cutoff:
+                        shutil.rmtree(path) if entry.is_dir() else path.unlink()
+                        removed.append(path)
+                continue
+            if recursive and entry.is_dir():
+                pending.append(path)
+    return removed
+
+
+if __name__ == "__main__":  # ``python -m csci_utils.io clean DIR --older-than 1h``
+    from csci_utils.io_cli import main
+
+    raise SystemExit(main())

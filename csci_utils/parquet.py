@@ -19,9 +19,24 @@ import pyarrow.parquet as pq
 
 from csci_utils.io import atomic_write
 
-__all__ = ["convert_excel_to_parquet", "parquet_path_for", "read_excel_table", "read_parquet_columns"]
+__all__ = [
+    "ParquetWriteError",
+    "convert_excel_to_parquet",
+    "parquet_path_for",
+    "read_excel_table",
+    "read_parquet_columns",
+]
 
 log = logging.getLogger(__name__)
+
+
+class ParquetWriteError(OSError):
+    """Writing the Parquet file failed (disk full, read-only folder, ...): the output side, not the input.
+
+    An :class:`OSError` with the cause's ``errno`` and ``strerror``, and the Parquet path as ``filename``,
+    so callers that catch OSError keep working and command lines can tell "could not write" (a run-time
+    failure) from "could not read the workbook" (a missing input).
+    """
 
 
 def parquet_path_for(path: str | os.PathLike[str]) -> Path:
@@ -115,6 +130,7 @@ def convert_excel_to_parquet(
 
     :raises FileNotFoundError: if the workbook does not exist
     :raises ValueError: see :func:`read_excel_table`
+    :raises ParquetWriteError: if writing the Parquet file fails (nothing partial is left)
     """
     source = Path(path)
     _require_file(source, "workbook")
@@ -127,8 +143,11 @@ def convert_excel_to_parquet(
         log.info("%s already exists; kept as is (not rewritten)", target)
         return target
     table = read_excel_table(source, sheet=sheet, required_columns=required_columns)
-    with atomic_write(target, "wb", overwrite=overwrite) as handle:
-        pq.write_table(table, handle)
+    try:
+        with atomic_write(target, "wb", overwrite=overwrite) as handle:
+            pq.write_table(table, handle)
+    except OSError as err:
+        raise ParquetWriteError(err.errno, err.strerror or str(err), os.fspath(target)) from err
     log.info("wrote %s (%d rows, %d columns)", target, table.num_rows, table.num_columns)
     return target
 

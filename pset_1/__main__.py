@@ -1,7 +1,9 @@
 """``python -m pset_1``: user ids by salted hash, the survey workbook to Parquet, its id column read back.
 
-Exit codes: 0 done; 2 bad command line; 3 the workbook is missing or unreadable; 4 it is not a workbook or
-its sheet has no ``hashed_id`` column; 5 ``CSCI_SALT`` is missing or not hex.
+Exit codes (the shared table, :mod:`csci_utils.exit_codes`): 0 done; 1 writing the Parquet file failed
+(disk full, folder not writable); 2 bad command line; 3 the workbook is missing or unreadable; 4 it is not
+a workbook or its sheet has no ``hashed_id`` column; 5 ``CSCI_SALT`` is missing or not hex; 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -12,26 +14,23 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from enum import IntEnum
 from pathlib import Path
 
 import pandas as pd
 
+from csci_utils.exit_codes import ExitCode
 from csci_utils.hashing import SaltError, get_user_id
-from csci_utils.parquet import convert_excel_to_parquet, parquet_path_for, read_parquet_columns
+from csci_utils.parquet import (
+    ParquetWriteError,
+    convert_excel_to_parquet,
+    parquet_path_for,
+    read_parquet_columns,
+)
+
+__all__ = ["DEFAULT_EXCEL", "ID_COLUMN", "ExitCode", "hashed_ids", "main"]
 
 ID_COLUMN = "hashed_id"
 DEFAULT_EXCEL = Path("data/hashed.xlsx")
-
-
-class ExitCode(IntEnum):
-    """What the process exit status means."""
-
-    OK = 0
-    USAGE = 2
-    UNREADABLE = 3
-    BAD_WORKBOOK = 4
-    BAD_SALT = 5
 
 
 def hashed_ids(excel: Path, *, overwrite: bool = False) -> pd.Series:
@@ -69,6 +68,13 @@ def _report_library_logs() -> Iterator[None]:
         library.setLevel(previous)
 
 
+def _describe(err: OSError) -> str:
+    """Return an OSError as one line: what failed and on which file."""
+    if err.filename and err.strerror:
+        return f"{err.strerror}: {err.filename}"
+    return str(err)
+
+
 def _fail(message: object, code: ExitCode) -> int:
     print(f"pset_1: error: {message}", file=sys.stderr)
     return int(code)
@@ -83,11 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _report_library_logs():
             ids = hashed_ids(args.excel, overwrite=args.overwrite)
     except SaltError as err:
-        return _fail(err, ExitCode.BAD_SALT)
+        return _fail(err, ExitCode.CONFIGURATION)
     except ValueError as err:
-        return _fail(err, ExitCode.BAD_WORKBOOK)
+        return _fail(err, ExitCode.BAD_INPUT)
+    except ParquetWriteError as err:
+        return _fail(f"cannot write {err.filename}: {err.strerror}", ExitCode.FAILED)
     except OSError as err:
-        return _fail(f"{err.strerror}: {err.filename}" if err.filename else err, ExitCode.UNREADABLE)
+        return _fail(_describe(err), ExitCode.MISSING_INPUT)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing partial was written", ExitCode.INTERRUPTED)
     try:
         for name, user_id in user_ids.items():
             print(f"{name}: {user_id}")

@@ -1,4 +1,7 @@
+import errno
 import os
+import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -8,11 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import csci_utils.io as io_module
-from csci_utils.io import atomic_write, sibling_temp_path
+import csci_utils.io_cli as io_cli
+from csci_utils.exit_codes import ExitCode
+from csci_utils.io import atomic_write, remove_stale_temp_files, sibling_temp_path
+from csci_utils.io_cli import parse_duration
 
 
 def listing(folder: Path) -> list[str]:
@@ -75,10 +81,14 @@ def test_temp_name_rule_holds_for_any_name(stem, suffixes):
     target = Path("folder") / (stem + "".join(f".{s}" for s in suffixes))
     temp = sibling_temp_path(target)
     assert temp.parent == target.parent
-    assert temp.name.endswith("".join(target.suffixes))
     assert temp.name != target.name
-    if len(target.name.encode()) <= 255:
-        assert len(temp.name.encode()) <= 255
+    assert len(os.fsencode(temp.name)) <= 255
+    assert io_module.is_temp_name(temp.name)
+    short = [s for s in target.suffixes if len(s.encode()) <= 32]
+    if short == target.suffixes and len("".join(short).encode()) <= 96:
+        assert temp.name.endswith("".join(target.suffixes))
+    elif target.suffixes and len(target.suffixes[-1].encode()) <= 32:
+        assert temp.name.endswith(target.suffixes[-1])
 
 
 # --- the happy path ----------------------------------------------------------------------------------
@@ -323,18 +333,16 @@ def test_racing_processes_exactly_one_wins_and_nothing_is_clobbered(tmp_path):
     assert listing(out) == ["prize.bin"]
 
 
-_SLOW_WRITER = textwrap.dedent(
+_BLOCKED_WRITER = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from csci_utils.io import atomic_write
 
     with atomic_write(sys.argv[1], "wb") as f:
         f.write(b"x" * 1_000_000)
         f.flush()
-        print(f.name, flush=True)
-        while True:
-            f.write(b"y" * 1000)
-            time.sleep(0.01)
+        print(f.name, flush=True)  # tells the parent the write is under way
+        sys.stdin.read()  # then blocks until killed: no timing window
     """
 )
 
@@ -343,18 +351,12 @@ _SLOW_WRITER = textwrap.dedent(
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 def test_writer_killed_mid_write_never_shows_a_partial_target(tmp_path):
     target = tmp_path / "big.tar.gz"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_WRITER, str(target)], stdout=subprocess.PIPE, text=True
-    )
-    try:
+    command = [sys.executable, "-c", _BLOCKED_WRITER, str(target)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
         temp = Path(proc.stdout.readline().strip())
-        for _ in range(20):
-            assert not target.exists()
-            time.sleep(0.01)
-    finally:
+        assert not target.exists()
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     assert not target.exists()
     # Nothing runs at SIGKILL, so the hidden temp stays; it never carries the target's name.
@@ -380,7 +382,15 @@ def test_no_hard_links_falls_back_to_a_checked_rename(tmp_path, monkeypatch):
 
 
 def test_module_exports_the_writer_and_its_building_blocks():
-    assert sorted(io_module.__all__) == ["atomic_write", "fsync_dir", "fsync_file", "sibling_temp_path"]
+    assert sorted(io_module.__all__) == [
+        "atomic_write",
+        "fsync_dir",
+        "fsync_file",
+        "is_temp_name",
+        "publish_without_replacing",
+        "remove_stale_temp_files",
+        "sibling_temp_path",
+    ]
 
 
 def write_text(target, text: str) -> None:
@@ -420,3 +430,423 @@ def test_a_taken_temp_name_is_skipped_not_shared(tmp_path, monkeypatch):
     write_text(tmp_path / "a.txt", "mine")
     assert squatter.read_text() == "someone else's temp"
     assert (tmp_path / "a.txt").read_text() == "mine"
+
+
+# --- errors carry errno and filename, as open()'s do --------------------------------------------------
+
+
+def test_existing_target_error_carries_eexist_and_the_filename(tmp_path):
+    target = tmp_path / "keep.txt"
+    target.write_text("x")
+    with pytest.raises(FileExistsError) as caught, atomic_write(target):
+        pass
+    assert (caught.value.errno, caught.value.filename) == (errno.EEXIST, str(target))
+
+
+def test_missing_directory_error_carries_enoent_and_the_filename(tmp_path):
+    target = tmp_path / "no" / "x.txt"
+    with pytest.raises(FileNotFoundError) as caught, atomic_write(target):
+        pass
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOENT, str(target))
+
+
+def publish_meanwhile(target: Path) -> None:
+    """Write ``target`` atomically while another writer publishes it first."""
+    with atomic_write(target) as f:
+        f.write("mine")
+        target.write_text("theirs")
+
+
+def test_target_published_meanwhile_error_carries_eexist(tmp_path):
+    target = tmp_path / "race.txt"
+    with pytest.raises(FileExistsError) as caught:
+        publish_meanwhile(target)
+    assert (caught.value.errno, caught.value.filename) == (errno.EEXIST, str(target))
+
+
+# --- the block's exception reaches the caller unchanged ------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+@pytest.mark.parametrize("as_file", [True, False])
+def test_failing_clean_up_never_replaces_the_blocks_exception(tmp_path, monkeypatch, caplog, error, as_file):
+    def read_only_folder(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+    monkeypatch.setattr(os, "unlink", read_only_folder)
+    monkeypatch.setattr(shutil, "rmtree", read_only_folder)
+    with pytest.raises(type(error)) as caught:
+        write_then_fail(tmp_path / "out.txt", error, as_file=as_file)
+    monkeypatch.undo()
+    assert caught.value is error
+    assert "could not remove temp" in caplog.text
+
+
+# --- any name open(name, "x") accepts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "v1." + "a" * 240 + ".txt",
+        "report.2026-12-01.14-05-00." + "b" * 200 + ".csv",
+        "a." * 127,
+        "." + "c" * 254,
+        "d" * 255,
+        "x" * 200 + ".tar.gz." + "e" * 40,
+        "é" * 127,
+    ],
+    ids=["early-dot", "date-stamped", "many-dots", "hidden-long", "no-dot", "long-last-suffix", "multibyte"],
+)
+def test_names_up_to_name_max_can_be_written(tmp_path, name):
+    target = tmp_path / name
+    with atomic_write(target) as f:
+        f.write("ok")
+    assert target.read_text() == "ok"
+    assert listing(tmp_path) == [name]
+
+
+def test_long_name_keeps_its_short_trailing_suffixes(tmp_path):
+    temp = sibling_temp_path(tmp_path / ("v1." + "a" * 240 + ".tar.gz"))
+    assert temp.name.endswith(".tar.gz")
+    assert len(temp.name.encode()) <= 255
+
+
+def raw_path(folder: Path, raw: bytes) -> str:
+    """Return the str path of the file named by the bytes ``raw`` in ``folder``, as os.listdir gives it."""
+    return os.fsdecode(os.fsencode(folder) + b"/" + raw)
+
+
+def raw_names(folder: Path) -> list[bytes]:
+    return sorted(os.fsencode(p.name) for p in folder.iterdir())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux names are bytes; others need valid Unicode")
+def test_names_with_undecodable_bytes_can_be_written(tmp_path):
+    raw = b"caf\xe9-\xff\xfe.csv"
+    with atomic_write(raw_path(tmp_path, raw)) as f:
+        f.write("ok")
+    assert raw_names(tmp_path) == [raw]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux names are bytes; others need valid Unicode")
+def test_bytes_targets_are_accepted(tmp_path):
+    target = os.fsencode(raw_path(tmp_path, b"\xffbytes.bin"))
+    with atomic_write(target, "wb") as f:
+        f.write(b"ok")
+    assert Path(os.fsdecode(target)).read_bytes() == b"ok"
+
+
+_raw_names = st.binary(min_size=1, max_size=255).filter(
+    lambda b: b"/" not in b and b"\x00" not in b and b not in {b".", b".."}
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux names are bytes; others need valid Unicode")
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=_raw_names)
+def test_any_name_open_accepts_can_be_written(tmp_path, raw):
+    folder = tmp_path / secrets.token_hex(4)
+    folder.mkdir()
+    target = raw_path(folder, raw)
+    with atomic_write(target, "wb") as f:
+        f.write(raw)
+    assert raw_names(folder) == [raw]
+    assert Path(target).read_bytes() == raw
+    shutil.rmtree(folder)
+
+
+# --- umasks and permissions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o222, 0o277])
+def test_a_umask_without_owner_write_still_writes(tmp_path, monkeypatch, umask):
+    opened = []
+    real_open = os.open
+
+    def spy_open(path, flags, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    old = os.umask(umask)
+    try:
+        with atomic_write(tmp_path / "ro.txt") as f:
+            f.write("x")
+            temp = f.name
+    finally:
+        os.umask(old)
+    assert (tmp_path / "ro.txt").read_text() == "x"
+    assert stat.S_IMODE((tmp_path / "ro.txt").stat().st_mode) == 0o666 & ~umask
+    assert opened.count(temp) == 1  # written through the creating descriptor, never reopened by name
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root may write read-only files")
+def test_a_umask_without_owner_write_works_for_a_normal_user(tmp_path):
+    old = os.umask(0o222)
+    try:
+        with atomic_write(tmp_path / "ro.txt") as f:
+            f.write("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "ro.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("as_file", [True, False])
+def test_overwrite_keeps_the_replaced_files_permission_bits(tmp_path, as_file):
+    secret = tmp_path / "secrets.env"
+    secret.write_text("old")
+    secret.chmod(0o600)
+    with atomic_write(secret, overwrite=True, as_file=as_file) as f:
+        if as_file:
+            f.write("new")
+        else:
+            Path(f).write_text("new")
+    assert secret.read_text() == "new"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+# --- after the publish, nothing reports a failure ----------------------------------------------------------
+
+
+def test_failing_temp_removal_after_publish_is_logged_not_raised(tmp_path, monkeypatch, caplog):
+    def broken_unlink(path, *args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error", os.fspath(path))
+
+    with atomic_write(tmp_path / "done.txt") as f:
+        f.write("complete")
+        monkeypatch.setattr(os, "unlink", broken_unlink)
+    monkeypatch.undo()
+    assert (tmp_path / "done.txt").read_text() == "complete"
+    assert "could not remove temp" in caplog.text
+
+
+def test_failing_directory_sync_after_publish_is_logged_not_raised(tmp_path, monkeypatch, caplog):
+    def broken_sync(directory):
+        raise OSError(errno.EIO, "Input/output error", os.fspath(directory))
+
+    monkeypatch.setattr(io_module, "fsync_dir", broken_sync)
+    with atomic_write(tmp_path / "done.txt") as f:
+        f.write("complete")
+    assert (tmp_path / "done.txt").read_text() == "complete"
+    assert "syncing its directory failed" in caplog.text
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_interrupt_after_publish_propagates_with_the_target_complete(tmp_path, monkeypatch, overwrite):
+    target = tmp_path / "done.txt"
+    if overwrite:
+        target.write_text("old")
+
+    def interrupted(directory):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io_module, "fsync_dir", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic_write(target, overwrite=overwrite) as f:
+        f.write("complete")
+    assert target.read_text() == "complete"
+    assert listing(tmp_path) == ["done.txt"]
+
+
+def test_interrupt_between_link_and_unlink_leaves_only_the_target(tmp_path, monkeypatch):
+    real_link = os.link
+
+    def link_then_interrupt(src, dst):
+        real_link(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "link", link_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), atomic_write(tmp_path / "done.txt") as f:
+        f.write("complete")
+    assert (tmp_path / "done.txt").read_text() == "complete"
+    assert listing(tmp_path) == ["done.txt"]
+
+
+# --- as_file=False: a path that does not exist yet ---------------------------------------------------------
+
+
+def test_as_file_false_path_does_not_exist_yet_so_x_mode_works(tmp_path):
+    target = tmp_path / "made.bin"
+    with atomic_write(target, "wb", as_file=False) as temp:
+        assert not os.path.lexists(temp)
+        with open(temp, "xb") as f:
+            f.write(b"exclusive")
+    assert target.read_bytes() == b"exclusive"
+
+
+def test_as_file_false_block_that_creates_nothing_publishes_nothing(tmp_path):
+    with (
+        pytest.raises(FileNotFoundError, match="created nothing"),
+        atomic_write(tmp_path / "x", as_file=False),
+    ):
+        pass
+    assert listing(tmp_path) == []
+
+
+def test_as_file_false_block_that_makes_a_directory_publishes_nothing(tmp_path):
+    def make_a_directory(temp: str) -> None:
+        Path(temp).mkdir()
+        Path(temp, "inside").write_text("x")
+
+    with pytest.raises(IsADirectoryError):
+        write_by_library(tmp_path / "x", make_a_directory)
+    assert listing(tmp_path) == []
+
+
+def write_by_library(target: Path, library) -> None:
+    """Let ``library`` write the temp path of an ``as_file=False`` block."""
+    with atomic_write(target, as_file=False) as temp:
+        library(temp)
+
+
+# --- directories and symlinks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_trailing_slash_is_a_directory_error(tmp_path, overwrite):
+    with pytest.raises(IsADirectoryError) as caught, atomic_write(f"{tmp_path}/new/", overwrite=overwrite):
+        pass
+    assert caught.value.errno == errno.EISDIR
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_existing_directory_target_is_a_directory_error(tmp_path, overwrite):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError), atomic_write(tmp_path / "folder", overwrite=overwrite):
+        pass
+    assert listing(tmp_path) == ["folder"]
+
+
+def test_symlink_target_without_overwrite_is_refused_even_when_dangling(tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileExistsError), atomic_write(tmp_path / "link"):
+        pass
+    assert listing(tmp_path) == ["link"]
+
+
+def test_symlink_target_with_overwrite_is_replaced_and_what_it_pointed_to_is_kept(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("pointed to")
+    (tmp_path / "link").symlink_to(real)
+    with atomic_write(tmp_path / "link", overwrite=True) as f:
+        f.write("new file")
+    assert not (tmp_path / "link").is_symlink()
+    assert (tmp_path / "link").read_text() == "new file"
+    assert real.read_text() == "pointed to"
+
+
+# --- removing what killed writers left ---------------------------------------------------------------------
+
+
+def aged(path: Path, seconds: float) -> Path:
+    past = time.time() - seconds
+    os.utime(path, (past, past), follow_symlinks=False)
+    return path
+
+
+def stale_temp(folder: Path, name: str, age: float = 7200) -> Path:
+    temp = sibling_temp_path(folder / name)
+    temp.write_text("left by a killed writer")
+    return aged(temp, age)
+
+
+def test_stale_temp_files_older_than_the_bound_are_removed(tmp_path):
+    old = stale_temp(tmp_path, "photo.jpg")
+    young = stale_temp(tmp_path, "photo.jpg", age=60)
+    removed = remove_stale_temp_files(tmp_path, older_than=3600)
+    assert removed == [old]
+    assert listing(tmp_path) == [young.name]
+
+
+def test_only_names_of_our_temp_rule_are_removed(tmp_path):
+    for name in [".hidden", ".photo-notahexnumber0.jpg", "photo-0123456789abcdef.jpg", "data.csv"]:
+        (tmp_path / name).write_text("mine")
+        aged(tmp_path / name, 7200)
+    assert remove_stale_temp_files(tmp_path, older_than=3600) == []
+    assert len(listing(tmp_path)) == 4
+
+
+def test_stale_temp_files_in_subfolders_are_removed_unless_not_recursive(tmp_path):
+    (tmp_path / "sub").mkdir()
+    deep = stale_temp(tmp_path / "sub", "a.parquet")
+    assert remove_stale_temp_files(tmp_path, older_than=3600, recursive=False) == []
+    assert remove_stale_temp_files(tmp_path, older_than=3600) == [deep]
+
+
+def test_stale_temp_directories_are_removed_whole(tmp_path):
+    temp_dir = sibling_temp_path(tmp_path / "frames")
+    temp_dir.mkdir()
+    (temp_dir / "0001.png").write_text("x")
+    aged(temp_dir / "0001.png", 7200)
+    aged(temp_dir, 7200)
+    assert remove_stale_temp_files(tmp_path, older_than=3600) == [temp_dir]
+    assert listing(tmp_path) == []
+
+
+def test_symlinks_are_never_followed_out_of_the_folder(tmp_path):
+    outside, inside = tmp_path / "outside", tmp_path / "inside"
+    outside.mkdir()
+    inside.mkdir()
+    theirs = stale_temp(outside, "theirs.txt")
+    (inside / "link").symlink_to(outside)
+    (inside / sibling_temp_path("x.txt").name).symlink_to(theirs)
+    assert remove_stale_temp_files(inside, older_than=3600) == []
+    assert theirs.exists()
+
+
+def test_killed_writers_temp_file_is_removed_by_the_clean_up(tmp_path):
+    with pytest.raises(RuntimeError):
+        write_then_fail(tmp_path / "x.txt", RuntimeError())
+    leftover = stale_temp(tmp_path, "x.txt")  # what a SIGKILL mid-write leaves
+    assert remove_stale_temp_files(tmp_path, older_than=0) == [leftover]
+
+
+def test_negative_age_bound_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="older_than"):
+        remove_stale_temp_files(tmp_path, older_than=-1)
+
+
+def test_clean_up_of_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        remove_stale_temp_files(tmp_path / "nope", older_than=0)
+
+
+@settings(deadline=None)
+@given(name=st.text(_name_chars, min_size=1, max_size=255).filter(lambda s: s not in {".", ".."}))
+def test_every_temp_name_is_recognised_as_ours(name):
+    assert io_module.is_temp_name(sibling_temp_path(Path("d") / name).name)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h", 3600), ("2d", 172800), ("1.5h", 5400)]
+)
+def test_durations_accept_seconds_minutes_hours_and_days(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_clean_command_prints_what_it_removed(tmp_path, capsys):
+    old = stale_temp(tmp_path, "a.txt")
+    assert io_cli.main(["clean", str(tmp_path), "--older-than", "1h"]) == ExitCode.OK
+    assert capsys.readouterr().out == f"{old}\n"
+    assert listing(tmp_path) == []
+
+
+def test_clean_command_on_a_missing_folder_exits_missing_input(tmp_path, capsys):
+    assert io_cli.main(["clean", str(tmp_path / "nope"), "--older-than", "1h"]) == ExitCode.MISSING_INPUT
+    assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("age", ["1w", "-1h", "soon", ""])
+def test_clean_command_with_a_bad_age_exits_usage(tmp_path, age):
+    with pytest.raises(SystemExit) as caught:
+        io_cli.main(["clean", str(tmp_path), "--older-than", age])
+    assert caught.value.code == ExitCode.USAGE
+
+
+@pytest.mark.slow
+def test_clean_command_runs_as_a_module(tmp_path):
+    old = stale_temp(tmp_path, "a.txt")
+    command = [sys.executable, "-m", "csci_utils.io", "clean", str(tmp_path), "--older-than", "30m"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{old}\n", "")

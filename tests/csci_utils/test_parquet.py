@@ -1,6 +1,8 @@
 import datetime as dt
+import errno
 import io
 import logging
+import os
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import csci_utils.parquet as parquet_module
 from csci_utils.parquet import (
+    ParquetWriteError,
     convert_excel_to_parquet,
     parquet_path_for,
     read_excel_table,
@@ -260,3 +264,25 @@ def test_a_file_that_is_not_parquet_is_a_value_error(tmp_path):
     path.write_bytes(b"definitely not parquet")
     with pytest.raises(ValueError, match="not a Parquet file"):
         read_parquet_columns(path, ["a"])
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EIO])
+def test_a_failed_parquet_write_is_a_write_error_with_errno_and_the_parquet_path(
+    survey_xlsx, monkeypatch, code
+):
+    def broken_disk(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(parquet_module.pq, "write_table", broken_disk)
+    with pytest.raises(ParquetWriteError) as caught:
+        convert_excel_to_parquet(survey_xlsx)
+    assert isinstance(caught.value, OSError)
+    assert (caught.value.errno, caught.value.filename) == (code, str(parquet_path_for(survey_xlsx)))
+    assert listing(survey_xlsx.parent) == [survey_xlsx.name]
+
+
+def test_a_missing_workbook_is_not_a_write_error(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        convert_excel_to_parquet(tmp_path / "nowhere.xlsx")
+    assert not isinstance(caught.value, ParquetWriteError)

@@ -1,10 +1,14 @@
+import errno
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
+import csci_utils.parquet as parquet_module
 from pset_1.__main__ import ExitCode, main
 from pset_1.synthetic import make_survey, write_workbook
 
@@ -89,39 +93,39 @@ def test_no_salt_needed_without_users(unsalted, workbook):
 
 
 def test_default_workbook_is_data_hashed_xlsx(salted, capsys):
-    assert main([]) == ExitCode.UNREADABLE
+    assert main([]) == ExitCode.MISSING_INPUT
     assert_one_line_error(capsys.readouterr().err, "data/hashed.xlsx")
 
 
 def test_missing_workbook_is_a_one_line_error(salted, capsys):
-    assert main(["--excel", "nowhere.xlsx"]) == ExitCode.UNREADABLE
+    assert main(["--excel", "nowhere.xlsx"]) == ExitCode.MISSING_INPUT
     assert_one_line_error(capsys.readouterr().err, "nowhere.xlsx", "no such workbook")
     assert listing(salted) == []
 
 
 def test_a_file_that_is_not_a_workbook_is_a_one_line_error(salted, capsys):
     (salted / "notes.xlsx").write_text("just text")
-    assert main(["--excel", "notes.xlsx"]) == ExitCode.BAD_WORKBOOK
+    assert main(["--excel", "notes.xlsx"]) == ExitCode.BAD_INPUT
     assert_one_line_error(capsys.readouterr().err, "not a readable Excel workbook")
     assert listing(salted) == ["notes.xlsx"]
 
 
 def test_a_sheet_without_hashed_id_is_a_one_line_error(salted, capsys):
     pd.DataFrame({"user": ["a", "b"]}).to_excel(salted / "plain.xlsx", index=False, engine="xlsxwriter")
-    assert main(["--excel", "plain.xlsx"]) == ExitCode.BAD_WORKBOOK
+    assert main(["--excel", "plain.xlsx"]) == ExitCode.BAD_INPUT
     assert_one_line_error(capsys.readouterr().err, "no column 'hashed_id'")
     assert listing(salted) == ["plain.xlsx"]
 
 
 def test_missing_salt_stops_before_any_file_is_written(unsalted, workbook, capsys):
-    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.BAD_SALT
+    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.CONFIGURATION
     assert_one_line_error(capsys.readouterr().err, "CSCI_SALT is not set")
     assert listing(workbook.parent) == ["hashed.xlsx"]
 
 
 def test_bad_salt_is_never_echoed(monkeypatch, salted, workbook, capsys):
     monkeypatch.setenv("CSCI_SALT", "top-secret-not-hex")
-    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.BAD_SALT
+    assert main(["--user", "alice", "--excel", str(workbook)]) == ExitCode.CONFIGURATION
     captured = capsys.readouterr()
     assert_one_line_error(captured.err, "CSCI_SALT must be hex")
     assert "top-secret" not in captured.err + captured.out
@@ -155,7 +159,7 @@ def test_python_dash_m_runs_and_fails_cleanly(salted, workbook):
         text=True,
         check=False,
     )
-    assert bad.returncode == ExitCode.UNREADABLE
+    assert bad.returncode == ExitCode.MISSING_INPUT
     assert_one_line_error(bad.stderr, "missing.xlsx")
 
 
@@ -174,3 +178,80 @@ def test_a_reader_that_stops_early_gets_no_traceback(salted, tmp_path):
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err
+
+
+def test_exit_codes_are_the_shared_table():
+    from csci_utils.exit_codes import ExitCode as Shared
+
+    assert ExitCode is Shared
+
+
+def test_a_full_disk_while_writing_parquet_is_a_failure_not_a_missing_input(
+    salted, workbook, monkeypatch, capsys
+):
+    def disk_full(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(parquet_module.pq, "write_table", disk_full)
+    assert main(["--excel", str(workbook)]) == ExitCode.FAILED
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, "hashed.parquet", "No space left on device")
+    assert captured.out == ""
+    assert listing(workbook.parent) == ["hashed.xlsx"]
+
+
+def test_ctrl_c_exits_interrupted_and_leaves_nothing_partial(salted, workbook, monkeypatch, capsys):
+    def interrupted(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parquet_module.pq, "write_table", interrupted)
+    assert main(["--excel", str(workbook)]) == ExitCode.INTERRUPTED
+    assert_one_line_error(capsys.readouterr().err, "interrupted")
+    assert listing(workbook.parent) == ["hashed.xlsx"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs mounted in ``tmp_path`` (needs root and mount; skipped elsewhere)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tiny filesystem needs root")
+    command = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)]
+    if subprocess.run(command, capture_output=True, check=False).returncode != 0:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True, check=False)
+
+
+def write_until_full(fd: int) -> None:
+    while True:
+        os.write(fd, b"\0" * 4096)
+
+
+def fill(folder):
+    """Fill the filesystem of ``folder`` to the last byte."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        with pytest.raises(OSError, match="No space left") as full:
+            write_until_full(fd)
+    finally:
+        os.close(fd)
+    assert full.value.errno == errno.ENOSPC
+
+
+@pytest.mark.slow
+def test_python_dash_m_on_a_really_full_disk_exits_failed(salted, tiny_disk):
+    book = write_workbook(tiny_disk / "hashed.xlsx", 2000, seed=5)
+    fill(tiny_disk)
+    done = subprocess.run(
+        [sys.executable, "-m", "pset_1", "--excel", str(book)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == ExitCode.FAILED, done.stderr
+    assert_one_line_error(done.stderr, "hashed.parquet")
+    assert done.stdout == ""
+    assert listing(tiny_disk) == ["filler", "hashed.xlsx"]
