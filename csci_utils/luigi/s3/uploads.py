@@ -19,7 +19,7 @@ from csci_utils.luigi.s3.client import s3_client
 from csci_utils.luigi.s3.errors import as_oserror, split_s3_url, translate_s3_errors
 from csci_utils.luigi.s3.settings import S3Settings
 
-__all__ = ["OpenUpload", "abort_stale_uploads", "abort_uploads", "open_uploads"]
+__all__ = ["OpenUpload", "abort_stale_uploads", "abort_uploads", "open_uploads", "select_stale"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,12 @@ def _listed(boto: Any, bucket: str, prefix: str) -> Iterator[OpenUpload]:
 def open_uploads(boto: Any, bucket: str, prefix: str, *, exact: bool = False) -> list[OpenUpload]:
     """Return the open multipart uploads under ``prefix`` (of exactly that key when ``exact``)."""
     return [u for u in _listed(boto, bucket, prefix) if not exact or u.key == prefix]
+
+
+def select_stale(uploads: list[OpenUpload], *, older_than: timedelta, now: datetime) -> list[OpenUpload]:
+    """Return the uploads started more than ``older_than`` before ``now`` (a timezone-aware time)."""
+    cutoff = now - older_than
+    return [upload for upload in uploads if upload.initiated <= cutoff]
 
 
 def _abort(boto: Any, upload: OpenUpload) -> None:
@@ -130,9 +136,9 @@ def abort_stale_uploads(
     bucket, prefix = split_s3_url(prefix_url)
     settings = settings or S3Settings.resolve()
     boto = s3_client(settings).s3.meta.client
-    cutoff = datetime.now(UTC) - older_than
+    now = datetime.now(UTC)
     with translate_s3_errors(prefix_url, settings):
-        stale = [u for u in open_uploads(boto, bucket, prefix) if u.initiated <= cutoff]
+        stale = select_stale(open_uploads(boto, bucket, prefix), older_than=older_than, now=now)
         if not dry_run:
             for upload in stale:
                 _abort(boto, upload)
