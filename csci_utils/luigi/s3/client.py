@@ -33,7 +33,7 @@ def _verify(text: str | None) -> bool | str | None:
 
 
 def _session(settings: S3Settings) -> Any:
-    """Return a boto3 session of its own for ``settings``, with the assumed role's credentials if set.
+    """Return a boto3 session of its own for ``settings``, in the assumed role if one is set.
 
     boto3's default session caches the first credentials it finds, which would outlive a change of
     settings in the same process.
@@ -48,19 +48,33 @@ def _session(settings: S3Settings) -> Any:
     )
     if not settings.aws_role_arn:
         return session
-    # As luigi's own S3Client does; the STS endpoint is botocore's to find (AWS_ENDPOINT_URL_STS).
-    with translate_s3_errors(f"role {settings.aws_role_arn}", settings):
-        assumed = session.client("sts").assume_role(
-            RoleArn=settings.aws_role_arn, RoleSessionName=settings.aws_role_session_name
-        )
-    credentials = assumed["Credentials"]
-    log.debug("using the assumed role %s", settings.aws_role_arn)
-    return boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=settings.region_name,
+    return _assumed_role_session(session, settings)
+
+
+def _assumed_role_session(base: Any, settings: S3Settings) -> Any:
+    """Return a session whose credentials come from assuming the role, renewed before they expire.
+
+    The role is assumed with the base session's credentials, as luigi's own S3Client does, but lazily and
+    again whenever the temporary credentials near their expiry (a long batch outlives the first ones).
+    The STS endpoint is botocore's to find (``AWS_ENDPOINT_URL_STS``).
+    """
+    import boto3
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=base._session.create_client,
+        source_credentials=base.get_credentials(),
+        role_arn=settings.aws_role_arn,
+        extra_args={"RoleSessionName": settings.aws_role_session_name},
     )
+    core = botocore.session.Session()
+    # botocore's own profile-based role assumption sets its credentials the same way.
+    core._credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method="assume-role"
+    )
+    log.debug("using the assumed role %s", settings.aws_role_arn)
+    return boto3.session.Session(botocore_session=core, region_name=settings.region_name)
 
 
 def _resource(settings: S3Settings) -> Any:
