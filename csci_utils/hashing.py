@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import TYPE_CHECKING
 
-from dotenv import dotenv_values, find_dotenv
+from csci_utils.environment import setting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,11 +69,8 @@ def hash_series(series: pd.Series, salt: str | bytes = "") -> pd.Series:
 
 
 def _salt_text() -> str:
-    """Return ``CSCI_SALT`` from the environment, else from a ``.env`` file found from the working folder."""
-    text = os.environ.get(SALT_VARIABLE)
-    if text is None:
-        dotenv = find_dotenv(usecwd=True)
-        text = dotenv_values(dotenv).get(SALT_VARIABLE) if dotenv else None
+    """Return ``CSCI_SALT`` by the project's rule (:mod:`csci_utils.environment`): environment, .env."""
+    text = setting(SALT_VARIABLE)
     if text is None:
         msg = f"{SALT_VARIABLE} is not set; put its hex value in the environment or in a .env file"
         raise SaltError(msg)

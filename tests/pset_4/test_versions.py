@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csci_utils.luigi.storage import object_version, target_for
+from csci_utils.luigi.storage import ContentVersion, object_version, target_for
 from pset_4.naming import check_name, stylized_name
 from pset_4.versions import check_cached_copy
 
@@ -39,3 +39,18 @@ def test_versioned_names_are_always_plain_file_names(image: str, model: str, sty
     name = stylized_name(image, model, style, versions={"engine": "1", "image": "x", "model": "y"})
     assert check_name(name) == name
     assert len(name.encode()) <= 255
+
+
+def test_a_typed_version_is_checked_like_its_string(tmp_path: Path) -> None:
+    path = tmp_path / "cached.jpg"
+    path.write_bytes(b"12345")
+    check_cached_copy(path, ContentVersion("etag", "abc-2", 5), "s3://b/cached.jpg")
+    with pytest.raises(ValueError, match="differs"):
+        check_cached_copy(path, ContentVersion("md5", "0" * 32), "s3://b/cached.jpg")
+
+
+def test_a_remote_that_was_missing_never_matches_the_cache(tmp_path: Path) -> None:
+    path = tmp_path / "cached.jpg"
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match="differs"):
+        check_cached_copy(path, "missing", "s3://b/cached.jpg")

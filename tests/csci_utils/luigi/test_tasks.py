@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import itertools
 import os
 import pty
+import select
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import boto3
 import luigi
+import luigi.configuration
 import luigi.format
 import pytest
 from boto3.s3.transfer import TransferConfig
+from luigi.configuration.cfg_parser import LuigiConfigParser
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.mock import MockTarget
 from luigi.target import FileSystemTarget
@@ -364,7 +371,14 @@ class FaultyProxy:
     The real server (and what it holds) stays up, so the test can see what became visible there.
     """
 
-    def __init__(self, upstream: str, *, cut_after: int | None = None, flip_after: int | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        cut_after: int | None = None,
+        flip_after: int | None = None,
+        listen_port: int = 0,
+    ) -> None:
         host, port = upstream.removeprefix("http://").split(":")
         self._upstream = (host, int(port))
         self._cut_after = cut_after
@@ -372,7 +386,7 @@ class FaultyProxy:
         self._moved = 0
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", listen_port))  # come back where one was cut
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self.fault_happened = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -433,14 +447,36 @@ class FaultyProxy:
             sock.close()
 
 
+def use_s3_options(monkeypatch: pytest.MonkeyPatch, folder: Path, options: str) -> None:
+    """Make luigi's configuration a luigi.cfg whose ``[s3]`` section has these options."""
+    cfg = folder / "luigi.cfg"
+    cfg.write_text(f"[s3]\n{options}\n")
+    parser = LuigiConfigParser()
+    parser.read([os.fspath(cfg)])
+    monkeypatch.setattr(luigi.configuration, "get_config", lambda: parser)
+
+
+def open_upload_keys(bucket: str, endpoint: str) -> list[str]:
+    """Return the keys of the bucket's open multipart uploads, straight from the server."""
+    listed = boto3.client("s3", endpoint_url=endpoint).list_multipart_uploads(Bucket=bucket)
+    return [upload["Key"] for upload in listed.get("Uploads", [])]
+
+
 @pytest.fixture
 def flaky_endpoint(
-    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+    s3_endpoint: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FaultyProxy]:
-    """Point the clients at a proxy that cuts the connection after 6 MiB; no retries, to fail fast."""
+    """Point the clients at a proxy that cuts the connection after 6 MiB; no retries, to fail fast.
+
+    A failed upload tries to abort itself for one second only (luigi.cfg [s3] abort_retry_seconds).
+    """
     proxy = FaultyProxy(s3_endpoint, cut_after=6 * MiB)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    use_s3_options(monkeypatch, tmp_path_factory.mktemp("cfg"), "abort_retry_seconds = 1")
     yield proxy
     proxy.cut()
 
@@ -463,6 +499,110 @@ def test_server_going_away_during_upload_leaves_no_object_and_a_rerun_succeeds(
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     assert run(task).status == LuigiStatusCode.SUCCESS
     assert s3_object(s3_bucket, "big.bin") == data
+
+
+@pytest.mark.slow
+def test_an_upload_cut_off_with_its_abort_is_aborted_by_the_next_run(
+    s3_endpoint: str,
+    s3_bucket: str,
+    flaky_endpoint: FaultyProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "big.bin").write_bytes(os.urandom(20 * MiB))
+    task = UploadIfMissing(local=os.fspath(tmp_path / "big.bin"), remote=f"s3://{s3_bucket}/big.bin")
+    with pytest.raises(ConnectionError):
+        copy_target(task.input(), task.output(), part_size=5 * MiB)
+    assert open_upload_keys(s3_bucket, s3_endpoint) == ["big.bin"]  # the abort could not get through
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    assert run(task).status == LuigiStatusCode.SUCCESS
+    assert open_upload_keys(s3_bucket, s3_endpoint) == []
+
+
+@pytest.mark.slow
+def test_the_abort_is_retried_until_the_server_is_back(
+    s3_endpoint: str,
+    s3_bucket: str,
+    flaky_endpoint: FaultyProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    use_s3_options(monkeypatch, tmp_path, "abort_retry_seconds = 20")
+    port = int(flaky_endpoint.url.rpartition(":")[2])
+    back: list[FaultyProxy] = []
+
+    def come_back() -> None:
+        flaky_endpoint.fault_happened.wait(timeout=60)
+        time.sleep(1.0)
+        back.append(FaultyProxy(s3_endpoint, listen_port=port))
+
+    returner = threading.Thread(target=come_back, daemon=True)
+    returner.start()
+    (tmp_path / "big.bin").write_bytes(os.urandom(20 * MiB))
+    try:
+        with pytest.raises(ConnectionError):
+            copy_target(
+                target_for(tmp_path / "big.bin", binary=True), target_for(f"s3://{s3_bucket}/big.bin")
+            )
+        assert back, "the server was not back before the upload gave up on its abort"
+        assert open_upload_keys(s3_bucket, s3_endpoint) == []
+    finally:
+        returner.join(timeout=60)
+        for proxy in back:
+            proxy.cut()
+
+
+KILLED_UPLOADER = textwrap.dedent(
+    """
+    import io, sys, time
+    from luigi.target import FileSystemTarget
+    from csci_utils.luigi.storage import target_for
+    from csci_utils.luigi.tasks import copy_target
+
+    MiB = 1024 * 1024
+
+    class Stalling(io.RawIOBase):
+        # 12 MiB, then nothing more ever: the upload is open, with parts, when the parent kills us
+        sent = 0
+        def readable(self):
+            return True
+        def read(self, size=-1):
+            if self.sent >= 12 * MiB:
+                time.sleep(3600)
+            size = min(MiB if size < 0 else size, 12 * MiB - self.sent)
+            self.sent += size
+            return b"x" * size
+
+    class Endless(FileSystemTarget):
+        fs = None
+        def open(self, mode="r"):
+            return Stalling()
+
+    copy_target(Endless("endless"), target_for(sys.argv[1], binary=True), part_size=5 * MiB)
+    """
+)
+
+
+@pytest.mark.slow
+def test_an_upload_killed_mid_way_is_aborted_by_the_next_run(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    url = f"s3://{s3_bucket}/killed.bin"
+    with subprocess.Popen([sys.executable, "-c", KILLED_UPLOADER, url], stderr=subprocess.PIPE) as uploader:
+        try:
+            deadline = time.monotonic() + 60
+            while open_upload_keys(s3_bucket, s3_endpoint) != ["killed.bin"]:
+                assert uploader.poll() is None, uploader.stderr.read().decode() if uploader.stderr else ""
+                assert time.monotonic() < deadline, "the uploader never started its multipart upload"
+                time.sleep(0.1)
+        finally:
+            uploader.kill()  # SIGKILL: nothing of ours runs
+    assert open_upload_keys(s3_bucket, s3_endpoint) == ["killed.bin"]
+    (tmp_path / "killed.bin").write_bytes(os.urandom(6 * MiB))
+    copy_target(
+        target_for(tmp_path / "killed.bin", binary=True), target_for(url, binary=True), part_size=5 * MiB
+    )
+    assert open_upload_keys(s3_bucket, s3_endpoint) == []
 
 
 @pytest.mark.slow
@@ -549,16 +689,32 @@ def test_a_large_file_copies_with_flat_memory(s3_bucket: str, tmp_path: Path) ->
     assert back.read_bytes() == big.read_bytes()
 
 
+def read_all(fd: int) -> str:
+    """Read everything written so far to a pty (it comes in pieces)."""
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the other side is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def test_progress_is_drawn_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.bin").write_bytes(b"x" * MiB)
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal's size
     with os.fdopen(follower, "w") as terminal:
         monkeypatch.setattr(sys, "stderr", terminal)
         copy_target(target_for(tmp_path / "a.bin"), target_for(tmp_path / "b.bin"))
-    drawn = os.read(leader, 4096).decode()
+    drawn = read_all(leader)
     os.close(leader)
-    assert "1.0 / 1.0 MiB" in drawn
-    assert "MiB/s" in drawn
+    assert "100%" in drawn
+    assert "1.00M/1.00M" in drawn
+    assert "B/s" in drawn
 
 
 def test_no_progress_when_stderr_is_not_a_terminal(
