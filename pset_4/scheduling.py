@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import luigi
@@ -19,17 +19,26 @@ SUCCEEDED = frozenset({LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RET
 
 
 @dataclass(frozen=True)
-class Scheduler:
+class SchedulerAddress:
     """Where Luigi schedules: in this process (``host`` None: ``local_scheduler=True``) or luigid."""
 
     host: str | None = None
     port: int = 8082
+
+    @property
+    def central(self) -> bool:
+        """Whether this is a central scheduler (luigid) that other machines may share."""
+        return self.host is not None
 
     def build_options(self) -> dict[str, object]:
         """Return the options ``luigi.build`` takes for this scheduler."""
         if self.host is None:
             return {"local_scheduler": True}
         return {"scheduler_host": self.host, "scheduler_port": self.port}
+
+
+# The old name, kept importable; it read like luigi.scheduler.Scheduler.
+Scheduler = SchedulerAddress
 
 
 class SharingWorker(luigi.worker.Worker):
@@ -45,18 +54,28 @@ class SharingWorker(luigi.worker.Worker):
         return bool(get_work_response.running_tasks)
 
 
-class _CentralFactory:
-    """Luigi's worker/scheduler factory for a central scheduler, making :class:`SharingWorker`s."""
+class _Factory:
+    """Luigi's worker/scheduler factory: makes :class:`SharingWorker`s and remembers the scheduler."""
+
+    def __init__(self, *, central: bool) -> None:
+        self.central = central
+        self.scheduler: Any = None
 
     def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
-        return luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        self.scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        return self.scheduler
 
     def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        return luigi.rpc.RemoteScheduler(url)
+        self.scheduler = luigi.rpc.RemoteScheduler(url)
+        return self.scheduler
 
     def create_worker(
         self, scheduler: Any, worker_processes: int, assistant: bool = False
     ) -> luigi.worker.Worker:
+        if not self.central:
+            return luigi.worker.Worker(
+                scheduler=scheduler, worker_processes=worker_processes, assistant=assistant
+            )
         return SharingWorker(
             scheduler=scheduler,
             worker_processes=worker_processes,
@@ -66,15 +85,27 @@ class _CentralFactory:
         )
 
 
-def build(
-    tasks: Sequence[luigi.Task], *, workers: int, scheduler: Scheduler, log_level: str
-) -> LuigiRunResult:
-    """Run ``tasks`` with Luigi and return its detailed result (never raises for a failed task)."""
+@dataclass
+class BuildOutcome:
+    """Luigi's detailed result of a build, and the scheduler's reason for each task that failed."""
+
+    result: LuigiRunResult
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def run_tasks(
+    tasks: Sequence[luigi.Task], *, workers: int, scheduler: SchedulerAddress, log_level: str
+) -> BuildOutcome:
+    """Run ``tasks`` with Luigi; return its result and why each incomplete task failed (never raises for one).
+
+    Reasons come from the scheduler, so a task another machine ran and failed under luigid is explained
+    here too (as is a forked worker process that died).
+    """
     if workers < 1:
         msg = f"workers must be at least 1, got {workers}"
         raise ValueError(msg)
-    factory = None if scheduler.host is None else _CentralFactory()
-    return luigi.build(
+    factory = _Factory(central=scheduler.central)
+    result = luigi.build(
         list(tasks),
         worker_scheduler_factory=factory,
         workers=workers,
@@ -82,3 +113,45 @@ def build(
         log_level=log_level,
         **scheduler.build_options(),
     )
+    return BuildOutcome(result=result, reasons=_failure_reasons(factory.scheduler, tasks))
+
+
+def build(
+    tasks: Sequence[luigi.Task], *, workers: int, scheduler: SchedulerAddress, log_level: str
+) -> LuigiRunResult:
+    """Run ``tasks`` with Luigi and return its detailed result (never raises for a failed task)."""
+    return run_tasks(tasks, workers=workers, scheduler=scheduler, log_level=log_level).result
+
+
+def _failure_reasons(scheduler: Any, tasks: Sequence[luigi.Task]) -> dict[str, str]:
+    """Return the scheduler's explanation for each of ``tasks`` or its dependencies that is incomplete."""
+    reasons: dict[str, str] = {}
+    if scheduler is None:
+        return reasons
+    seen: set[str] = set()
+    pending = list(tasks)
+    while pending:
+        task = pending.pop()
+        if task.task_id in seen:
+            continue
+        seen.add(task.task_id)
+        if task.complete():
+            continue
+        try:
+            error = scheduler.fetch_error(task.task_id).get("error") or ""
+        except Exception:  # a lost scheduler only costs the reason, not the report
+            error = ""
+        if error:
+            reasons[task.task_id] = _reason_line(str(error))
+        pending.extend(luigi.task.flatten(task.requires()))
+    return reasons
+
+
+def _reason_line(error: str) -> str:
+    """Return the line of a Luigi error text that says why (the exception, not the traceback frames)."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("Traceback"):
+        return lines[-1]
+    return lines[0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pset_4.settings import CACHE_ENV, REMOTE_ENV
+from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,17 @@ class Roots:
 
 
 @pytest.fixture
-def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Roots:
-    """Point the workflow at a fresh remote folder and cache under tmp_path, and work from there."""
+def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Roots]:
+    """Point the workflow at a fresh remote folder and cache under tmp_path, and work from there.
+
+    In this process through Luigi's configuration; for the processes a test starts through ``$PSET4_*``.
+    """
     found = Roots(remote=tmp_path / "remote", cache=tmp_path / "cache")
-    monkeypatch.setenv(REMOTE_ENV, str(found.remote))
-    monkeypatch.setenv(CACHE_ENV, str(found.cache))
-    monkeypatch.chdir(tmp_path)
-    return found
+    with configured(remote_root=str(found.remote), cache_root=str(found.cache)):
+        monkeypatch.setenv(REMOTE_ENV, str(found.remote))
+        monkeypatch.setenv(CACHE_ENV, str(found.cache))
+        monkeypatch.chdir(tmp_path)
+        yield found
 
 
 def write_photo(path: Path, *, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from csci_utils.exit_codes import ExitCode
 from pset_4.cli import main
 
 
@@ -39,7 +40,8 @@ def test_batch_fans_out_over_images_and_styles(remote, capsys: pytest.CaptureFix
     assert sorted(p.name for p in (remote.remote / "stylized").iterdir()) == sorted(
         Path(p).name for p in outputs
     )
-    assert "Scheduled" in out
+    assert "pset_4: done: 4 result(s)" in out
+    assert "not granted run permission" not in out
 
 
 def test_batch_writes_a_contact_sheet_with_a_row_per_image(
@@ -58,13 +60,12 @@ def test_rerun_does_nothing(remote, capsys: pytest.CaptureFixture[str]) -> None:
     stamp = Path(output).stat().st_mtime_ns
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "were already done" in out or "complete ones were encountered" in out
-    assert "ran successfully" not in out
+    assert "pset_4: done: 1 result(s), 1 of them already done before this run" in out
     assert Path(output).stat().st_mtime_ns == stamp
 
 
 def test_unknown_image_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-i", "nope.jpg", "-m", "random.pth"]) == 2
+    assert main(["-i", "nope.jpg", "-m", "random.pth"]) == ExitCode.MISSING_INPUT
     err = capsys.readouterr().err
     assert "no image 'nope.jpg'" in err
     assert "a.jpg, b.png" in err
@@ -72,7 +73,7 @@ def test_unknown_image_lists_what_the_remote_has(remote, capsys: pytest.CaptureF
 
 
 def test_unknown_model_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-i", "a.jpg", "-m", "candy.pth"]) == 2
+    assert main(["-i", "a.jpg", "-m", "candy.pth"]) == ExitCode.MISSING_INPUT
     assert "multi.onnx, random.pth" in capsys.readouterr().err
 
 
