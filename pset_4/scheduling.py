@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +151,10 @@ def _failure_reasons(scheduler: Any, tasks: Sequence[luigi.Task]) -> dict[str, s
 
 def _reason_line(error: str) -> str:
     """Return the line of a Luigi error text that says why (the exception, not the traceback frames)."""
+    with suppress(ValueError):
+        decoded = json.loads(error)  # Luigi sends some explanations JSON-encoded
+        if isinstance(decoded, str):
+            error = decoded
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
     if not lines:
         return ""

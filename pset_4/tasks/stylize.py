@@ -76,18 +76,27 @@ class StylizeBase(luigi.Task):
         return {"engine": neural_style.PIXELS_VERSION, **found}
 
     def cached_inputs(self, versions: dict[str, str]) -> dict[str, str]:
-        """Return this machine's copies of the inputs, downloading what its cache lacks.
+        """Return this machine's copies of the inputs, downloading what its cache lacks or has stale.
 
-        :raises ValueError: a cached copy is not the remote version the output is named after
+        The remote is the source of truth: a cached copy that is not the version the output is named
+        after (the remote object was replaced) is downloaded again, atomically.
+
+        :raises ValueError: the remote changed again while it was being downloaded
         """
         remote = self.remote_inputs()
         paths: dict[str, str] = {}
         for key, source in remote.items():
             name = self.image if key == "image" else self.model
             path = cache_location(_CACHE_FOLDERS[key], name)
+            if Path(path).is_file():
+                try:
+                    check_cached_copy(path, versions[key], source.path)
+                except ValueError:
+                    log.info("the remote %s changed; downloading it again", source.path)
+                    Path(path).unlink(missing_ok=True)
             if not Path(path).is_file():
                 copy_target(source, target_for(path, binary=True))
-            check_cached_copy(path, versions[key], source.path)
+                check_cached_copy(path, versions[key], source.path)
             paths[key] = path
         return paths
 

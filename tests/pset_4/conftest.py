@@ -96,6 +96,23 @@ def luigid(tmp_path: Path, local_server) -> Iterator[int]:
         args = ["--address", "127.0.0.1", "--port", str(port), "--state-path", str(state)]
         return [str(luigid_bin), *args, "--logdir", str(logdir)]
 
-    env = {**os.environ, "LUIGI_CONFIG_PATH": os.devnull}
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(write_fast_timeouts(tmp_path / "luigid.cfg"))}
     with local_server(command, env=env, what="luigid") as port:
         yield port
+
+
+# Timeouts short enough that a dead worker's task moves on in seconds (luigi.cfg has the real ones).
+FAST_TIMEOUTS = """
+[scheduler]
+retry_delay = 1
+worker_disconnect_delay = 3
+
+[worker]
+ping_interval = 0.5
+"""
+
+
+def write_fast_timeouts(path: Path) -> Path:
+    """Write a Luigi configuration with test-sized heartbeat and retry timeouts; return its path."""
+    path.write_text(FAST_TIMEOUTS)
+    return path
