@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -48,12 +49,37 @@ class SharingWorker(luigi.worker.Worker):
 
     Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
     on a shared batch could exit while the first still runs tasks it depends on; with ``keep_alive`` it would
-    instead wait forever behind a failed task. This one stays exactly while some task it needs is running
-    elsewhere. (Overrides Luigi's private ``_keep_alive`` hook; luigi is pinned in constraints.txt.)
+    instead wait forever behind a failed task. This one stays while some task it needs is running elsewhere,
+    and, when such a task stops running unfinished with no explanation (its worker died: the scheduler fails
+    it once the heartbeat stops), for ``handoff_wait_s`` more, so that it takes the task over once the
+    scheduler's ``retry_delay`` makes it pending again. (Overrides Luigi's private ``_keep_alive`` hook;
+    luigi is pinned in constraints.txt.)
     """
 
+    def __init__(self, *args: Any, handoff_wait_s: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handoff_wait_s = handoff_wait_s
+        self._running_elsewhere: set[str] = set()
+        self._wait_until = 0.0
+
     def _keep_alive(self, get_work_response: Any) -> bool:
-        return bool(get_work_response.running_tasks)
+        running = {str(info.get("task_id")) for info in get_work_response.running_tasks or []}
+        stopped = self._running_elsewhere - running
+        self._running_elsewhere = running
+        if any(self._orphaned(task_id) for task_id in stopped):
+            self._wait_until = time.monotonic() + self._handoff_wait_s
+        return bool(running) or time.monotonic() < self._wait_until
+
+    def _orphaned(self, task_id: str) -> bool:
+        """Whether ``task_id`` stopped running unfinished without an explanation (its worker died)."""
+        task = self._scheduled_tasks.get(task_id)
+        if task is None or task.complete():
+            return False
+        try:
+            error = self._scheduler.fetch_error(task_id).get("error")
+        except Exception:  # the scheduler is gone: nothing will hand the task over
+            return False
+        return not error
 
 
 class _Factory:
@@ -84,7 +110,16 @@ class _Factory:
             assistant=assistant,
             wait_interval=_POLL_S,
             wait_jitter=_POLL_S,
+            handoff_wait_s=handoff_wait_s(),
         )
+
+
+def handoff_wait_s() -> float:
+    """Return how long a worker waits to take over a dead worker's task: ``[scheduler] retry_delay`` + slack.
+
+    luigid should run with the same ``[scheduler]`` settings (luigi.cfg documents them).
+    """
+    return float(luigi.scheduler.scheduler().retry_delay) + 4 * _POLL_S + 1.0
 
 
 @dataclass

@@ -106,6 +106,7 @@ FAST_TIMEOUTS = """
 [scheduler]
 retry_delay = 1
 worker_disconnect_delay = 3
+prune_on_get_work = true
 
 [worker]
 ping_interval = 0.5

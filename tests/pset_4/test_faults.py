@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -77,3 +78,28 @@ def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, big_job: list[str]) -> 
     assert "interrupted" in err
     assert "Traceback" not in err
     assert list(roots.stylized.iterdir()) == []
+
+
+def _children(pid: int) -> list[int]:
+    """Return the ids of the processes ``pid`` forked (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text()
+        found += [int(child) for child in text.split()]
+    return found
+
+
+@pytest.mark.slow
+def test_a_forked_worker_killed_with_sigkill_is_listed_as_failed_with_a_reason(
+    roots, big_job: list[str]
+) -> None:
+    command = [sys.executable, "-m", "pset_4", *big_job, "--workers", "2"]
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until_writing(worker, roots.stylized)
+    for child in _children(worker.pid):
+        os.kill(child, signal.SIGKILL)
+    _, err = worker.communicate(timeout=120)
+    assert worker.returncode == 1
+    assert any(line.startswith("FAILED: StylizeHere(image=big.png") for line in err.splitlines()), err
+    assert "  reason: " in err
+    assert "died" in err

@@ -163,3 +163,27 @@ def test_a_failed_task_is_reported_with_its_reason_by_every_machine_and_a_rerun_
     assert code == 0, err
     assert len(_lines(out, "published: ")) == 2 * len(STYLES)
     assert time.monotonic() - started < 60  # never the scheduler's retry delay of luigi.cfg (30 s) per try
+
+
+@pytest.mark.slow
+def test_a_machine_killed_mid_task_hands_the_task_to_another_after_its_heartbeat_stops(
+    machine: Machine, remote_root: str, tmp_path: Path, make_photo
+) -> None:
+    if remote_root.startswith("s3://"):
+        pytest.skip("the folder remote covers the scheduler's behaviour; S3 only changes storage")
+    make_photo(Path(remote_root, "images", "big.png"), size=(1024, 768))
+    args = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-contact-sheet"]
+    first = machine("a", *args)
+    writing = tmp_path / "a" / "cache" / "stylized"
+    deadline = time.monotonic() + 120
+    while not (writing.is_dir() and any(writing.iterdir())):
+        assert first.poll() is None, "machine a finished before it could be killed"
+        assert time.monotonic() < deadline, "machine a never started stylizing"
+        time.sleep(0.01)
+    second = machine("b", *args)
+    first.kill()
+    first.communicate(timeout=30)
+    ((code, out, err),) = _finish(second)
+    assert code == 0, err
+    assert [task.split(",")[0] for task in _stylized(err)] == ["Stylize(image=big.png"]
+    assert len(_lines(out, "published: ")) == 1
