@@ -172,3 +172,45 @@ def test_remote_and_cache_options_override_the_configuration(
     (output,) = _lines(capsys.readouterr().out, "output: ")
     assert Path(output).parent == tmp_path / "cache2" / "stylized"
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_malformed_style_is_a_usage_error(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-i", "a.jpg", "-m", "multi.onnx", "--style", "three"]) == ExitCode.USAGE
+    assert capsys.readouterr().err.startswith("pset_4: error: style must be")
+
+
+def test_a_bad_engine_threads_setting_is_a_configuration_error(remote) -> None:
+    import os
+
+    command = [sys.executable, "-m", "pset_4", "-i", "a.jpg", "-m", "random.pth"]
+    env = {**os.environ, "PSET4_ENGINE_THREADS": "two"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == ExitCode.CONFIGURATION
+    assert "engine_threads" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_publish_cannot_share_a_central_scheduler(remote) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--no-publish", "--scheduler-host", "127.0.0.1"])
+    assert exited.value.code == ExitCode.USAGE
+
+
+def test_progress_says_what_is_left_to_do(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["-i", "a.jpg", "-m", "multi.onnx", "--style", "1", "--style", "2", "--no-contact-sheet"]
+    assert main(argv) == 0
+    assert "pset_4: 2 to do, 0 already done" in capsys.readouterr().err
+    assert main([*argv, "--style", "3"]) == 0
+    assert "pset_4: 1 to do, 2 already done" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("image", "code"), [("nope.jpg", ExitCode.MISSING_INPUT), ("a.jpg", ExitCode.OK)])
+def test_luigi_command_line_exits_with_the_retcode_table(remote, image: str, code: int) -> None:
+    import os
+
+    config = Path(__file__).parents[2] / "luigi.cfg"
+    command = [sys.executable, "-m", "luigi", "--module", "pset_4.tasks.stylize", "Stylize"]
+    command += ["--local-scheduler", "--image", image, "--model", "random.pth"]
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(config)}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == code, done.stderr
