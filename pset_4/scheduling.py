@@ -90,12 +90,14 @@ class _Factory:
         self.scheduler: Any = None
 
     def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
-        self.scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
-        return self.scheduler
+        scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        self.scheduler = scheduler
+        return scheduler
 
     def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        self.scheduler = luigi.rpc.RemoteScheduler(url)
-        return self.scheduler
+        scheduler = luigi.rpc.RemoteScheduler(url)
+        self.scheduler = scheduler
+        return scheduler
 
     def create_worker(
         self, scheduler: Any, worker_processes: int, assistant: bool = False
