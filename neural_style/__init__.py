@@ -1,4 +1,7 @@
 """Fast neural style transfer compatible with the published PyTorch checkpoints."""
 
-# Bumped whenever the pixels the engine writes could change (workflow outputs key on it).
-__version__ = "1.0.0"
+# The package's release version.
+__version__ = "0.1.0"
+# Bumped whenever the pixels the engine writes could change (workflow outputs key on it, so output names
+# stay the same for the same pixels).
+PIXELS_VERSION = "1.0.0"

@@ -1,25 +1,32 @@
-"""``python -m pset_4``: stylize every image x model (x style) pair through the Luigi workflow."""
+"""``python -m pset_4``: stylize every image x model (x style) pair through the Luigi workflow.
+
+Exit codes (:mod:`csci_utils.exit_codes`): 0 all done; 1 a task failed, a disk filled up or storage broke
+mid-run; 2 a bad command line or value (a malformed style); 3 an unknown image or model; 5 a bad setting or
+refused credentials; 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import luigi
 
+from csci_utils.exit_codes import ExitCode
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
-from pset_4.scheduling import Scheduler
-from pset_4.settings import CACHE_ENV, REMOTE_ENV, THREADS_ENV, threads_per_worker
+from pset_4.scheduling import SchedulerAddress
+from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger("pset_4")
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# Kept for callers of the old names; the codes are csci_utils.exit_codes.ExitCode's.
+EXIT_FAILED = int(ExitCode.FAILED)
+EXIT_USAGE = int(ExitCode.USAGE)
+EXIT_INTERRUPTED = int(ExitCode.INTERRUPTED)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stylize images with style models through Luigi. Inputs are read from the remote root "
         "(luigi.cfg [pset_4] remote_root, or $PSET4_REMOTE_ROOT), cached locally, stylized and published "
         "to <remote>/stylized/.",
+        epilog="exit codes: 0 done, 1 a task failed (or disk full, storage broke), 2 bad command line, "
+        "3 unknown image or model, 5 bad setting or refused credentials, 130 interrupted",
     )
     parser.add_argument(
         "-i",
@@ -62,9 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", help=f"local cache folder for this run (overrides luigi.cfg and ${CACHE_ENV})"
     )
     parser.add_argument(
-        "--no-publish", action="store_true", help="keep results local, do not copy to the remote"
+        "--no-publish",
+        action="store_true",
+        help="keep results local, do not copy to the remote (not with a central scheduler)",
     )
     parser.add_argument("--no-contact-sheet", action="store_true", help="skip the contact sheet")
+    parser.add_argument(
+        "--fetch",
+        action="store_true",
+        help="download results (and the sheet) that only the remote has, e.g. made by another machine",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -76,29 +92,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the workflow; return 0 if everything succeeded, 1 if a task failed, 2 for a usage error."""
+    """Run the workflow; return an exit code of :class:`csci_utils.exit_codes.ExitCode`."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.no_publish and (args.scheduler_host or args.scheduler_port):
+        parser.error("--no-publish keeps results on this machine; it cannot share a central scheduler")
     _configure_logging(verbose=args.verbose)
-    # The roots are process-wide configuration, read by every task (and inherited by worker processes).
-    if args.remote:
-        os.environ[REMOTE_ENV] = args.remote
-    if args.cache:
-        os.environ[CACHE_ENV] = args.cache
-    if args.workers > 1 and THREADS_ENV not in os.environ:
-        # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
-        os.environ[THREADS_ENV] = str(threads_per_worker(args.workers))
-    scheduler = Scheduler()
+    scheduler = SchedulerAddress()
     if args.scheduler_host or args.scheduler_port:
-        scheduler = Scheduler(host=args.scheduler_host or "localhost", port=args.scheduler_port or 8082)
+        scheduler = SchedulerAddress(
+            host=args.scheduler_host or "localhost", port=args.scheduler_port or 8082
+        )
+    try:
+        with configured(remote_root=args.remote, cache_root=args.cache) as settings:
+            threads = None
+            if args.workers > 1 and settings.engine_threads is None:
+                # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
+                threads = threads_per_worker(args.workers)
+            with configured(engine_threads=threads) as settings:
+                return _run(args, scheduler, Path(settings.cache_root))
+    except ValueError as err:  # a malformed setting ([pset_4] engine_threads / $PSET4_ENGINE_THREADS)
+        print(f"pset_4: error: {err}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+
+
+def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> int:
+    """Run the batch (or the demo) the parsed ``args`` ask for, print the report, return the exit code."""
     options = {
         "workers": args.workers,
         "scheduler": scheduler,
+        "fetch": args.fetch,
         "log_level": "INFO" if args.verbose else "CRITICAL",
     }
     try:
-        if args.workers < 1:
-            parser.error(f"--workers must be at least 1, got {args.workers}")
         if args.demo:
             report = run_demo(**options)
         else:
@@ -108,27 +136,66 @@ def main(argv: Sequence[str] | None = None) -> int:
                 styles=args.styles or [None],
             )
             report = run_batch(batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options)
-    except (OSError, ValueError) as err:  # unknown names, bad settings, unreachable or refused storage
-        print(f"pset_4: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    except FileNotFoundError as err:  # an unknown image or model
+        return _error(err, ExitCode.MISSING_INPUT)
+    except PermissionError as err:  # credentials missing or refused
+        return _error(err, ExitCode.CONFIGURATION)
+    except ValueError as err:  # a bad value on the command line (unsafe name, malformed style)
+        return _error(err, ExitCode.USAGE)
+    except OSError as err:  # storage unreachable, disk full
+        return _error(err, ExitCode.FAILED)
     except KeyboardInterrupt:
-        print("pset_4: interrupted; finished results are kept, rerun to do the rest", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    _print_report(report)
-    return 0 if report.ok else EXIT_FAILED
+        removed = _remove_temp_files(cache)
+        note = f" (removed {removed} unfinished temp file(s))" if removed else ""
+        print(f"pset_4: interrupted; finished results are kept, rerun to do the rest{note}", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    _print_report(report, verbose=args.verbose)
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
-def _print_report(report: BatchReport) -> None:
-    """Print Luigi's summary, then where the results are and what failed."""
-    print(report.summary.strip())
+def _error(err: BaseException, code: ExitCode) -> int:
+    """Print ``err`` in one line; return ``code``."""
+    print(f"pset_4: error: {err}", file=sys.stderr)
+    return code
+
+
+def _remove_temp_files(cache: Path) -> int:
+    """Remove the hidden temp files interrupted writers left in ``cache``; return how many.
+
+    Uses ``csci_utils.io.remove_stale_temp_files`` where it exists (a no-op on a checkout without it).
+    """
+    from csci_utils import io
+
+    remove = getattr(io, "remove_stale_temp_files", None)
+    if remove is None or not cache.is_dir():
+        return 0
+    try:
+        return len(remove(cache, older_than=0.0, recursive=True))
+    except OSError as err:
+        log.warning("could not clean temp files in %s: %s", cache, err)
+        return 0
+
+
+def _print_report(report: BatchReport, *, verbose: bool) -> None:
+    """Print a success line (Luigi's summary if something failed), where the results are, what failed."""
+    if report.ok and not verbose:
+        total = len(report.published) or len(report.outputs) + len(report.remote_only)
+        print(f"pset_4: done: {total} result(s), {report.done_before} of them already done before this run")
+    else:
+        print(report.summary.strip())
     for path in report.outputs:
         print(f"output: {path}")
     for location in report.published:
         print(f"published: {location}")
+    for location in report.remote_only:
+        print(f"remote only: {location} (--fetch downloads it)")
     if report.contact_sheet is not None:
         print(f"contact sheet: {report.contact_sheet}")
     for task_id in report.failed:
         print(f"FAILED: {task_id}", file=sys.stderr)
+        reason = report.reasons.get(task_id)
+        if reason:
+            print(f"  reason: {reason}", file=sys.stderr)
 
 
 def _configure_logging(*, verbose: bool) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from csci_utils.io import atomic_write
 
@@ -15,6 +15,8 @@ BACKGROUND = (255, 255, 255)
 MISSING = (200, 200, 200)
 TEXT = (0, 0, 0)
 CAPTION_HEIGHT = 14
+# Large enough to judge a style by (issue 14.5); callers may ask for larger.
+TILE_SIZE = 256
 MARGIN = 4
 
 
@@ -26,7 +28,7 @@ class Tile:
     image: Image.Image | None
 
 
-def compose(rows: Sequence[Sequence[Tile]], *, tile_size: int = 160) -> Image.Image:
+def compose(rows: Sequence[Sequence[Tile]], *, tile_size: int = TILE_SIZE) -> Image.Image:
     """Return the sheet: one row per sequence of tiles, each picture fitted into a ``tile_size`` square."""
     if tile_size < 16:
         msg = f"tile_size must be at least 16 pixels, got {tile_size}"
@@ -45,8 +47,7 @@ def compose(rows: Sequence[Sequence[Tile]], *, tile_size: int = 160) -> Image.Im
             if cell.image is None:
                 draw.rectangle([left, top, left + tile_size - 1, top + tile_size - 1], fill=MISSING)
             else:
-                thumb = cell.image.convert("RGB")
-                thumb.thumbnail((tile_size, tile_size))
+                thumb = ImageOps.contain(cell.image.convert("RGB"), (tile_size, tile_size))
                 sheet.paste(
                     thumb, (left + (tile_size - thumb.width) // 2, top + (tile_size - thumb.height) // 2)
                 )

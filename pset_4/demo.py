@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib
 
-from pset_4.scheduling import Scheduler, build
+from pset_4.scheduling import SchedulerAddress, build
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.workflow import Batch, BatchReport, run_batch
@@ -31,7 +31,11 @@ def demo_sources() -> tuple[Path, Path]:
 
 
 def run_demo(
-    *, workers: int = 1, scheduler: Scheduler | None = None, log_level: str = "WARNING"
+    *,
+    workers: int = 1,
+    scheduler: SchedulerAddress | None = None,
+    log_level: str = "WARNING",
+    fetch: bool = False,
 ) -> BatchReport:
     """Upload the demo photo and model if the remote lacks them; stylize the photo in a few styles."""
     image, model = demo_sources()
@@ -39,8 +43,8 @@ def run_demo(
         UploadImage(image=DEMO_IMAGE, source=str(image)),
         UploadModel(model=DEMO_MODEL, source=str(model)),
     ]
-    scheduler = scheduler or Scheduler()
-    result = build(seed, workers=1, scheduler=scheduler, log_level=log_level)
+    # Seeding reads this machine's files: it runs with this machine's own scheduler.
+    result = build(seed, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
     if not all(task.complete() for task in seed):
         return BatchReport(
             ok=False, summary=result.summary_text, failed=[str(t) for t in seed if not t.complete()]
@@ -53,4 +57,4 @@ def run_demo(
         DEMO_MODEL,
     )
     batch = Batch(images=[DEMO_IMAGE], models=[DEMO_MODEL], styles=DEMO_STYLES)
-    return run_batch(batch, workers=workers, scheduler=scheduler, log_level=log_level)
+    return run_batch(batch, workers=workers, scheduler=scheduler, fetch=fetch, log_level=log_level)

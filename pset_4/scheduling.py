@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import luigi
@@ -19,11 +22,16 @@ SUCCEEDED = frozenset({LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RET
 
 
 @dataclass(frozen=True)
-class Scheduler:
+class SchedulerAddress:
     """Where Luigi schedules: in this process (``host`` None: ``local_scheduler=True``) or luigid."""
 
     host: str | None = None
     port: int = 8082
+
+    @property
+    def central(self) -> bool:
+        """Whether this is a central scheduler (luigid) that other machines may share."""
+        return self.host is not None
 
     def build_options(self) -> dict[str, object]:
         """Return the options ``luigi.build`` takes for this scheduler."""
@@ -32,49 +40,111 @@ class Scheduler:
         return {"scheduler_host": self.host, "scheduler_port": self.port}
 
 
+# The old name, kept importable; it read like luigi.scheduler.Scheduler.
+Scheduler = SchedulerAddress
+
+
 class SharingWorker(luigi.worker.Worker):
     """A worker that waits while other workers run tasks it needs, then finishes the rest itself.
 
     Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
     on a shared batch could exit while the first still runs tasks it depends on; with ``keep_alive`` it would
-    instead wait forever behind a failed task. This one stays exactly while some task it needs is running
-    elsewhere. (Overrides Luigi's private ``_keep_alive`` hook; luigi is pinned in constraints.txt.)
+    instead wait forever behind a failed task. This one stays while some task it needs is running elsewhere,
+    and, when such a task stops running unfinished with no explanation (its worker died: the scheduler fails
+    it once the heartbeat stops), for ``handoff_wait_s`` more, so that it takes the task over once the
+    scheduler's ``retry_delay`` makes it pending again. (Overrides Luigi's private ``_keep_alive`` hook;
+    luigi is pinned in constraints.txt.)
     """
 
+    def __init__(self, *args: Any, handoff_wait_s: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handoff_wait_s = handoff_wait_s
+        self._running_elsewhere: set[str] = set()
+        self._wait_until = 0.0
+
     def _keep_alive(self, get_work_response: Any) -> bool:
-        return bool(get_work_response.running_tasks)
+        running = {str(info.get("task_id")) for info in get_work_response.running_tasks or []}
+        stopped = self._running_elsewhere - running
+        self._running_elsewhere = running
+        if any(self._orphaned(task_id) for task_id in stopped):
+            self._wait_until = time.monotonic() + self._handoff_wait_s
+        return bool(running) or time.monotonic() < self._wait_until
+
+    def _orphaned(self, task_id: str) -> bool:
+        """Whether ``task_id`` stopped running unfinished without an explanation (its worker died)."""
+        task = self._scheduled_tasks.get(task_id)
+        if task is None or task.complete():
+            return False
+        try:
+            error = self._scheduler.fetch_error(task_id).get("error")
+        except Exception:  # the scheduler is gone: nothing will hand the task over
+            return False
+        return not error
 
 
-class _CentralFactory:
-    """Luigi's worker/scheduler factory for a central scheduler, making :class:`SharingWorker`s."""
+class _Factory:
+    """Luigi's worker/scheduler factory: makes :class:`SharingWorker`s and remembers the scheduler."""
+
+    def __init__(self, *, central: bool) -> None:
+        self.central = central
+        self.scheduler: Any = None
 
     def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
-        return luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        self.scheduler = scheduler
+        return scheduler
 
     def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        return luigi.rpc.RemoteScheduler(url)
+        scheduler = luigi.rpc.RemoteScheduler(url)
+        self.scheduler = scheduler
+        return scheduler
 
     def create_worker(
         self, scheduler: Any, worker_processes: int, assistant: bool = False
     ) -> luigi.worker.Worker:
+        if not self.central:
+            return luigi.worker.Worker(
+                scheduler=scheduler, worker_processes=worker_processes, assistant=assistant
+            )
         return SharingWorker(
             scheduler=scheduler,
             worker_processes=worker_processes,
             assistant=assistant,
             wait_interval=_POLL_S,
             wait_jitter=_POLL_S,
+            handoff_wait_s=handoff_wait_s(),
         )
 
 
-def build(
-    tasks: Sequence[luigi.Task], *, workers: int, scheduler: Scheduler, log_level: str
-) -> LuigiRunResult:
-    """Run ``tasks`` with Luigi and return its detailed result (never raises for a failed task)."""
+def handoff_wait_s() -> float:
+    """Return how long a worker waits to take over a dead worker's task: ``[scheduler] retry_delay`` + slack.
+
+    luigid should run with the same ``[scheduler]`` settings (luigi.cfg documents them).
+    """
+    return float(luigi.scheduler.scheduler().retry_delay) + 4 * _POLL_S + 1.0
+
+
+@dataclass
+class BuildOutcome:
+    """Luigi's detailed result of a build, and the scheduler's reason for each task that failed."""
+
+    result: LuigiRunResult
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def run_tasks(
+    tasks: Sequence[luigi.Task], *, workers: int, scheduler: SchedulerAddress, log_level: str
+) -> BuildOutcome:
+    """Run ``tasks`` with Luigi; return its result and why each incomplete task failed (never raises for one).
+
+    Reasons come from the scheduler, so a task another machine ran and failed under luigid is explained
+    here too (as is a forked worker process that died).
+    """
     if workers < 1:
         msg = f"workers must be at least 1, got {workers}"
         raise ValueError(msg)
-    factory = None if scheduler.host is None else _CentralFactory()
-    return luigi.build(
+    factory = _Factory(central=scheduler.central)
+    result = luigi.build(
         list(tasks),
         worker_scheduler_factory=factory,
         workers=workers,
@@ -82,3 +152,49 @@ def build(
         log_level=log_level,
         **scheduler.build_options(),
     )
+    return BuildOutcome(result=result, reasons=_failure_reasons(factory.scheduler, tasks))
+
+
+def build(
+    tasks: Sequence[luigi.Task], *, workers: int, scheduler: SchedulerAddress, log_level: str
+) -> LuigiRunResult:
+    """Run ``tasks`` with Luigi and return its detailed result (never raises for a failed task)."""
+    return run_tasks(tasks, workers=workers, scheduler=scheduler, log_level=log_level).result
+
+
+def _failure_reasons(scheduler: Any, tasks: Sequence[luigi.Task]) -> dict[str, str]:
+    """Return the scheduler's explanation for each of ``tasks`` or its dependencies that is incomplete."""
+    reasons: dict[str, str] = {}
+    if scheduler is None:
+        return reasons
+    seen: set[str] = set()
+    pending = list(tasks)
+    while pending:
+        task = pending.pop()
+        if task.task_id in seen:
+            continue
+        seen.add(task.task_id)
+        if task.complete():
+            continue
+        try:
+            error = scheduler.fetch_error(task.task_id).get("error") or ""
+        except Exception:  # a lost scheduler only costs the reason, not the report
+            error = ""
+        if error:
+            reasons[task.task_id] = _reason_line(str(error))
+        pending.extend(luigi.task.flatten(task.requires()))
+    return reasons
+
+
+def _reason_line(error: str) -> str:
+    """Return the line of a Luigi error text that says why (the exception, not the traceback frames)."""
+    with suppress(ValueError):
+        decoded = json.loads(error)  # Luigi sends some explanations JSON-encoded
+        if isinstance(decoded, str):
+            error = decoded
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("Traceback"):
+        return lines[-1]
+    return lines[0]

@@ -1,11 +1,18 @@
-"""Where the workflow keeps its data: the remote root (source of truth) and the local cache."""
+"""Where the workflow keeps its data, configured the Luigi way: luigi.cfg ``[pset_4]``, environment, CLI.
+
+One :class:`Pset4Config` (a ``luigi.Config``) holds the ``[pset_4]`` options. Precedence: a value the command
+line sets for its run (:func:`configured`) > ``$PSET4_*`` (read into Luigi's configuration once, when the
+configuration is first resolved) > luigi.cfg > the built-in default. Worker processes Luigi forks inherit it.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import luigi
 import luigi.configuration
 
 SECTION = "pset_4"
@@ -14,6 +21,9 @@ CACHE_ENV = "PSET4_CACHE_ROOT"
 THREADS_ENV = "PSET4_ENGINE_THREADS"
 DEFAULT_REMOTE = "data/remote"
 DEFAULT_CACHE = "data"
+
+# Which environment variable overrides which [pset_4] option.
+ENVIRONMENT = {"remote_root": REMOTE_ENV, "cache_root": CACHE_ENV, "engine_threads": THREADS_ENV}
 
 # What the offline demo seeds the remote with, and so the default image and model of a run.
 DEFAULT_IMAGE = "grace_hopper.jpg"
@@ -25,10 +35,29 @@ MODELS = "saved_models"
 STYLIZED = "stylized"
 CONTACT_SHEETS = "contact_sheets"
 
+_environment_read = False
+
+
+class Pset4Config(luigi.Config):
+    """The ``[pset_4]`` section of Luigi's configuration."""
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        """Read the ``[pset_4]`` section (Luigi names a Config's section after its family)."""
+        return SECTION
+
+    remote_root = luigi.Parameter(
+        default=DEFAULT_REMOTE, description="folder, file:// URL or s3://bucket/prefix: the source of truth"
+    )
+    cache_root = luigi.Parameter(default=DEFAULT_CACHE, description="this machine's cache folder")
+    engine_threads = luigi.Parameter(
+        default="", description="threads each stylizing process computes with; empty: one per core"
+    )
+
 
 @dataclass(frozen=True)
 class WorkflowSettings:
-    """The two roots every task resolves its locations against.
+    """The two roots every task resolves its locations against, and the engine's thread cap.
 
     ``remote_root`` is a folder path, ``file://`` URL or ``s3://bucket/prefix``; ``cache_root`` is a local
     folder. Both hold ``images/``, ``saved_models/`` and ``stylized/``.
@@ -45,38 +74,84 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, available // max(1, workers))
 
 
+def read_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Copy ``$PSET4_*`` into Luigi's configuration, once per process (later calls do nothing)."""
+    global _environment_read  # the configuration is process-wide, and so is this flag
+    if _environment_read:
+        return
+    env = os.environ if environ is None else environ
+    for option, variable in ENVIRONMENT.items():
+        if env.get(variable):
+            _set(option, env[variable])
+    _environment_read = True
+
+
+def _set(option: str, value: str) -> None:
+    """Set ``[pset_4] option`` in Luigi's configuration, making the section if luigi.cfg has none."""
+    config = luigi.configuration.get_config()
+    if not config.has_section(SECTION):
+        config.add_section(SECTION)
+    config.set(SECTION, option, value)
+
+
+@contextmanager
+def configured(
+    *, remote_root: str | None = None, cache_root: str | None = None, engine_threads: int | None = None
+) -> Iterator[WorkflowSettings]:
+    """Set the given ``[pset_4]`` options for the block (a command line's overrides); restore them after."""
+    read_environment()
+    config = luigi.configuration.get_config()
+    wanted = {"remote_root": remote_root, "cache_root": cache_root, "engine_threads": engine_threads}
+    before = {k: config.get(SECTION, k, None) for k, v in wanted.items() if v is not None}
+    try:
+        for option, value in wanted.items():
+            if value is not None:
+                _set(option, str(value))
+        yield resolve_settings()
+    finally:
+        for option, value in before.items():
+            if value is None:
+                config.remove_option(SECTION, option)
+            else:
+                config.set(SECTION, option, value)
+
+
 def resolve_settings(
     *,
     remote_root: str | None = None,
     cache_root: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> WorkflowSettings:
-    """Resolve the settings: explicit argument > environment > luigi.cfg ``[pset_4]`` > built-in default.
+    """Return the settings: explicit argument > ``environ`` (if given) > Luigi's ``[pset_4]`` > default.
 
     The default remote is a local folder so the workflow runs offline with no account; pointing
     ``remote_root`` at ``s3://bucket/prefix`` is the only change needed to run on S3. ``engine_threads``
-    (``$PSET4_ENGINE_THREADS`` or ``engine_threads``) caps the threads each stylizing process uses; unset,
-    the engine takes every core.
+    caps the threads each stylizing process uses; unset, the engine takes every core.
+
+    :raises ValueError: ``engine_threads`` is not a whole number >= 1 (the message names the setting)
     """
-    env = os.environ if environ is None else environ
-    config = luigi.configuration.get_config()
-    remote = (
-        remote_root
-        or env.get(REMOTE_ENV)
-        or config.get(SECTION, "remote_root", DEFAULT_REMOTE)
-        or DEFAULT_REMOTE
+    read_environment()
+    config = Pset4Config()
+    env = {} if environ is None else environ
+    remote = remote_root or env.get(REMOTE_ENV) or config.remote_root or DEFAULT_REMOTE
+    cache = cache_root or env.get(CACHE_ENV) or config.cache_root or DEFAULT_CACHE
+    threads_text = str(env.get(THREADS_ENV) or config.engine_threads or "").strip()
+    return WorkflowSettings(
+        remote_root=str(remote).rstrip("/") or "/",
+        cache_root=str(cache),
+        engine_threads=_threads(threads_text),
     )
-    cache = (
-        cache_root or env.get(CACHE_ENV) or config.get(SECTION, "cache_root", DEFAULT_CACHE) or DEFAULT_CACHE
-    )
-    threads_text = env.get(THREADS_ENV) or config.get(SECTION, "engine_threads", "") or ""
+
+
+def _threads(text: str) -> int | None:
+    """Return the thread cap ``text`` gives (None when empty); ValueError naming the setting if bad."""
+    if not text:
+        return None
     try:
-        threads = int(threads_text) if threads_text else None
+        threads = int(text)
     except ValueError:
         threads = 0
-    if threads is not None and threads < 1:
-        msg = f"{THREADS_ENV} / [{SECTION}] engine_threads must be a whole number >= 1, got {threads_text!r}"
+    if threads < 1:
+        msg = f"{THREADS_ENV} / [{SECTION}] engine_threads must be a whole number >= 1, got {text!r}"
         raise ValueError(msg)
-    return WorkflowSettings(
-        remote_root=str(remote).rstrip("/") or "/", cache_root=str(cache), engine_threads=threads
-    )
+    return threads

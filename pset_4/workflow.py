@@ -1,25 +1,23 @@
-"""Run a batch of stylizations through Luigi: check the inputs, sync them up, stylize, publish, summarize."""
+"""Run a batch of stylizations through Luigi: check inputs, sync them up, stylize and publish, summarize."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import luigi
-from PIL import Image
 
 from csci_utils.luigi.storage import join, list_names, target_for
-from pset_4 import contact_sheet
-from pset_4.naming import check_name, check_style, style_label, version_hash
-from pset_4.scheduling import SUCCEEDED, Scheduler, build
-from pset_4.settings import CONTACT_SHEETS, IMAGES, MODELS, WorkflowSettings, resolve_settings
+from csci_utils.luigi.tasks import copy_target
+from pset_4.naming import check_name, check_style
+from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
+from pset_4.settings import IMAGES, MODELS, WorkflowSettings, resolve_settings
+from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel
-from pset_4.tasks.stylize import PublishStylized, Stylize
+from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +42,33 @@ class Batch:
         for style in self.styles or (None,):
             check_style(style)
 
-    def tasks(self) -> list[Stylize]:
-        """Return one Stylize per pair, in image-major order, without duplicates."""
-        pairs = itertools.product(
-            dict.fromkeys(self.images), dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,))
+    def pairs(self) -> list[tuple[str, str, str | None]]:
+        """Return every (image, model, style), in image-major order, without duplicates."""
+        return list(
+            itertools.product(
+                dict.fromkeys(self.images), dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,))
+            )
         )
-        return [Stylize(image=i, model=m, style=s) for i, m, s in pairs]
+
+    def tasks(self, *, publish: bool = True) -> list[StylizeBase]:
+        """Return one task per pair: published (:class:`Stylize`) or kept here (:class:`StylizeHere`)."""
+        kind: type[StylizeBase] = Stylize if publish else StylizeHere
+        return [kind(image=i, model=m, style=s) for i, m, s in self.pairs()]
 
 
 @dataclass
 class BatchReport:
-    """What a batch run did: success, Luigi's summary, where results are, and what failed."""
+    """What a batch run did: success, Luigi's summary, where results are, and what failed (with why)."""
 
     ok: bool
     summary: str
     outputs: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    remote_only: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    contact_sheet: Path | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    contact_sheet: str | None = None
+    done_before: int = 0
 
 
 def remote_names(settings: WorkflowSettings, folder: str) -> list[str]:
@@ -93,106 +100,115 @@ def run_batch(
     batch: Batch,
     *,
     workers: int = 1,
-    scheduler: Scheduler | None = None,
+    scheduler: SchedulerAddress | None = None,
     publish: bool = True,
     sheet: bool = True,
+    fetch: bool = False,
     log_level: str = "WARNING",
 ) -> BatchReport:
     """Stylize every pair of ``batch``; return where the results are and whether everything succeeded.
 
     Inputs missing everywhere fail fast (FileNotFoundError listing the remote). Failed pairs do not stop the
-    others; they are listed in the report and ``ok`` is False. The roots come from :func:`resolve_settings`,
-    as the tasks' own do (luigi.cfg ``[pset_4]`` or the environment).
+    others; they are listed in the report with the scheduler's reason and ``ok`` is False. Results another
+    machine made are listed by their remote location; ``fetch`` downloads them into this machine's cache.
+    The roots come from :func:`resolve_settings` (Luigi's ``[pset_4]`` configuration), as the tasks' own do.
+
+    :raises ValueError: ``publish=False`` with a central scheduler (a local result is not shareable)
     """
     settings = resolve_settings()
-    scheduler = scheduler or Scheduler()
+    scheduler = scheduler or SchedulerAddress()
+    if not publish and scheduler.central:
+        msg = "--no-publish keeps results on this machine, so it cannot share a central scheduler"
+        raise ValueError(msg)
     check_inputs(batch, settings)
     ups = upload_tasks(batch, settings)
     if ups:
-        up = build(ups, workers=1, scheduler=scheduler, log_level=log_level)
+        # Uploads read this machine's cache: they run with this machine's own scheduler, never a shared one.
+        up = build(ups, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
         if up.status not in SUCCEEDED:
             return BatchReport(
                 ok=False, summary=up.summary_text, failed=[str(t) for t in ups if not t.complete()]
             )
-    stylize = batch.tasks()
-    wanted: list[luigi.Task] = [PublishStylized(image=t.image, model=t.model, style=t.style) for t in stylize]
-    if not publish:
-        wanted = list(stylize)
-    if workers > 1:
+    stylize = batch.tasks(publish=publish)
+    done_before = sum(task.complete() for task in stylize)
+    log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
+    wanted: list[luigi.Task] = list(stylize)
+    sheet_task = ContactSheet(pairs=[list(p) for p in batch.pairs()], publish=publish) if sheet else None
+    if sheet_task is not None:
+        wanted.append(sheet_task)
+    if workers > 1 and done_before < len(stylize):
         # Luigi forks a process per task: import the engine (torch, onnxruntime) once here rather than in
         # every child. Importing creates no threads or sessions, so forking afterwards is safe.
         import onnxruntime  # noqa: F401
 
         import neural_style.engine  # noqa: F401
-    log.info("%d pairs to stylize, %d worker(s)", len(stylize), workers)
-    result = build(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
+    outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
-    report = BatchReport(ok=True, summary=result.summary_text)
-    for task, goal in zip(stylize, wanted, strict=True):
-        if not goal.complete():
+    report = BatchReport(ok=True, summary=outcome.result.summary_text, done_before=done_before)
+    for task in stylize:
+        if not task.complete():
             report.failed.append(str(task))
+            reason = outcome.reasons.get(task.task_id) or _dependency_reason(task, outcome.reasons)
+            if reason:
+                report.reasons[str(task)] = reason
             continue
-        if task.output().exists():
-            report.outputs.append(task.output().path)
+        local = task.cached_output()
         if publish:
-            report.published.append(goal.output().path)
-    if report.failed:
-        report.ok = False
-    if sheet:
-        report.contact_sheet = write_contact_sheet(stylize, settings, publish=publish)
+            report.published.append(task.output().path)
+        if local.exists():
+            report.outputs.append(local.path)
+        else:
+            report.remote_only.append(task.output().path)
+    if sheet_task is not None:
+        report.contact_sheet = _sheet_location(sheet_task)
+        if report.contact_sheet is None and not report.failed:
+            report.failed.append(str(sheet_task))
+            report.reasons[str(sheet_task)] = outcome.reasons.get(sheet_task.task_id, "not drawn")
+    if fetch:
+        fetch_results(report, stylize, sheet_task)
+    report.ok = not report.failed
     return report
 
 
-def write_contact_sheet(
-    tasks: Sequence[Stylize], settings: WorkflowSettings, *, publish: bool
-) -> Path | None:
-    """Write (once) the sheet of every source image beside its results; None if there is nothing to show."""
-    rows: list[list[contact_sheet.Tile]] = []
-    shown: list[str] = []
-    by_image: dict[str, list[Stylize]] = {}
+def fetch_results(report: BatchReport, tasks: Sequence[StylizeBase], sheet: ContactSheet | None) -> None:
+    """Download the results (and the sheet) that only the remote has into this machine's cache."""
     for task in tasks:
-        by_image.setdefault(task.image, []).append(task)
-    for image, row_tasks in by_image.items():
-        source = [
-            Path(settings.cache_root, IMAGES, image).as_posix(),
-            join(settings.remote_root, IMAGES, image),
-        ]
-        row = [contact_sheet.Tile(image, _read_image(source))]
-        for task in row_tasks:
-            places = [task.output().path]
-            if publish:
-                places.append(
-                    PublishStylized(image=task.image, model=task.model, style=task.style).output().path
-                )
-            caption = " ".join(filter(None, [PurePosixPath(task.model).stem, style_label(task.style)]))
-            tile = contact_sheet.Tile(caption, _read_image(places))
-            if tile.image is not None:
-                shown.append(task.output_name())
-            row.append(tile)
-        rows.append(row)
-    if not shown:
-        return None
-    path = Path(settings.cache_root, CONTACT_SHEETS, f"contact-{version_hash({'outputs': shown})}.png")
-    if not path.exists():
-        # FileExistsError: another worker of the same batch wrote the same sheet first.
-        with suppress(FileExistsError):
-            contact_sheet.write(contact_sheet.compose(rows), path)
-    return path
+        if task.output().path not in report.remote_only:
+            continue
+        local = task.cached_output()
+        try:
+            copy_target(task.output(), local)
+        except OSError as err:
+            report.failed.append(f"fetch {task.output().path}")
+            report.reasons[f"fetch {task.output().path}"] = str(err)
+            continue
+        report.remote_only.remove(task.output().path)
+        report.outputs.append(local.path)
+    if sheet is not None and sheet.publish and sheet.complete() and not sheet.cached_output().exists():
+        try:
+            copy_target(sheet.output(), target_for(sheet.cached_output().as_posix(), binary=True))
+        except OSError as err:
+            report.failed.append(f"fetch {sheet.output().path}")
+            report.reasons[f"fetch {sheet.output().path}"] = str(err)
+            return
+        report.contact_sheet = sheet.cached_output().as_posix()
 
 
-def _read_image(locations: Sequence[str]) -> Image.Image | None:
-    """Return the picture at the first location that exists, or None."""
-    for location in locations:
-        target = target_for(location, binary=True)
-        if target.exists():
-            with target.open("r") as f:
-                data = f.read()
-            try:
-                image = Image.open(io.BytesIO(data))
-                image.load()
-            except (OSError, Image.DecompressionBombError, ValueError):
-                log.warning("cannot show %s on the contact sheet: not a readable image", location)
-                return None
-            return image
+def _sheet_location(sheet: ContactSheet) -> str | None:
+    """Return this machine's copy of the sheet if it has one, else the published one; None if not drawn."""
+    if sheet.cached_output().exists():
+        return sheet.cached_output().as_posix()
+    if sheet.complete():
+        return str(sheet.output().path)
     return None
+
+
+def _dependency_reason(task: luigi.Task, reasons: dict[str, str]) -> str:
+    """Return the reason a requirement of ``task`` failed, if the scheduler gave one."""
+    for dependency in luigi.task.flatten(task.requires()):
+        if dependency.task_id in reasons:
+            return reasons[dependency.task_id]
+        if not dependency.complete():
+            return f"{dependency} is missing"
+    return ""

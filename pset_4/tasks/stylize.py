@@ -1,6 +1,12 @@
 """Stylize a content image with a model, in this process (default) or through ``python -m neural_style eval``.
 
-Outputs are versioned: their names carry a salted hash of the parameters, the engine's version and the
+The rule that lets machines share a batch through one central scheduler: a task whose id the scheduler shares
+has an output every worker sees. So :class:`Stylize` requires the *remote* image and model, and its output is
+the *published* result on the remote; the machine that does the work downloads its inputs into its own cache
+inside ``run()`` (atomically, checked against the remote version), stylizes into its cache, then publishes.
+The cache is a detail of the machine doing the work; no shared task depends on another machine's files.
+
+Outputs are versioned: their names carry a salted hash of the parameters, the output pixels' version and the
 remote inputs' versions (:mod:`pset_4.naming`), so a changed input, parameter or engine gives a new file and
 an unchanged rerun finds its output and does nothing.
 """
@@ -20,11 +26,11 @@ from luigi.target import FileSystemTarget
 import neural_style
 from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
-from csci_utils.luigi.tasks import CopyTask
+from csci_utils.luigi.tasks import copy_target
 from pset_4.naming import stylized_name
 from pset_4.render import stylize_into
-from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, STYLIZED, resolve_settings
-from pset_4.tasks.data import ContentImage, DownloadImage, DownloadModel, SavedModel
+from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, STYLIZED, resolve_settings
+from pset_4.tasks.data import ContentImage, SavedModel, cache_location
 from pset_4.tasks.params import NameParameter, StyleParameter
 from pset_4.versions import check_cached_copy
 
@@ -33,10 +39,11 @@ log = logging.getLogger(__name__)
 # Used while an input is not on the remote yet: the task cannot run then (its input is missing), and the
 # real name is computed again once it is.
 _MISSING = "missing"
+_CACHE_FOLDERS = {"image": IMAGES, "model": MODELS}
 
 
 class StylizeBase(luigi.Task):
-    """What every way of stylizing shares: parameters, requirements and the versioned output."""
+    """What every way of stylizing shares: parameters, remote requirements, cached inputs, versioned names."""
 
     image = NameParameter(
         what="image", default=DEFAULT_IMAGE, description="content image under <remote>/images"
@@ -47,11 +54,11 @@ class StylizeBase(luigi.Task):
     style = StyleParameter(default=None, description="style index or blend of a multi-style model")
 
     def requires(self) -> dict[str, luigi.Task]:
-        """Require the local copies of the image and the model."""
-        return {"image": DownloadImage(image=self.image), "model": DownloadModel(model=self.model)}
+        """Require the image and the model on the remote (every machine sees them)."""
+        return {"image": ContentImage(image=self.image), "model": SavedModel(model=self.model)}
 
     def remote_inputs(self) -> dict[str, FileSystemTarget]:
-        """Return the remote objects the inputs are copies of."""
+        """Return the remote objects the inputs are."""
         # Luigi asks for the output (so for these) several times per run; build the targets once per root.
         root = resolve_settings().remote_root
         cached = self.__dict__.get("_remote_inputs")
@@ -64,68 +71,119 @@ class StylizeBase(luigi.Task):
         return cached[1]
 
     def versions(self) -> dict[str, str]:
-        """Return what the output depends on besides the parameters: engine and remote input versions."""
+        """Return what the output depends on besides the parameters: pixels and remote input versions."""
         found = {key: object_version(target) or _MISSING for key, target in self.remote_inputs().items()}
-        return {"engine": neural_style.__version__, **found}
+        return {"engine": neural_style.PIXELS_VERSION, **found}
 
-    def check_inputs(self, versions: dict[str, str]) -> None:
-        """Raise ValueError if a cached input is not the remote version the output is named after."""
+    def cached_inputs(self, versions: dict[str, str]) -> dict[str, str]:
+        """Return this machine's copies of the inputs, downloading what its cache lacks or has stale.
+
+        The remote is the source of truth: a cached copy that is not the version the output is named
+        after (the remote object was replaced) is downloaded again, atomically.
+
+        :raises ValueError: the remote changed again while it was being downloaded
+        """
         remote = self.remote_inputs()
-        for key, target in self.input().items():
-            check_cached_copy(target.path, versions[key], remote[key].path)
+        paths: dict[str, str] = {}
+        for key, source in remote.items():
+            name = self.image if key == "image" else self.model
+            path = cache_location(_CACHE_FOLDERS[key], name)
+            if Path(path).is_file():
+                try:
+                    check_cached_copy(path, versions[key], source.path)
+                except ValueError:
+                    log.info("the remote %s changed; downloading it again", source.path)
+                    Path(path).unlink(missing_ok=True)
+            if not Path(path).is_file():
+                copy_target(source, target_for(path, binary=True))
+                check_cached_copy(path, versions[key], source.path)
+            paths[key] = path
+        return paths
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
         """Return the versioned file name of the result."""
         return stylized_name(self.image, self.model, self.style, versions=versions or self.versions())
 
-    def output(self, versions: dict[str, str] | None = None) -> SuffixPreservingLocalTarget:
-        """Return ``<cache>/stylized/<versioned name>``."""
+    def cached_output(self, versions: dict[str, str] | None = None) -> SuffixPreservingLocalTarget:
+        """Return this machine's copy of the result: ``<cache>/stylized/<versioned name>``."""
         path = Path(resolve_settings().cache_root, STYLIZED, self.output_name(versions))
         return SuffixPreservingLocalTarget(os.fspath(path), format=luigi.format.Nop)
 
-    def checked_output(self) -> SuffixPreservingLocalTarget:
-        """Return the output for the remote versions the cached inputs are verified to match."""
+    def published_output(self, versions: dict[str, str] | None = None) -> FileSystemTarget:
+        """Return the published result: ``<remote>/stylized/<versioned name>``."""
+        location = join(resolve_settings().remote_root, STYLIZED, self.output_name(versions))
+        return target_for(location, binary=True)
+
+    def output(self) -> FileSystemTarget:
+        """Return the published result, which every machine sharing the remote sees."""
+        return self.published_output()
+
+    def run(self) -> None:
+        """Download the inputs this machine lacks, stylize into its cache, then publish to the remote."""
         versions = self.versions()
-        self.check_inputs(versions)
-        return self.output(versions)
+        inputs = self.cached_inputs(versions)
+        local = self.cached_output(versions)
+        if not local.exists():
+            started = time.perf_counter()
+            with local.temporary_path() as temp_output_path:
+                self.render(inputs, temp_output_path)
+            log.info("stylized %s in %.2f s -> %s", self, time.perf_counter() - started, local.path)
+        published = self.output_for(versions)
+        if published.path != local.path:
+            copy_target(local, published)
+
+    def output_for(self, versions: dict[str, str]) -> FileSystemTarget:
+        """Return where :meth:`run` leaves the result for ``versions`` (the published object here)."""
+        return self.published_output(versions)
+
+    def render(self, inputs: dict[str, str], output_path: str) -> None:
+        """Write the stylized picture of the cached ``inputs`` to ``output_path`` (a temp path)."""
+        stylize_into(inputs["image"], inputs["model"], output_path, style=self.style)
 
     def on_failure(self, exception: BaseException) -> str:
         """Report a user's mistake (bad image, bad model) in one line instead of a traceback."""
         if isinstance(exception, (ValueError, OSError)):
             return f"{self} failed: {exception}"
-        return super().on_failure(exception)
+        return str(super().on_failure(exception))
 
 
 class Stylize(StylizeBase):
-    """Stylize in this process with :mod:`neural_style.engine` (the spec's option B)."""
+    """Stylize in this process with :mod:`neural_style.engine` (the spec's option B) and publish."""
 
-    def run(self) -> None:
-        """Write the stylized image atomically through the target's ``temporary_path()``."""
-        inputs = self.input()
-        output = self.checked_output()
-        started = time.perf_counter()
-        with output.temporary_path() as temp_output_path:
-            stylize_into(inputs["image"].path, inputs["model"].path, temp_output_path, style=self.style)
-        log.info("stylized %s in %.2f s -> %s", self, time.perf_counter() - started, output.path)
+
+class StylizeHere(StylizeBase):
+    """Stylize into this machine's cache only (``--no-publish``): an output no other machine sees.
+
+    Its id is not machine-specific, so run it with this machine's own scheduler, never a shared luigid.
+    """
+
+    def output(self) -> SuffixPreservingLocalTarget:
+        """Return the cached result."""
+        return self.cached_output()
+
+    def output_for(self, versions: dict[str, str]) -> FileSystemTarget:
+        """Return the cached result: nothing is published."""
+        return self.cached_output(versions)
 
 
 class StylizeProgram(StylizeBase, ExternalProgramTask):
     """Stylize by running ``python -m neural_style eval`` (option A); same output as ``Stylize``."""
 
     temp_output_path: str = ""
+    program_inputs: dict[str, str] = {}  # noqa: RUF012 - set per run by render()
 
     def program_args(self) -> list[str]:
         """Return the command line of the engine's ``eval``."""
-        inputs = self.input()
+        inputs = self.program_inputs
         args = [
             sys.executable,
             "-m",
             "neural_style",
             "eval",
             "--content-image",
-            inputs["image"].path,
+            inputs.get("image", ""),
             "--model",
-            inputs["model"].path,
+            inputs.get("model", ""),
             "--output-image",
             self.temp_output_path,
             "--cuda",
@@ -136,24 +194,27 @@ class StylizeProgram(StylizeBase, ExternalProgramTask):
         return args
 
     def run(self) -> None:
-        """Run the program with its output pointed at the target's temp path, then publish it."""
-        with self.checked_output().temporary_path() as self.temp_output_path:
-            super().run()
+        """Download, run the program into the cache, publish (as :meth:`StylizeBase.run`)."""
+        StylizeBase.run(self)
+
+    def render(self, inputs: dict[str, str], output_path: str) -> None:
+        """Run the engine's command line with its output pointed at ``output_path``."""
+        self.program_inputs = inputs
+        self.temp_output_path = output_path
+        ExternalProgramTask.run(self)
 
 
-class PublishStylized(CopyTask):
-    """Copy a stylized image to ``<remote>/stylized/<versioned name>`` unless it is there already."""
+class PublishStylized(luigi.WrapperTask):
+    """The published result of :class:`Stylize` (which publishes it itself); kept for existing callers."""
 
     image = NameParameter(what="image", default=DEFAULT_IMAGE)
     model = NameParameter(what="model", default=DEFAULT_MODEL)
     style = StyleParameter(default=None)
 
     def requires(self) -> Stylize:
-        """Require the local result."""
+        """Require the stylize task, whose output is the published object."""
         return Stylize(image=self.image, model=self.model, style=self.style)
 
     def output(self) -> FileSystemTarget:
-        """Return the remote object (binary)."""
-        return target_for(
-            join(resolve_settings().remote_root, STYLIZED, self.requires().output_name()), binary=True
-        )
+        """Return the published object on the remote."""
+        return self.requires().output()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pset_4.settings import CACHE_ENV, REMOTE_ENV
+from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,17 @@ class Roots:
 
 
 @pytest.fixture
-def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Roots:
-    """Point the workflow at a fresh remote folder and cache under tmp_path, and work from there."""
+def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Roots]:
+    """Point the workflow at a fresh remote folder and cache under tmp_path, and work from there.
+
+    In this process through Luigi's configuration; for the processes a test starts through ``$PSET4_*``.
+    """
     found = Roots(remote=tmp_path / "remote", cache=tmp_path / "cache")
-    monkeypatch.setenv(REMOTE_ENV, str(found.remote))
-    monkeypatch.setenv(CACHE_ENV, str(found.cache))
-    monkeypatch.chdir(tmp_path)
-    return found
+    with configured(remote_root=str(found.remote), cache_root=str(found.cache)):
+        monkeypatch.setenv(REMOTE_ENV, str(found.remote))
+        monkeypatch.setenv(CACHE_ENV, str(found.cache))
+        monkeypatch.chdir(tmp_path)
+        yield found
 
 
 def write_photo(path: Path, *, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:
@@ -92,6 +96,24 @@ def luigid(tmp_path: Path, local_server) -> Iterator[int]:
         args = ["--address", "127.0.0.1", "--port", str(port), "--state-path", str(state)]
         return [str(luigid_bin), *args, "--logdir", str(logdir)]
 
-    env = {**os.environ, "LUIGI_CONFIG_PATH": os.devnull}
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(write_fast_timeouts(tmp_path / "luigid.cfg"))}
     with local_server(command, env=env, what="luigid") as port:
         yield port
+
+
+# Timeouts short enough that a dead worker's task moves on in seconds (luigi.cfg has the real ones).
+FAST_TIMEOUTS = """
+[scheduler]
+retry_delay = 1
+worker_disconnect_delay = 3
+prune_on_get_work = true
+
+[worker]
+ping_interval = 0.5
+"""
+
+
+def write_fast_timeouts(path: Path) -> Path:
+    """Write a Luigi configuration with test-sized heartbeat and retry timeouts; return its path."""
+    path.write_text(FAST_TIMEOUTS)
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from csci_utils.exit_codes import ExitCode
 from pset_4.cli import main
 
 
@@ -39,7 +40,8 @@ def test_batch_fans_out_over_images_and_styles(remote, capsys: pytest.CaptureFix
     assert sorted(p.name for p in (remote.remote / "stylized").iterdir()) == sorted(
         Path(p).name for p in outputs
     )
-    assert "Scheduled" in out
+    assert "pset_4: done: 4 result(s)" in out
+    assert "not granted run permission" not in out
 
 
 def test_batch_writes_a_contact_sheet_with_a_row_per_image(
@@ -58,13 +60,12 @@ def test_rerun_does_nothing(remote, capsys: pytest.CaptureFixture[str]) -> None:
     stamp = Path(output).stat().st_mtime_ns
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "were already done" in out or "complete ones were encountered" in out
-    assert "ran successfully" not in out
+    assert "pset_4: done: 1 result(s), 1 of them already done before this run" in out
     assert Path(output).stat().st_mtime_ns == stamp
 
 
 def test_unknown_image_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-i", "nope.jpg", "-m", "random.pth"]) == 2
+    assert main(["-i", "nope.jpg", "-m", "random.pth"]) == ExitCode.MISSING_INPUT
     err = capsys.readouterr().err
     assert "no image 'nope.jpg'" in err
     assert "a.jpg, b.png" in err
@@ -72,7 +73,7 @@ def test_unknown_image_lists_what_the_remote_has(remote, capsys: pytest.CaptureF
 
 
 def test_unknown_model_lists_what_the_remote_has(remote, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-i", "a.jpg", "-m", "candy.pth"]) == 2
+    assert main(["-i", "a.jpg", "-m", "candy.pth"]) == ExitCode.MISSING_INPUT
     assert "multi.onnx, random.pth" in capsys.readouterr().err
 
 
@@ -171,3 +172,45 @@ def test_remote_and_cache_options_override_the_configuration(
     (output,) = _lines(capsys.readouterr().out, "output: ")
     assert Path(output).parent == tmp_path / "cache2" / "stylized"
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_malformed_style_is_a_usage_error(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-i", "a.jpg", "-m", "multi.onnx", "--style", "three"]) == ExitCode.USAGE
+    assert capsys.readouterr().err.startswith("pset_4: error: style must be")
+
+
+def test_a_bad_engine_threads_setting_is_a_configuration_error(remote) -> None:
+    import os
+
+    command = [sys.executable, "-m", "pset_4", "-i", "a.jpg", "-m", "random.pth"]
+    env = {**os.environ, "PSET4_ENGINE_THREADS": "two"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == ExitCode.CONFIGURATION
+    assert "engine_threads" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_publish_cannot_share_a_central_scheduler(remote) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--no-publish", "--scheduler-host", "127.0.0.1"])
+    assert exited.value.code == ExitCode.USAGE
+
+
+def test_progress_says_what_is_left_to_do(remote, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["-i", "a.jpg", "-m", "multi.onnx", "--style", "1", "--style", "2", "--no-contact-sheet"]
+    assert main(argv) == 0
+    assert "pset_4: 2 to do, 0 already done" in capsys.readouterr().err
+    assert main([*argv, "--style", "3"]) == 0
+    assert "pset_4: 1 to do, 2 already done" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("image", "code"), [("nope.jpg", ExitCode.MISSING_INPUT), ("a.jpg", ExitCode.OK)])
+def test_luigi_command_line_exits_with_the_retcode_table(remote, image: str, code: int) -> None:
+    import os
+
+    config = Path(__file__).parents[2] / "luigi.cfg"
+    command = [sys.executable, "-m", "luigi", "--module", "pset_4.tasks.stylize", "Stylize"]
+    command += ["--local-scheduler", "--image", image, "--model", "random.pth"]
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(config)}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == code, done.stderr

@@ -52,3 +52,36 @@ def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
     sheet = compose([[Tile("a", None)]], tile_size=32)
     with pytest.raises(ValueError, match="image suffix"):
         write(sheet, tmp_path / "contact.txt")
+
+
+def _sheet_of(out: str) -> Path:
+    (line,) = [line for line in out.splitlines() if line.startswith("contact sheet: ")]
+    return Path(line.removeprefix("contact sheet: "))
+
+
+def test_the_sheet_is_a_luigi_task_skipped_when_complete(roots, make_photo, multistyle, capsys) -> None:
+    import shutil
+
+    from pset_4.cli import main
+
+    make_photo(roots.remote_images / "a.jpg")
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    argv = ["-i", "a.jpg", "-m", "multi.onnx", "--style", "3", "--style", "11"]
+    assert main(argv) == 0
+    sheet = _sheet_of(capsys.readouterr().out)
+    stamp = sheet.stat().st_mtime_ns
+    assert (roots.remote / "contact_sheets" / sheet.name).read_bytes() == sheet.read_bytes()
+    assert main(argv) == 0
+    assert sheet.stat().st_mtime_ns == stamp
+    with Image.open(sheet) as picture:
+        assert picture.width >= 3 * 256  # the photo, then two results, each at least 256 px
+        assert picture.height >= 256
+
+
+def test_captions_name_the_model_and_the_style() -> None:
+    from pset_4.tasks.contact_sheet import style_caption
+
+    assert style_caption("multistyle26.onnx", "9") == "multistyle26 style 9"
+    assert style_caption("multistyle26.onnx", "3:0.5,12:0.5") == "multistyle26 blend 3:0.5,12:0.5"
+    assert style_caption("candy.pth", None) == "candy"

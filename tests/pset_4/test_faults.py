@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -77,3 +78,65 @@ def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, big_job: list[str]) -> 
     assert "interrupted" in err
     assert "Traceback" not in err
     assert list(roots.stylized.iterdir()) == []
+
+
+def _children(pid: int) -> list[int]:
+    """Return the ids of the processes ``pid`` forked (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text()
+        found += [int(child) for child in text.split()]
+    return found
+
+
+@pytest.mark.slow
+def test_a_forked_worker_killed_with_sigkill_is_listed_as_failed_with_a_reason(
+    roots, big_job: list[str]
+) -> None:
+    command = [sys.executable, "-m", "pset_4", *big_job, "--workers", "2"]
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until_writing(worker, roots.stylized)
+    for child in _children(worker.pid):
+        os.kill(child, signal.SIGKILL)
+    _, err = worker.communicate(timeout=120)
+    assert worker.returncode == 1
+    assert any(line.startswith("FAILED: StylizeHere(image=big.png") for line in err.splitlines()), err
+    assert "  reason: " in err
+    assert "died" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_two_workers_leaves_no_temp_files_after_the_rerun(roots, big_job: list[str]) -> None:
+    command = [sys.executable, "-m", "pset_4", *big_job, "--workers", "2"]
+    # Ctrl-C in a terminal signals the whole process group: the CLI and the workers it forked.
+    worker = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    wait_until_writing(worker, roots.stylized)
+    os.killpg(worker.pid, signal.SIGINT)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 130, err
+    assert main(big_job) == 0
+    assert [p.name for p in roots.cache.rglob(".*")] == []
+
+
+def test_a_full_disk_is_a_failure_and_the_report_survives_it(
+    roots, make_photo, multistyle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    from pset_4 import contact_sheet
+
+    make_photo(roots.remote_images / "a.jpg")
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(contact_sheet, "write", disk_full)
+    assert main(["-i", "a.jpg", "-m", "multi.onnx", "--style", "2"]) == 1
+    captured = capsys.readouterr()
+    assert len([line for line in captured.out.splitlines() if line.startswith("published: ")]) == 1
+    assert "FAILED: ContactSheet(" in captured.err
+    assert "No space left on device" in captured.err

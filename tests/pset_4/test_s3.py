@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
 from pset_4.cli import main
-from pset_4.settings import CACHE_ENV, REMOTE_ENV
+from pset_4.settings import REMOTE_ENV, configured
 
 
 def _objects(bucket: str) -> dict[str, object]:
@@ -21,14 +22,17 @@ def _files(folder: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def s3_remote(s3_bucket: str, roots, make_photo, checkpoint, monkeypatch: pytest.MonkeyPatch) -> str:
+def s3_remote(
+    s3_bucket: str, roots, make_photo, checkpoint, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """The remote root on a fresh bucket, holding one photo and one checkpoint."""
     monkeypatch.setenv(REMOTE_ENV, f"s3://{s3_bucket}/pset_4")
     client = boto3.client("s3")
     photo = make_photo(roots.cache.parent / "upload" / "luigi.jpg")
     client.upload_file(str(photo), s3_bucket, "pset_4/images/luigi.jpg")
     client.upload_file(str(checkpoint), s3_bucket, "pset_4/saved_models/random.pth")
-    return s3_bucket
+    with configured(remote_root=f"s3://{s3_bucket}/pset_4"):
+        yield s3_bucket
 
 
 @pytest.mark.slow
@@ -51,21 +55,22 @@ def test_rerun_transfers_and_computes_nothing(s3_remote: str, roots, capsys) -> 
     objects, files = _objects(s3_remote), _files(roots.cache)
     capsys.readouterr()
     assert main(argv) == 0
-    assert "ran successfully" not in capsys.readouterr().out
+    assert "1 of them already done" in capsys.readouterr().out
     assert _objects(s3_remote) == objects
     assert _files(roots.cache) == files
 
 
 @pytest.mark.slow
 def test_another_machine_finds_the_published_result_without_downloading(
-    s3_remote: str, roots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    s3_remote: str, roots, tmp_path: Path, capsys
 ) -> None:
     argv = ["-i", "luigi.jpg", "-m", "random.pth", "--no-contact-sheet"]
     assert main(argv) == 0
     objects = _objects(s3_remote)
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "other-machine"))
     capsys.readouterr()
-    assert main(argv) == 0
-    assert "ran successfully" not in capsys.readouterr().out
+    assert main([*argv, "--cache", str(tmp_path / "other-machine")]) == 0
+    out = capsys.readouterr().out
+    assert "1 of them already done" in out
+    assert "remote only: s3://" in out
     assert _objects(s3_remote) == objects
     assert not (tmp_path / "other-machine").exists()

@@ -8,6 +8,7 @@ from pset_4.settings import (
     DEFAULT_REMOTE,
     REMOTE_ENV,
     THREADS_ENV,
+    configured,
     resolve_settings,
     threads_per_worker,
 )
@@ -48,3 +49,30 @@ def test_bad_engine_threads_are_refused_naming_the_setting(text: str) -> None:
 @pytest.mark.parametrize(("workers", "cores", "expected"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
 def test_workers_on_one_machine_split_its_cores(workers: int, cores: int, expected: int) -> None:
     assert threads_per_worker(workers, cores=cores) == expected
+
+
+def test_the_pset_4_section_is_a_luigi_config() -> None:
+    from pset_4.settings import Pset4Config
+
+    with configured(remote_root="s3://bucket/root", cache_root="/tmp/c", engine_threads=2):
+        config = Pset4Config()
+        assert (config.remote_root, config.cache_root) == ("s3://bucket/root", "/tmp/c")
+        assert config.engine_threads == "2"
+        assert resolve_settings().engine_threads == 2
+
+
+def test_configured_restores_the_configuration_after_the_block() -> None:
+    before = resolve_settings()
+    with configured(remote_root="elsewhere"):
+        assert resolve_settings().remote_root == "elsewhere"
+    assert resolve_settings() == before
+
+
+def test_the_environment_is_read_into_luigis_configuration_once(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = "from pset_4.settings import resolve_settings as r; print(r().remote_root, r().cache_root)"
+    env = {"PATH": "/usr/bin:/bin", REMOTE_ENV: "s3://b/p", CACHE_ENV: str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["s3://b/p", str(tmp_path)]

@@ -94,7 +94,7 @@ def test_upload_model_from_an_explicit_source(roots, checkpoint) -> None:
 def test_stylize_writes_a_versioned_output_and_a_rerun_does_nothing(seeded) -> None:
     task = Stylize(image="luigi.jpg", model="random.pth")
     assert build(task)
-    output = Path(task.output().path)
+    output = Path(task.cached_output().path)
     assert output.parent == seeded.stylized
     assert output.name.startswith("luigi--random--")
     assert output.suffix == ".jpg"
@@ -113,11 +113,10 @@ def test_a_changed_remote_input_gets_a_new_output_never_the_stale_one(seeded, ma
     make_photo(seeded.remote_images / "luigi.jpg", seed=3)
     assert first.output_name() != old_name
     assert not first.complete()
-    # The cache still holds the old photo: stylizing it under the new name would be wrong, so the task fails.
-    assert not build(Stylize(image="luigi.jpg", model="random.pth"))
-    assert [p.name for p in seeded.stylized.iterdir()] == [old_name]
-    (seeded.cache / "images" / "luigi.jpg").unlink()
+    # The cache still holds the old photo: the task downloads the remote's new one before stylizing.
     assert build(Stylize(image="luigi.jpg", model="random.pth"))
+    cached = seeded.cache / "images" / "luigi.jpg"
+    assert cached.read_bytes() == (seeded.remote_images / "luigi.jpg").read_bytes()
     assert sorted(p.name for p in seeded.stylized.iterdir()) == sorted([old_name, first.output_name()])
 
 
@@ -126,7 +125,7 @@ def test_a_new_engine_version_gets_a_new_output(seeded, monkeypatch: pytest.Monk
 
     task = Stylize(image="luigi.jpg", model="random.pth")
     assert build(task)
-    monkeypatch.setattr(neural_style, "__version__", neural_style.__version__ + ".post1")
+    monkeypatch.setattr(neural_style, "PIXELS_VERSION", neural_style.PIXELS_VERSION + ".post1")
     assert not task.complete()
 
 
@@ -135,21 +134,36 @@ def test_external_program_variant_gives_the_same_output(seeded) -> None:
     assert build(in_process)
     expected = Path(in_process.output().path).read_bytes()
     Path(in_process.output().path).unlink()
+    Path(in_process.cached_output().path).unlink()
     program = StylizeProgram(image="luigi.jpg", model="random.pth")
     assert program.output().path == in_process.output().path
     assert build(program)
-    with Image.open(program.output().path) as ours, Image.open(io.BytesIO(expected)) as theirs:
+    with Image.open(program.cached_output().path) as ours, Image.open(io.BytesIO(expected)) as theirs:
         difference = np.abs(np.asarray(ours, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
     assert difference.max() <= 1
     assert [p.name for p in seeded.stylized.iterdir()] == [Path(program.output().path).name]
+    assert Path(program.output().path).read_bytes() == Path(program.cached_output().path).read_bytes()
 
 
 def test_publish_copies_the_result_to_the_remote(seeded) -> None:
     task = PublishStylized(image="luigi.jpg", model="random.pth")
     assert build(task)
-    local = Path(task.requires().output().path)
+    local = Path(task.requires().cached_output().path)
     remote = seeded.remote / "stylized" / local.name
     assert remote.read_bytes() == local.read_bytes()
+
+
+def test_stylize_requires_only_what_every_machine_sees(seeded) -> None:
+    task = Stylize(image="luigi.jpg", model="random.pth")
+    assert Path(task.output().path).parent == seeded.remote / "stylized"
+    remote_requirements = [Path(t.output().path) for t in task.requires().values()]
+    assert all(seeded.remote in path.parents for path in remote_requirements)
+
+
+def test_stylize_downloads_its_inputs_inside_run(seeded) -> None:
+    assert build(Stylize(image="luigi.jpg", model="random.pth"))
+    cached = seeded.cache / "images" / "luigi.jpg"
+    assert cached.read_bytes() == (seeded.remote_images / "luigi.jpg").read_bytes()
 
 
 def test_a_corrupt_image_fails_without_an_output(seeded) -> None:

@@ -1,0 +1,114 @@
+"""The contact sheet of a batch as a Luigi task: the source photo, then each of its results, per row.
+
+Its inputs are the batch's results (published objects, or this machine's copies with ``--no-publish``); the
+sheet is drawn from this machine's cache where it has a result and from the remote where it does not, written
+atomically, and skipped when it exists. Published batches publish their sheet too, so every machine sharing
+the batch sees it complete.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path, PurePosixPath
+
+import luigi
+from luigi.target import FileSystemTarget
+from PIL import Image
+
+from csci_utils.luigi.storage import join, target_for
+from csci_utils.luigi.tasks import copy_target
+from pset_4 import contact_sheet
+from pset_4.naming import version_hash
+from pset_4.settings import CONTACT_SHEETS, IMAGES, resolve_settings
+from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
+
+log = logging.getLogger(__name__)
+
+
+def style_caption(model: str, style: str | None) -> str:
+    """Return a tile's caption: the model's name and the style it was asked for."""
+    name = PurePosixPath(model).stem
+    if style is None:
+        return name
+    return f"{name} style {style}" if style.isdigit() else f"{name} blend {style}"
+
+
+class ContactSheet(luigi.Task):
+    """One picture of every image of a batch beside its stylized versions."""
+
+    pairs = luigi.ListParameter(description="[image, model, style] of each result, in batch order")
+    publish = luigi.BoolParameter(default=True, description="results (and the sheet) are on the remote")
+
+    def results(self) -> list[StylizeBase]:
+        """Return the stylize task of each pair."""
+        kind: type[StylizeBase] = Stylize if self.publish else StylizeHere
+        return [kind(image=i, model=m, style=s) for i, m, s in self.pairs]
+
+    def requires(self) -> list[StylizeBase]:
+        """Require every result of the batch."""
+        return self.results()
+
+    def sheet_name(self) -> str:
+        """Return the sheet's file name, a hash of the versioned names of the results it shows."""
+        return f"contact-{version_hash({'outputs': [t.output_name() for t in self.results()]})}.png"
+
+    def cached_output(self) -> Path:
+        """Return this machine's copy of the sheet."""
+        return Path(resolve_settings().cache_root, CONTACT_SHEETS, self.sheet_name())
+
+    def output(self) -> FileSystemTarget:
+        """Return the sheet: published next to the results, or in this machine's cache."""
+        if not self.publish:
+            return target_for(self.cached_output().as_posix(), binary=True)
+        return target_for(
+            join(resolve_settings().remote_root, CONTACT_SHEETS, self.sheet_name()), binary=True
+        )
+
+    def run(self) -> None:
+        """Draw the sheet into this machine's cache (atomically), then publish it."""
+        local = self.cached_output()
+        if not local.exists():
+            # FileExistsError: another worker of this machine drew the same sheet first.
+            with suppress(FileExistsError):
+                contact_sheet.write(contact_sheet.compose(self.rows()), local)
+        if self.publish:
+            copy_target(target_for(local.as_posix(), binary=True), self.output())
+
+    def rows(self) -> list[list[contact_sheet.Tile]]:
+        """Return one row per image: the source photo first, then each of its results."""
+        settings = resolve_settings()
+        by_image: dict[str, list[StylizeBase]] = {}
+        for task in self.results():
+            by_image.setdefault(task.image, []).append(task)
+        rows = []
+        for image, tasks in by_image.items():
+            sources = [
+                Path(settings.cache_root, IMAGES, image).as_posix(),
+                join(settings.remote_root, IMAGES, image),
+            ]
+            row = [contact_sheet.Tile(image, read_image(sources))]
+            for task in tasks:
+                places = [task.cached_output().path, task.output().path]
+                row.append(contact_sheet.Tile(style_caption(task.model, task.style), read_image(places)))
+            rows.append(row)
+        return rows
+
+
+def read_image(locations: Sequence[str]) -> Image.Image | None:
+    """Return the picture at the first of ``locations`` that exists (None: none does, or unreadable)."""
+    for location in locations:
+        target = target_for(location, binary=True)
+        if target.exists():
+            with target.open("r") as f:
+                data = f.read()
+            try:
+                image = Image.open(io.BytesIO(data))
+                image.load()
+            except (OSError, Image.DecompressionBombError, ValueError):
+                log.warning("cannot show %s on the contact sheet: not a readable image", location)
+                return None
+            return image
+    return None
