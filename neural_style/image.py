@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from csci_utils.io import atomic_write
 
-from .errors import NeuralStyleError
+from .errors import NeuralStyleError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
         return image
     if not content_scale > 0 or content_scale == float("inf"):
         msg = f"--content-scale must be a positive number, got {content_scale}"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     width, height = image.size
     size = (int(width / content_scale), int(height / content_scale))
     if min(size) < MIN_SIDE:
@@ -94,7 +94,7 @@ def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
             f"--content-scale {content_scale} makes the {width}x{height} image {size[0]}x{size[1]}; "
             f"each side must stay at least {MIN_SIDE} pixels"
         )
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
@@ -123,7 +123,7 @@ def save_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
     image_format = Image.registered_extensions().get(extension)
     if image_format is None or image_format not in Image.SAVE:
         msg = f"cannot save an image as {destination.name!r}: use a suffix such as .jpg or .png"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     with atomic_write(destination, "wb", as_file=True, overwrite=True) as handle:
         image.save(handle, format=image_format)
     log.info("wrote %s", destination)
