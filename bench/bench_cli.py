@@ -18,6 +18,7 @@ Targets (issue 11): our command at least 1.2x faster than the peer's at 512 and 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import statistics
@@ -180,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             peer = peer_command(photo, peer_out, args.style, side)
             times = interleaved(
                 {
-                    "ours": lambda c=ours: timed_command(c, folder),
-                    "peer": lambda c=peer: timed_command(c, folder),
+                    "ours": functools.partial(timed_command, ours, folder),
+                    "peer": functools.partial(timed_command, peer, folder),
                 },
                 args.rounds,
             )

@@ -180,7 +180,7 @@ class OnnxStylizer(Stylizer):
         # One pass each way: layout change, scaling and type conversion fused (these passes are a tenth
         # of a short command's time).
         batch = np.empty((1, 3, height, width), dtype=np.float32)
-        np.multiply(rgb.transpose(2, 0, 1), np.float32(1.0 / self.scale), out=batch[0], casting="unsafe")
+        np.divide(rgb.transpose(2, 0, 1), np.float32(self.scale), out=batch[0], casting="unsafe")
         feeds: dict[str, np.ndarray] = {self.image_input: batch}
         if self.style_input is not None and self.style_weights is not None:
             feeds[self.style_input] = self.style_weights
