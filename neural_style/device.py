@@ -28,10 +28,8 @@ def device_kind(device: str | torch.device) -> DeviceKind:
     """
     name = device if isinstance(device, str) else device.type
     kind, _, ordinal = name.strip().partition(":")
-    if kind == "cpu" and not ordinal:
-        return "cpu"
-    if kind == "cuda" and (not ordinal or ordinal.isdigit()):
-        return "cuda"
+    if kind in {"cpu", "cuda"} and (not ordinal or ordinal.isdigit()):
+        return "cuda" if kind == "cuda" else "cpu"
     msg = f"unsupported device {device!r}; use 'cpu' or 'cuda'"
     raise UsageError(msg)
 

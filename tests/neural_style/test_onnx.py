@@ -144,3 +144,14 @@ def test_an_onnx_model_matches_the_peer_within_one_level(photo):
     theirs = np.asarray(StyleTransfer(device="cpu").stylize(picture, style=7), dtype=int)
     assert ours.shape == theirs.shape
     assert np.abs(ours - theirs).max() <= 1
+
+
+def test_cuda_for_an_onnx_model_without_cuda_support_is_a_usage_error(photo, tmp_path, capsys):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime has CUDA support")
+    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
+    assert main([*argv, "--output-image", str(tmp_path / "o.png"), "--cuda", "1"]) == ExitCode.USAGE
+    assert "use --cuda 0" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
