@@ -27,8 +27,8 @@ def device_kind(device: str | torch.device) -> DeviceKind:
     device.
     """
     name = device if isinstance(device, str) else device.type
-    kind, _, ordinal = name.strip().partition(":")
-    if kind in {"cpu", "cuda"} and (not ordinal or ordinal.isdigit()):
+    kind, colon, ordinal = name.strip().partition(":")
+    if kind in {"cpu", "cuda"} and (not colon or ordinal.isdigit()):
         return "cuda" if kind == "cuda" else "cpu"
     msg = f"unsupported device {device!r}; use 'cpu' or 'cuda'"
     raise UsageError(msg)

@@ -9,7 +9,9 @@ from neural_style.device import device_kind, resolve_device
 from neural_style.errors import UsageError
 
 
-@pytest.mark.parametrize(("name", "kind"), [("cpu", "cpu"), ("cpu:0", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda")])
+@pytest.mark.parametrize(
+    ("name", "kind"), [("cpu", "cpu"), ("cpu:0", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda")]
+)
 def test_device_kind_reads_the_name(name, kind):
     assert device_kind(name) == kind
 
