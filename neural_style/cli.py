@@ -1,7 +1,9 @@
 """``python -m neural_style eval|train``: the example's command line, over our engine and trainer.
 
-Thin by design: parse, call one library function, turn a user's mistake into one line on stderr and a
-non-zero exit status.
+Thin by design: parse, call one library function, turn a user's mistake into one line on stderr and an
+exit status from :class:`csci_utils.exit_codes.ExitCode` (2 a bad option, 3 a missing file, 4 a file that is
+not an image or a model, 1 a failure while running, 130 interrupted). Quick to start: nothing heavy is
+imported until the command needs it, and an ``.onnx`` model never imports torch.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from csci_utils.exit_codes import ExitCode
+
 from . import __version__
 from .errors import NeuralStyleError
+from .precision import PRECISIONS
 
 log = logging.getLogger(__name__)
-
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,9 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
-        default="fp32",
-        help="bf16 is faster on CPUs that support it, at a small cost in accuracy (checkpoints only)",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto (default): bf16 for checkpoints where the CPU computes it natively (AVX512_BF16 or AMX), "
+        "else fp32; .onnx models always run in fp32",
     )
 
     training = commands.add_parser("train", help="train a model for one style")
@@ -89,7 +92,7 @@ def _device(cuda: int) -> str:
 
 def run_eval(args: argparse.Namespace) -> None:
     """Stylize (and optionally export) as the example's ``eval`` does."""
-    from .engine import stylize
+    from .loading import stylize  # not .engine: that imports torch, which an .onnx model never needs
 
     written = stylize(
         args.content_image,
@@ -144,18 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_eval(args)
         else:
             run_train(args)
-    except (FileNotFoundError, NeuralStyleError) as err:
+    except NeuralStyleError as err:
         print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return EXIT_ERROR
+        return err.exit_code
+    except FileNotFoundError as err:
+        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
+        return ExitCode.MISSING_INPUT
     except OSError as err:  # permissions, a full disk, a directory where a file was expected
         detail = err.strerror or str(err)
         where = f": {err.filename}" if err.filename else ""
         print(f"neural_style: error: {detail}{where}", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.FAILED
     except KeyboardInterrupt:
         print("neural_style: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK
 
 
 def _one_line(err: BaseException) -> str:

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from csci_utils.io import atomic_write
 
-from .errors import NeuralStyleError
+from .errors import NeuralStyleError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 1 << 28
 # The smallest side TransformerNet accepts: its 9x9 reflection padding needs more than 4 pixels.
 MIN_SIDE = 5
+# zlib levels 1-3 use its fast match finder; 3 is the smallest of those (see save_image).
+PNG_COMPRESS_LEVEL = 3
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
 
 
@@ -86,7 +88,7 @@ def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
         return image
     if not content_scale > 0 or content_scale == float("inf"):
         msg = f"--content-scale must be a positive number, got {content_scale}"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     width, height = image.size
     size = (int(width / content_scale), int(height / content_scale))
     if min(size) < MIN_SIDE:
@@ -94,7 +96,7 @@ def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
             f"--content-scale {content_scale} makes the {width}x{height} image {size[0]}x{size[1]}; "
             f"each side must stay at least {MIN_SIDE} pixels"
         )
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
@@ -117,14 +119,32 @@ def from_float(array: np.ndarray) -> Image.Image:
 
 
 def save_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
-    """Write ``image`` atomically in the format its suffix names, replacing an existing file."""
+    """Write ``image`` atomically in the format its suffix names, replacing an existing file.
+
+    PNGs are written with zlib level 3 (:data:`PNG_COMPRESS_LEVEL`): the same pixels as Pillow's default
+    level 6, in about a third of the time, for a file about a tenth larger.
+    """
     destination = Path(path)
-    extension = destination.suffix.lower()
-    image_format = Image.registered_extensions().get(extension)
-    if image_format is None or image_format not in Image.SAVE:
+    image_format = saving_format(destination.suffix)
+    if image_format is None:
         msg = f"cannot save an image as {destination.name!r}: use a suffix such as .jpg or .png"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
+    options = {"compress_level": PNG_COMPRESS_LEVEL} if image_format == "PNG" else {}
     with atomic_write(destination, "wb", as_file=True, overwrite=True) as handle:
-        image.save(handle, format=image_format)
+        image.save(handle, format=image_format, **options)
     log.info("wrote %s", destination)
     return destination
+
+
+def saving_format(suffix: str) -> str | None:
+    """Return the Pillow format that saves files ending in ``suffix`` (``".png"`` -> ``"PNG"``), or None.
+
+    The common formats are looked up first: loading every Pillow plugin costs a short command about
+    0.1 s, so that happens only for a suffix the common ones lack.
+    """
+    extension = suffix.lower()
+    Image.preinit()
+    if extension not in Image.EXTENSION:
+        Image.init()
+    image_format = Image.EXTENSION.get(extension)
+    return image_format if image_format in Image.SAVE else None

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import NeuralStyleError
+from .errors import UsageError
 from .image import check_side, load_image, save_image, scale_image, to_array
 
 
@@ -41,7 +41,7 @@ class Stylizer(ABC):
         if style is None:
             return self
         msg = "this model holds a single style; --style only applies to multi-style models"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
 
     def stylize(self, image: Image.Image) -> Image.Image:
         """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from neural_style.errors import NeuralStyleError
-from neural_style.image import from_float, load_image, save_image, scale_image
+from neural_style.image import from_float, load_image, save_image, saving_format, scale_image
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -136,3 +136,22 @@ def test_arbitrary_bytes_give_a_picture_or_a_clear_error(tmp_path, magic, body):
     else:
         assert picture.mode == "RGB"
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expected"), [(".png", "PNG"), (".JPG", "JPEG"), (".tif", "TIFF"), (".webp", "WEBP")]
+)
+def test_saving_format_follows_the_suffix(suffix, expected):
+    assert saving_format(suffix) == expected
+
+
+def test_saving_format_of_an_unknown_suffix_is_none():
+    assert saving_format(".xyz") is None
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.tiff", "out.bmp"])
+def test_saved_lossless_pictures_keep_every_pixel(tmp_path, name):
+    pixels = np.random.default_rng(0).integers(0, 256, (33, 47, 3), dtype=np.uint8)
+    save_image(Image.fromarray(pixels, "RGB"), tmp_path / name)
+    with Image.open(tmp_path / name) as saved:
+        assert np.array_equal(np.asarray(saved.convert("RGB")), pixels)

