@@ -32,6 +32,11 @@ def _eval(*flags: str) -> int:
     return main(["eval", *flags])
 
 
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image, dtype=float)
+
+
 def _size(path: Path) -> tuple[int, int]:
     with Image.open(path) as image:
         return image.size
@@ -51,10 +56,8 @@ def test_strength_and_preserve_color_apply_to_a_fixed_style_model(
     base = ["--content-image", str(photo), "--model", str(published_checkpoint)]
     assert _eval(*base, "--output-image", str(full)) == ExitCode.OK
     assert _eval(*base, "--output-image", str(soft), "--strength", "0.3", "--preserve-color") == ExitCode.OK
-    original = np.asarray(Image.open(photo), dtype=float)
-    assert np.abs(np.asarray(Image.open(soft), dtype=float) - original).mean() < (
-        np.abs(np.asarray(Image.open(full), dtype=float) - original).mean()
-    )
+    original = _pixels(photo)
+    assert np.abs(_pixels(soft) - original).mean() < (np.abs(_pixels(full) - original).mean())
 
 
 def test_a_folder_is_stylized_into_a_folder_under_the_same_names(
