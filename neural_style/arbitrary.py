@@ -34,7 +34,6 @@ import numpy as np
 from PIL import Image
 
 from .color import check_strength
-from .device import resolve_device
 from .errors import NeuralStyleError
 from .image import load_image, to_array
 from .stylizer import Stylizer
@@ -87,7 +86,11 @@ def _session(model: str | bytes, device: str, threads: int | None, *, lean: bool
     import onnxruntime
 
     providers = ["CPUExecutionProvider"]
-    if resolve_device(device).type == "cuda":
+    # Checked here, not with resolve_device: that imports torch, which this path never needs.
+    if device not in ("cpu", "cuda"):
+        msg = f"unknown device {device!r} for style from a picture; use 'cpu' or 'cuda'"
+        raise NeuralStyleError(msg)
+    if device == "cuda":
         if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
             msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
             raise NeuralStyleError(msg)
