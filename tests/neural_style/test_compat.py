@@ -48,8 +48,12 @@ def test_the_specs_option_b_snippet_runs_verbatim(
     assert (_pixels(temp_output_path) == np.asarray(expected)).all()
 
 
-def test_stylize_takes_a_style_picture_and_strength(photo: Path, tmp_path: Path, make_photo) -> None:
+def test_stylize_takes_a_style_picture_and_strength(
+    photo: Path, tmp_path: Path, make_photo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from neural_style.neural_style import stylize
+
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(tmp_path / "cache"))
 
     painting = make_photo(tmp_path / "painting.png", width=64, height=64, seed=3)
     out = tmp_path / "out.png"
