@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,33 @@ def test_a_damaged_cache_entry_is_rebuilt(
     rebuilt = ArbitraryStyle.load()
     assert rebuilt.with_style_image(painting).stylize(_photo(32)).size == (32, 32)
     assert all(entry.stat().st_size > 1000 for entry in tmp_path.iterdir())
+
+
+_BIG_PHOTO_SCRIPT = """
+import resource, sys
+import numpy as np
+from PIL import Image
+from neural_style.arbitrary import ArbitraryStyle
+rng = np.random.default_rng(0)
+tile = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+photo = Image.fromarray(np.tile(tile, (64, 64, 1)), "RGB")
+painting = Image.fromarray((rng.random((256, 256, 3)) * 255).astype(np.uint8), "RGB")
+out = ArbitraryStyle.load().with_style_image(painting).stylize(photo)
+assert out.size == (4096, 4096), out.size
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # about 1 min on a quiet 2-core machine, 4 min on a loaded one
+def test_a_4096_photo_is_stylized_in_one_pass_under_3_gib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEURAL_STYLE_CACHE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _BIG_PHOTO_SCRIPT], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    peak_kib = int(done.stdout.split()[-1])
+    assert peak_kib < 3 * 1024 * 1024
