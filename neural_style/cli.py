@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--output-image", required=True, help="where to write the stylized picture")
     evaluate.add_argument(
-        "--model", required=True, help="a .pth/.model checkpoint, or an .onnx model run by ONNX Runtime"
+        "--model", default=None, help="a .pth/.model checkpoint, or an .onnx model run by ONNX Runtime"
     )
     evaluate.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1 to run on a CUDA GPU")
     evaluate.add_argument(
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): bf16 for checkpoints where the CPU computes it natively (AVX512_BF16 or AMX), "
         "else fp32; .onnx models always run in fp32",
     )
+    add_picture_style_flags(evaluate)
 
     training = commands.add_parser("train", help="train a model for one style")
     training.add_argument("--epochs", type=int, default=2, help="passes over the dataset")
@@ -84,6 +85,82 @@ def build_parser() -> argparse.ArgumentParser:
     )
     training.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     return parser
+
+
+def add_picture_style_flags(evaluate: argparse.ArgumentParser) -> None:
+    """Add ``--style-image``, ``--strength`` and ``--preserve-color`` to the eval parser."""
+    evaluate.add_argument(
+        "--style-image", default=None, help="any picture as the style (instead of --model); needs no training"
+    )
+    evaluate.add_argument(
+        "--strength", type=float, default=1.0, help="0..1: how much style (1, the default, is full style)"
+    )
+    evaluate.add_argument(
+        "--preserve-color", action="store_true", help="keep the photo's colours, take the style's luminance"
+    )
+
+
+def check_picture_style_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse bad combinations of eval's model flags before any work (argparse's usage error, exit 2)."""
+    if args.style_image is not None and args.model is not None:
+        parser.error("give either --model or --style-image, not both")
+    if args.style_image is not None and args.style is not None:
+        parser.error("--style picks a style of a multi-style --model; it cannot be used with --style-image")
+    if args.style_image is None and args.model is None:
+        parser.error("one of --model or --style-image is required")
+    if not 0.0 <= args.strength <= 1.0:
+        parser.error(f"--strength must be between 0 and 1, got {args.strength}")
+
+
+def uses_picture_style(args: argparse.Namespace) -> bool:
+    """Whether eval needs :func:`run_picture_eval` (style picture, strength, colour, or a folder)."""
+    from pathlib import Path
+
+    return bool(
+        args.style_image is not None
+        or args.strength != 1.0
+        or args.preserve_color
+        or Path(args.content_image).is_dir()
+    )
+
+
+def run_picture_eval(args: argparse.Namespace) -> int:
+    """Run eval through :mod:`neural_style.batch`; map its errors onto :class:`ExitCode`."""
+    from csci_utils.exit_codes import ExitCode
+
+    from .batch import load_stylizer, stylize_path
+
+    if args.export_onnx is not None:
+        print("neural_style: error: --export_onnx cannot be combined with these flags", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        stylizer = load_stylizer(
+            model=args.model,
+            style_image=args.style_image,
+            style=args.style,
+            strength=args.strength,
+            preserve_color=args.preserve_color,
+            device=_device(args.cuda),
+            precision=args.precision,
+        )
+        result = stylize_path(
+            stylizer, args.content_image, args.output_image, content_scale=args.content_scale
+        )
+    except FileNotFoundError as err:
+        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
+        return ExitCode.MISSING_INPUT
+    except NeuralStyleError as err:
+        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except OSError as err:
+        print(f"neural_style: error: {err.strerror or err}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        print("neural_style: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    for reason in result.failed.values():
+        print(f"neural_style: error: {reason}", file=sys.stderr)
+    return ExitCode.BAD_INPUT if result.failed else ExitCode.OK
 
 
 def _device(cuda: int) -> str:
@@ -142,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .vgg import MISSING_WEIGHTS_HINT
 
         parser.error(MISSING_WEIGHTS_HINT)  # a usage error, with the hint argparse's "required" lacks
+    if args.command == "eval":
+        check_picture_style_args(parser, args)
+        if uses_picture_style(args):
+            return run_picture_eval(args)
     try:
         if args.command == "eval":
             run_eval(args)

@@ -63,11 +63,30 @@ class Vgg16(nn.Module):
 
     Inputs are ImageNet-normalized RGB batches ``[n, 3, h, w]``. The layers after relu4_3 exist only so
     torchvision's state_dict loads as it is; they are never run.
+
+    ``Vgg16(requires_grad=False)`` is the example's call. The example downloads ImageNet weights there;
+    here they come from ``weights`` (a torchvision-layout file such as ``vgg16-397923af.pth``, read with
+    ``weights_only=True``) or not at all: without them the layers keep PyTorch's random initialisation,
+    which runs but gives meaningless perceptual losses (a warning is logged). :func:`load_vgg16` is the
+    usual way in.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, requires_grad: bool = False, *, weights: str | os.PathLike[str] | None = None) -> None:
+        """Build the trunk; load ``weights`` if given; freeze it unless ``requires_grad``."""
         super().__init__()
         self.features = _features()
+        if weights is not None:
+            path = Path(weights)
+            if not path.is_file():
+                msg = f"{path}: no such file; {MISSING_WEIGHTS_HINT}"
+                raise FileNotFoundError(msg)
+            expected = self.state_dict()
+            state = _read_state(path)
+            _check_layout(state, expected, path)
+            self.load_state_dict({key: state[key] for key in expected})
+        else:
+            log.warning("Vgg16 built without weights: its layers are random until a state_dict is loaded")
+        self.requires_grad_(requires_grad)
 
     def forward(self, x: torch.Tensor) -> VggFeatures:
         """Return the four tapped activations of ``x``."""
@@ -130,15 +149,6 @@ def load_vgg16(weights_path: str | os.PathLike[str], *, device: str | torch.devi
     Raises ``FileNotFoundError`` when the file is missing and ``NeuralStyleError`` when it is not VGG16
     weights; classifier entries in the file are ignored. The file is read with ``weights_only=True``.
     """
-    path = Path(weights_path)
-    if not path.is_file():
-        msg = f"{path}: no such file; {MISSING_WEIGHTS_HINT}"
-        raise FileNotFoundError(msg)
-    net = Vgg16()
-    expected = net.state_dict()
-    state = _read_state(path)
-    _check_layout(state, expected, path)
-    net.load_state_dict({key: state[key] for key in expected})
-    net.requires_grad_(False)
-    log.debug("loaded VGG16 weights from %s", path)
+    net = Vgg16(requires_grad=False, weights=weights_path)
+    log.debug("loaded VGG16 weights from %s", weights_path)
     return net.to(device).eval()
