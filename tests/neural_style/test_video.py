@@ -93,7 +93,9 @@ def test_variable_frame_rate_is_kept(tmp_path: Path, stylizer: Stylizer) -> None
 
 
 def test_odd_sides_become_even(tmp_path: Path, stylizer: Stylizer) -> None:
-    clip = make_clip(tmp_path / "odd.mp4", ClipSpec(width=67, height=49, seconds=0.3, audio=False, codec="mpeg4"))
+    clip = make_clip(
+        tmp_path / "odd.mp4", ClipSpec(width=67, height=49, seconds=0.3, audio=False, codec="mpeg4")
+    )
     info = probe(stylize_video(clip, tmp_path / "out.mp4", stylizer))
     assert (info.width, info.height) == (66, 48)
 
@@ -116,7 +118,10 @@ def test_crf_sets_quality(tmp_path: Path, clip: Path, stylizer: Stylizer) -> Non
 
 def test_command_writes_the_clip(tmp_path: Path, clip: Path, model: Path) -> None:
     out = tmp_path / "cli.mp4"
-    assert main(["video", "--input", str(clip), "--output", str(out), "--model", str(model), "--style", "2"]) == 0
+    assert (
+        main(["video", "--input", str(clip), "--output", str(out), "--model", str(model), "--style", "2"])
+        == 0
+    )
     assert probe(out).frame_count == probe(clip).frame_count
     assert _listing(tmp_path) == ["cli.mp4"]
 
@@ -180,7 +185,9 @@ def test_output_must_be_mp4(tmp_path: Path, clip: Path, model: Path) -> None:
 
 
 @pytest.mark.parametrize("flag", [["--crf", "52"], ["--max-size", "8"]])
-def test_out_of_range_flags_are_usage_errors(tmp_path: Path, clip: Path, model: Path, flag: list[str]) -> None:
+def test_out_of_range_flags_are_usage_errors(
+    tmp_path: Path, clip: Path, model: Path, flag: list[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         _run(tmp_path, model, clip, *flag)
     assert exit_info.value.code == 2

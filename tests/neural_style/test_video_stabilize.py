@@ -34,7 +34,9 @@ def motion(clip: dict[str, list[np.ndarray]]) -> metrics.ClipMotion:
     return metrics.measure_motion(clip["sources"])
 
 
-def test_warping_error_is_at_least_halved(clip: dict[str, list[np.ndarray]], motion: metrics.ClipMotion) -> None:
+def test_warping_error_is_at_least_halved(
+    clip: dict[str, list[np.ndarray]], motion: metrics.ClipMotion
+) -> None:
     independent = metrics.warping_error(clip["fresh"], motion)
     assert metrics.warping_error(clip["ours"], motion) <= 0.5 * independent
 
@@ -57,7 +59,9 @@ def test_less_ghosting_than_the_moving_average_at_equal_flicker(
     ours = metrics.flicker(clip["ours"], motion)
     ema = _ema_at_flicker(clip["fresh"], motion, ours)
     assert metrics.flicker(ema, motion) <= ours
-    assert metrics.ghosting(clip["ours"], clip["fresh"], motion) < metrics.ghosting(ema, clip["fresh"], motion)
+    assert metrics.ghosting(clip["ours"], clip["fresh"], motion) < metrics.ghosting(
+        ema, clip["fresh"], motion
+    )
 
 
 def test_scene_cut_is_detected_where_it_is(clip: dict[str, list[np.ndarray]]) -> None:
