@@ -67,16 +67,20 @@ class FlowEstimator:
 
     def __init__(self, *, flow_side: int = 320, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> None:
         self.flow_side = flow_side
-        self._dis = cv2.DISOpticalFlow_create(preset)
+        self._dis = cv2.DISOpticalFlow.create(preset)
 
     def grey(self, rgb: np.ndarray) -> np.ndarray:
         """Return the grey, shrunk copy of a frame that :meth:`motion` takes."""
         return to_grey(rgb, self.flow_side)
 
+    def _calc(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        # OpenCV takes None for "no initial flow"; its stubs only admit an array there.
+        return np.asarray(self._dis.calc(first, second, None))  # type: ignore[call-overload]
+
     def motion(self, previous: np.ndarray, current: np.ndarray, size: tuple[int, int]) -> Motion:
         """Return the motion from grey frame ``previous`` to grey frame ``current``, at ``size`` (w, h)."""
-        backward = self._dis.calc(current, previous, None)
-        forward = self._dis.calc(previous, current, None)
+        backward = self._calc(current, previous)
+        forward = self._calc(previous, current)
         trusted = _consistent(backward, forward) & _photometric(previous, current, backward)
         width, height = size
         small_h, small_w = current.shape

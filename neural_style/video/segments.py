@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -166,7 +167,7 @@ def join_segments(
     return target
 
 
-PacketItem = tuple[Fraction, int, av.Packet]
+PacketItem = tuple[Fraction, int, "av.Packet[Any]"]
 
 
 def _video_packets(
@@ -182,18 +183,19 @@ def _video_packets(
                 if packet.pts is None or packet.size == 0:
                     continue
                 base = Fraction(packet.time_base)
-                packet.pts = round((packet.pts * base + offset) / info.time_base)
+                pts = round((packet.pts * base + offset) / info.time_base)
+                packet.pts = pts
                 packet.dts = (
                     round((packet.dts * base + offset) / info.time_base) if packet.dts is not None else None
                 )
-                packet.duration = round(packet.duration * base / info.time_base)
+                packet.duration = round((packet.duration or 0) * base / info.time_base)
                 packet.time_base = info.time_base
                 packet.stream = stream
-                yield (packet.pts * info.time_base, 0, packet)
+                yield (pts * info.time_base, 0, packet)
 
 
 def _audio_packets(
-    container: av.container.InputContainer, streams: list[av.stream.Stream]
+    container: av.container.InputContainer, streams: Sequence[av.audio.stream.AudioStream]
 ) -> Iterator[PacketItem]:
     if not streams:
         return

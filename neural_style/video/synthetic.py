@@ -96,6 +96,9 @@ def make_clip(path: str | os.PathLike[str], spec: ClipSpec | None = None) -> Pat
             video = container.add_stream(
                 spec.codec, rate=spec.fps, options={"g": str(spec.keyframe_interval)}
             )
+            if not isinstance(video, av.video.stream.VideoStream):
+                msg = f"{spec.codec} is not a video codec"
+                raise ValueError(msg)
             video.width, video.height = spec.width, spec.height
             video.pix_fmt = "yuv420p" if spec.codec == "libx264" else video.pix_fmt
             video.codec_context.time_base = time_base
