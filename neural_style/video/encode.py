@@ -13,6 +13,9 @@ import numpy as np
 from csci_utils.io import atomic_write
 
 DEFAULT_CRF = 18
+# x264's "medium" costs about 3x the CPU of "veryfast" for a few percent smaller files at the same CRF;
+# next to a style network that time is better spent stylizing.
+PRESET = "veryfast"
 FrameSink = Callable[[np.ndarray, int, int], None]
 
 
@@ -33,7 +36,7 @@ def video_writer(
     then come out in presentation order with ``dts == pts``, which keeps joining parts a plain copy.
     """
     width, height = size
-    options = {"crf": str(crf), "bf": "0"}
+    options = {"crf": str(crf), "bf": "0", "preset": PRESET}
     with atomic_write(path, "wb", as_file=False) as tmp:
         container = av.open(str(tmp), "w", format="mp4")
         try:

@@ -1,8 +1,9 @@
 """Optical flow between source frames (OpenCV's DIS), warping by it, and where it can be trusted.
 
 Shared by the stabilizer and the metrics so that both judge motion the same way. Flow is computed on a
-grey copy shrunk to at most ``flow_side`` pixels on its long side: DIS costs grow with the pixel count,
-and motion at a quarter of the size is accurate enough to carry a stylized texture along.
+grey copy shrunk to at most ``flow_side`` (640) pixels on its long side: DIS costs grow with the pixels,
+and motion at 640 pixels is accurate enough to carry a stylized texture along (at 320, fine texture
+aliases and the flow fails the forward-backward check too often).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ class Motion:
 
     ``backward[y, x]`` is the offset from pixel ``(x, y)`` of the current frame to where it was in the
     previous one; ``trusted`` is 1.0 where that is reliable and 0.0 at occlusions, disocclusions and
-    pixels that came from outside the frame.
+    pixels that came from outside the frame. ``matched_fraction`` is the share of pixels that look the
+    same once warped (the photometric check alone): low only when the previous frame shows another scene.
     """
 
     backward: np.ndarray
     trusted: np.ndarray
+    matched_fraction: float
 
     @property
     def trusted_fraction(self) -> float:
@@ -65,7 +68,7 @@ def warp(image: np.ndarray, backward: np.ndarray) -> np.ndarray:
 class FlowEstimator:
     """Estimates :class:`Motion` between consecutive source frames with DIS optical flow."""
 
-    def __init__(self, *, flow_side: int = 320, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> None:
+    def __init__(self, *, flow_side: int = 640, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> None:
         self.flow_side = flow_side
         self._dis = cv2.DISOpticalFlow.create(preset)
 
@@ -81,7 +84,8 @@ class FlowEstimator:
         """Return the motion from grey frame ``previous`` to grey frame ``current``, at ``size`` (w, h)."""
         backward = self._calc(current, previous)
         forward = self._calc(previous, current)
-        trusted = _consistent(backward, forward) & _photometric(previous, current, backward)
+        matched = _photometric(previous, current, backward)
+        trusted = _consistent(backward, forward) & matched
         width, height = size
         small_h, small_w = current.shape
         if (small_w, small_h) != (width, height):
@@ -91,7 +95,7 @@ class FlowEstimator:
             mask = cv2.resize(trusted.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         else:
             mask = trusted.astype(np.float32)
-        return Motion(backward=backward, trusted=mask)
+        return Motion(backward=backward, trusted=mask, matched_fraction=float(matched.mean()))
 
 
 def _consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
