@@ -103,13 +103,19 @@ def _consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     height, width = backward.shape[:2]
     there = warp(forward, backward)
     loop = backward + there
-    error = (loop**2).sum(axis=-1)
-    scale = (backward**2).sum(axis=-1) + (there**2).sum(axis=-1)
+    error = _squared_length(loop)
+    scale = _squared_length(backward) + _squared_length(there)
     ok = error <= _FB_RELATIVE * scale + _FB_ABSOLUTE
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     x, y = grid_x + backward[..., 0], grid_y + backward[..., 1]
     inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
     return np.asarray(ok & inside)
+
+
+def _squared_length(field: np.ndarray) -> np.ndarray:
+    """``x**2 + y**2`` of a ``[H, W, 2]`` field (numpy's sum over a last axis of 2 is 30x slower)."""
+    x, y = field[..., 0], field[..., 1]
+    return np.asarray(x * x + y * y)
 
 
 def _photometric(previous: np.ndarray, current: np.ndarray, backward: np.ndarray) -> np.ndarray:
