@@ -126,6 +126,22 @@ def test_command_writes_the_clip(tmp_path: Path, clip: Path, model: Path) -> Non
     assert _listing(tmp_path) == ["cli.mp4"]
 
 
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    tmp_path: Path, clip: Path, model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["video", "--input", str(clip), "--output", str(tmp_path / "o.mp4"), "--model", str(model)]) == 0
+    )
+    assert capsys.readouterr().err == ""
+
+
+def test_no_stabilize_keeps_every_frame(tmp_path: Path, clip: Path, model: Path) -> None:
+    out = tmp_path / "plain.mp4"
+    args = ["video", "--input", str(clip), "--output", str(out), "--model", str(model), "--no-stabilize"]
+    assert main(args) == 0
+    assert probe(out).frame_count == probe(clip).frame_count
+
+
 def _run(tmp_path: Path, model: Path, source: Path, *extra: str) -> int:
     args = ["video", "--input", str(source), "--output", str(tmp_path / "out.mp4"), "--model", str(model)]
     return main([*args, *extra])
