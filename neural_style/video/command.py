@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from csci_utils.exit_codes import ExitCode
 from neural_style.errors import NeuralStyleError
-from neural_style.stylizer import Stylizer
 
-from .encode import DEFAULT_CRF
+from .defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
 from .errors import VideoInputError
-from .segments import DEFAULT_MAX_SIZE
+
+if TYPE_CHECKING:
+    from neural_style.stylizer import Stylizer
 
 PROG = "neural_style"
 
@@ -73,8 +75,12 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer:
 
 def run(args: argparse.Namespace) -> int:
     """Stylize the clip the flags name; return an exit code from :class:`ExitCode`, errors on one line."""
-    from .pipeline import stylize_video
-
+    try:
+        from .pipeline import stylize_video
+    except ImportError as err:
+        return _fail(
+            f"the video command needs the 'video' extra (PyAV, OpenCV): {err}", ExitCode.CONFIGURATION
+        )
     try:
         stylizer = build_stylizer(args)
         stylize_video(

@@ -12,7 +12,8 @@ import numpy as np
 
 from csci_utils.io import atomic_write
 
-DEFAULT_CRF = 18
+from .defaults import DEFAULT_CRF
+
 # x264's "medium" costs about 3x the CPU of "veryfast" for a few percent smaller files at the same CRF;
 # next to a style network that time is better spent stylizing.
 PRESET = "veryfast"

@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from .errors import VideoInputError
-from .probe import VideoInfo
+from .info import VideoInfo
 
 MIN_SIDE = 16
 

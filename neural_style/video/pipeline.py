@@ -12,10 +12,11 @@ from tqdm import tqdm
 
 from neural_style.stylizer import Stylizer
 
-from .encode import DEFAULT_CRF
+from .defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
+from .errors import VideoInputError
 from .frames import MIN_SIDE, output_size
-from .probe import probe
-from .segments import DEFAULT_MAX_SIZE, join_segments, stylize_segment, whole_clip
+from .info import probe
+from .segments import join_segments, stylize_segment, whole_clip
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def stylize_video(
         msg = (
             f"{info.path}: frames of {info.width}x{info.height} are too small to stylize (min {MIN_SIDE} px)"
         )
-        raise ValueError(msg)
+        raise VideoInputError(msg)
     if max_size is not None and max(info.width, info.height) > max_size:
         log.warning(
             "%s is %dx%d; stylizing at %dx%d (--max-size %d)",

@@ -25,18 +25,14 @@ import numpy as np
 from csci_utils.io import atomic_write
 from neural_style.stylizer import Stylizer
 
-from .encode import DEFAULT_CRF, video_writer
+from .defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE, DEFAULT_OVERLAP, DEFAULT_SEGMENT_SECONDS
+from .encode import video_writer
 from .errors import VideoInputError
 from .frames import decode_frames, output_size
-from .probe import VideoInfo, probe
+from .info import VideoInfo, probe
 from .stabilize import Stabilizer
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SEGMENT_SECONDS = 2.0
-# Frames from the previous segment that warm the stabilizer up; 0.75 ** 8 = 10 % of its start state is left.
-DEFAULT_OVERLAP = 8
-DEFAULT_MAX_SIZE = 1920
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -229,3 +231,16 @@ def test_probe_refuses_a_text_file(tmp_path: Path) -> None:
     source.write_text("x")
     with pytest.raises(VideoInputError, match="not a video"):
         probe(source)
+
+
+def test_frames_too_small_to_stylize_exit_4(tmp_path: Path, clip: Path, model: Path) -> None:
+    assert _run(tmp_path, model, clip, "--max-size", "16") == 4
+    assert _listing(tmp_path) == []
+
+
+def test_command_line_starts_without_the_video_libraries() -> None:
+    code = (
+        "import sys, neural_style.cli as c; c.build_parser(); print(sorted({'av', 'cv2'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
