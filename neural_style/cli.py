@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m neural_style", description="Fast neural style transfer (Johnson et al., 2016)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video}")
 
     evaluate = commands.add_parser("eval", help="stylize one photo with a trained model")
     evaluate.add_argument("--content-image", required=True, help="path to the photo to stylize")
@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="VGG16 ImageNet weights in torchvision's layout (e.g. vgg16-397923af.pth); never downloaded",
     )
     training.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+
+    from .video.command import add_arguments as add_video_arguments
+
+    add_video_arguments(commands.add_parser("video", help="stylize a video clip, stabilized, audio kept"))
     return parser
 
 
@@ -223,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_picture_style_args(parser, args)
         if uses_picture_style(args):
             return run_picture_eval(args)
+    if args.command == "video":
+        from .video.command import run as run_video
+
+        return run_video(args)  # maps its own errors onto csci_utils.exit_codes
     try:
         if args.command == "eval":
             run_eval(args)

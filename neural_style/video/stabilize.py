@@ -1,0 +1,86 @@
+"""Temporal stabilization: each output frame leans on the previous one, carried along the source's motion.
+
+Per frame: warp the previous *output* onto the current frame with the source's optical flow, and blend
+it into the fresh stylization where the flow is trusted (forward-backward and photometric checks). Pixels
+the check rejects (occlusions, things entering the frame) take the fresh frame, and so does the whole
+frame after a scene cut, so nothing is blended across one. Unlike an exponential moving average of whole
+frames, moving edges follow the motion, so they do not leave ghosts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .flow import FlowEstimator, Motion, warp
+
+# Below this share of pixels that match once warped, the previous frame shows another scene: a cut. The
+# photometric check alone decides: the forward-backward check also fails on fine texture at low flow
+# resolution, which is no reason to drop the whole frame.
+CUT_MATCHED_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class StabilizeStep:
+    """One stabilized frame and what the stabilizer decided for it."""
+
+    frame: np.ndarray
+    scene_cut: bool
+    trusted_fraction: float
+
+
+class Stabilizer:
+    """Feed it source frames and their fresh stylizations in order; it returns the stable output frames.
+
+    ``blend`` is the weight of the warped previous output on trusted pixels (0 turns stabilization off;
+    0.75 cuts the warping error by more than half on our test clips while new detail still comes through).
+    """
+
+    def __init__(self, *, blend: float = 0.75, flow_side: int = 640) -> None:
+        if not 0 <= blend < 1:
+            msg = f"blend must be in [0, 1), got {blend}"
+            raise ValueError(msg)
+        self.blend_weight = blend
+        self._flow = FlowEstimator(flow_side=flow_side)
+        self._previous_grey: np.ndarray | None = None
+        self._previous_output: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the previous frame (the next frame is taken fresh)."""
+        self._previous_grey = None
+        self._previous_output = None
+
+    def track(self, source: np.ndarray) -> Motion | None:
+        """Estimate the motion from the previous source frame to ``source`` (None for the first frame).
+
+        It needs only source frames, so it can run (in order, on another thread) while the frame is
+        being stylized; :meth:`blend` then uses the result.
+        """
+        grey = self._flow.grey(source)
+        previous, self._previous_grey = self._previous_grey, grey
+        if previous is None or previous.shape != grey.shape:
+            return None
+        height, width = source.shape[:2]
+        return self._flow.motion(previous, grey, (width, height))
+
+    def blend(self, motion: Motion | None, stylized: np.ndarray) -> StabilizeStep:
+        """Return the output frame: ``stylized`` with the previous output carried in along ``motion``."""
+        fresh = stylized.astype(np.float32)
+        previous = self._previous_output
+        if motion is None or previous is None or previous.shape != fresh.shape:
+            self._previous_output = fresh
+            return StabilizeStep(stylized, scene_cut=False, trusted_fraction=0.0)
+        if motion.matched_fraction < CUT_MATCHED_FRACTION:
+            self._previous_output = fresh
+            return StabilizeStep(stylized, scene_cut=True, trusted_fraction=motion.trusted_fraction)
+        carried = warp(previous, motion.backward)
+        weight = (self.blend_weight * motion.trusted)[..., None]
+        output = fresh + weight * (carried - fresh)
+        self._previous_output = output
+        frame = np.clip(output + 0.5, 0, 255).astype(np.uint8)
+        return StabilizeStep(frame, scene_cut=False, trusted_fraction=motion.trusted_fraction)
+
+    def step(self, source: np.ndarray, stylized: np.ndarray) -> StabilizeStep:
+        """Return the output for ``source`` (``[H, W, 3]`` uint8) given its fresh stylization (same size)."""
+        return self.blend(self.track(source), stylized)
