@@ -16,29 +16,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def engine_style(style: str | None) -> int | str | None:
-    """Return the engine's form of a style: an index as int, a blend string as is."""
-    if style is None:
-        return None
-    return int(style) if style.isdigit() else style
-
-
 def stylize_into(
     content_image: str | os.PathLike[str],
     model: str | os.PathLike[str],
     output_image: str,
     *,
     style: str | None = None,
+    strength: float = 1.0,
+    preserve_color: bool = False,
 ) -> None:
     """Stylize ``content_image`` with ``model`` and write the picture to ``output_image`` (a temp path).
 
     The caller owns atomicity (e.g. a target's ``temporary_path()``); the format follows the suffix.
+    ``strength`` below 1 blends the result with the photo; ``preserve_color`` keeps the photo's colours.
     Errors from the engine (corrupt image, broken model) propagate as they are.
     """
+    from neural_style.color import with_color
     from neural_style.image import load_image
 
     threads = resolve_settings().engine_threads
     stylizer = _cached_model(Path(model), _stamp(Path(model)), style, threads)
+    stylizer = with_color(stylizer, strength=strength, keep_color=preserve_color)
     picture = stylizer.stylize(load_image(content_image))
     picture.save(output_image)
 
@@ -56,4 +54,4 @@ def _cached_model(path: Path, stamp: tuple[int, int], style: str | None, threads
     from neural_style.engine import load_model
 
     log.debug("loading %s (style %s)", path, style)
-    return load_model(path, style=engine_style(style), threads=threads)
+    return load_model(path, style=style, threads=threads)
