@@ -85,6 +85,6 @@ def _local_copy(model: str, settings: WorkflowSettings) -> Path:
             cached.unlink(missing_ok=True)
         else:
             return cached
-    log.info("reading the style count of %s", remote.path)
+    log.debug("downloading %s to read its style count", remote.path)
     copy_target(remote, target_for(cached.as_posix(), binary=True))
     return cached
