@@ -242,3 +242,17 @@ def test_the_spec_root_attributes_follow_the_configured_roots(tmp_path: Path) ->
 def test_a_download_writes_to_local_root_under_the_shared_relative_path(remote) -> None:
     task = DownloadImage(image="a.jpg")
     assert Path(task.output().path).absolute() == Path(task.LOCAL_ROOT, task.SHARED_RELATIVE_PATH, "a.jpg")
+
+
+def test_the_program_task_passes_the_style_picture_to_the_engine_command(remote) -> None:
+    import luigi
+
+    from pset_4.tasks.stylize import StylizeProgram
+
+    task = StylizeProgram(image="a.jpg", style_image="wave.png", strength=0.5, preserve_color=True)
+    assert luigi.build([task], local_scheduler=True, log_level="CRITICAL")
+    assert Path(task.output().path).is_file()
+    assert (
+        Path(task.output().path).name
+        == Stylize(image="a.jpg", style_image="wave.png", strength=0.5, preserve_color=True).output_name()
+    )
