@@ -3,8 +3,8 @@
 A multi-style ONNX model declares its style count as the length of its second input (the style weights);
 that is read from the graph with ``onnx`` (no session, no weights run). Checkpoints (``.pth``, ``.model``,
 ``.pt``) and one-input ONNX models hold a single style, so any ``--style`` is refused for them. The model
-file is this machine's cached copy when it is the remote's version, else it is downloaded into the cache
-first (atomically, as the stylize task would).
+is read from this machine's cached copy when that is the remote's version, else from the remote into memory;
+nothing is written.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from csci_utils.luigi.storage import join, object_version, target_for
-from csci_utils.luigi.tasks import copy_target
 from pset_4.settings import MODELS, WorkflowSettings
 from pset_4.versions import check_cached_copy
 
@@ -23,20 +22,24 @@ __all__ = ["check_style_indices", "style_count"]
 log = logging.getLogger(__name__)
 
 
-def style_count(path: str | Path) -> int:
-    """Return how many styles the model at ``path`` holds; 0 for a single-style model (no style input).
+def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
+    """Return how many styles an ONNX model holds (its path or its bytes); 0 for a single-style model.
 
-    :raises ValueError: an ``.onnx`` file that is not a readable ONNX graph
+    A path not ending in ``.onnx`` (a checkpoint) holds a single style.
+
+    :raises ValueError: not a readable ONNX graph
     """
-    source = Path(path)
-    if source.suffix.lower() != ".onnx":
-        return 0
+    if isinstance(model, (str, Path)):
+        if Path(model).suffix.lower() != ".onnx":
+            return 0
+        name = Path(model).name
+        model = Path(model).read_bytes()
     import onnx
 
     try:
-        graph = onnx.load(str(source), load_external_data=False).graph
-    except Exception as err:  # protobuf's DecodeError and others: the file is no ONNX graph
-        msg = f"{source.name} is not an ONNX model"
+        graph = onnx.load_model_from_string(model).graph
+    except Exception as err:  # protobuf's DecodeError and others: the bytes are no ONNX graph
+        msg = f"{name} is not an ONNX model"
         raise ValueError(msg) from err
     weights = {tensor.name for tensor in graph.initializer}
     inputs = [node for node in graph.input if node.name not in weights]
@@ -58,7 +61,7 @@ def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: Workf
         if style is None:
             continue
         if model not in counts:
-            counts[model] = style_count(_local_copy(model, settings))
+            counts[model] = _count(model, settings)
         count = counts[model]
         if count == 0:
             msg = f"{model} holds a single style; --style only applies to multi-style .onnx models"
@@ -69,22 +72,26 @@ def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: Workf
                 raise ValueError(msg)
 
 
-def _local_copy(model: str, settings: WorkflowSettings) -> Path:
-    """Return this machine's copy of the remote model, downloading it into the cache if stale or absent."""
-    cached = Path(settings.cache_root, MODELS, model)
+def _count(model: str, settings: WorkflowSettings) -> int:
+    """Return the style count of ``model``: from this machine's copy if it is the remote's, else the remote.
+
+    Nothing is written: a machine whose results are all done already downloads nothing.
+    """
     if not model.lower().endswith(".onnx"):
-        return cached  # the count of a checkpoint is known from its suffix
+        return 0  # a checkpoint: known from its suffix
+    cached = Path(settings.cache_root, MODELS, model)
     remote = target_for(join(settings.remote_root, MODELS, model), binary=True)
     version = object_version(remote)
     if version is None:
-        return cached  # only the cache has it (it is uploaded before the batch)
+        return style_count(cached)  # only the cache has it (it is uploaded before the batch)
     if cached.is_file():
         try:
             check_cached_copy(cached, version, str(remote.path))
         except ValueError:
-            cached.unlink(missing_ok=True)
+            pass  # stale: the remote's is the one the batch will use
         else:
-            return cached
-    log.debug("downloading %s to read its style count", remote.path)
-    copy_target(remote, target_for(cached.as_posix(), binary=True))
-    return cached
+            return style_count(cached)
+    log.debug("reading %s for its style count", remote.path)
+    with remote.open("r") as f:
+        data: bytes = f.read()
+    return style_count(data, name=model)
