@@ -16,6 +16,7 @@ from pathlib import Path
 import luigi
 
 from csci_utils.exit_codes import ExitCode
+from csci_utils.io import remove_stale_temp_files
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
@@ -160,17 +161,11 @@ def _error(err: BaseException, code: ExitCode) -> int:
 
 
 def _remove_temp_files(cache: Path) -> int:
-    """Remove the hidden temp files interrupted writers left in ``cache``; return how many.
-
-    Uses ``csci_utils.io.remove_stale_temp_files`` where it exists (a no-op on a checkout without it).
-    """
-    from csci_utils import io
-
-    remove = getattr(io, "remove_stale_temp_files", None)
-    if remove is None or not cache.is_dir():
+    """Remove the hidden temp files interrupted writers left in ``cache``; return how many."""
+    if not cache.is_dir():
         return 0
     try:
-        return len(remove(cache, older_than=0.0, recursive=True))
+        return len(remove_stale_temp_files(cache, older_than=0.0, recursive=True))
     except OSError as err:
         log.warning("could not clean temp files in %s: %s", cache, err)
         return 0
