@@ -91,16 +91,21 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     """
     _, channels4, _, _ = phases.shape
     channels = channels4 // 4
+    # All four blocks at once: a slice of an NHWC map's channels is not contiguous, and batch_norm's
+    # statistics kernel is many times slower on such a view.
+    whole = Moments(channels4)
+    whole.add_map(phases)
     moments = Moments(channels)
     for index, (a, b) in enumerate(PHASES):
-        block = phases[:, index * channels : (index + 1) * channels]
-        unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
+        block = slice(index * channels, (index + 1) * channels)
         of_block = Moments(channels)
-        of_block.add_map(block)
+        of_block.count, of_block.mean, of_block.m2 = whole.count, whole.mean[block], whole.m2[block]
+        unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
+        pixels = phases[0, block]
         # The unused row, and the unused column without the pixel the row already holds.
         column = torch.cat(
-            [block[0, :, :unused_row, unused_col], block[0, :, unused_row + 1 :, unused_col]], 1
+            [pixels[:, :unused_row, unused_col], pixels[:, unused_row + 1 :, unused_col]], dim=1
         )
-        of_block.remove(torch.cat([block[0, :, unused_row, :], column], dim=1))
-        moments.add(of_block.count, *(s for s in (of_block.mean, of_block.m2 / of_block.count)))
+        of_block.remove(torch.cat([pixels[:, unused_row, :], column], dim=1))
+        moments.add(of_block.count, of_block.mean, of_block.m2 / of_block.count)
     return moments.mean_var()
