@@ -75,7 +75,8 @@ class FastConv(nn.Module):
 
     def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
         """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
-        weight, bias = self.weight, self.bias
+        weight: torch.Tensor = self.weight
+        bias: torch.Tensor = self.bias
         if input_affine is not None:
             weight, bias = fold_input_affine(weight, bias, input_affine)
         with fp32_if(self.full_precision, x):
@@ -330,7 +331,8 @@ class FastResidual(nn.Module):
         self.conv2, self.in2 = FastConv(block.conv2), FastNorm(block.in2, relu=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.in2(self.conv2(self.in1(self.conv1(x)))).add_(x)
+        update: torch.Tensor = self.in2(self.conv2(self.in1(self.conv1(x))))
+        return update.add_(x)
 
 
 class FastTransformerNet(nn.Module):
@@ -369,7 +371,8 @@ class FastTransformerNet(nn.Module):
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
-        return self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
+        out: torch.Tensor = self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
+        return out
 
     def _stylize_one(self, x: torch.Tensor) -> torch.Tensor:
         """Run the fp32 forward pass for one image ``[1, 3, H, W]``.
