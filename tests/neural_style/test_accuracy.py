@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 from torch.nn import functional as F
 
@@ -139,3 +141,21 @@ def test_moments_take_out_pixels_exactly():
     mean, var = moments.mean_var()
     torch.testing.assert_close(mean, values[:, 7:].mean(dim=1))
     torch.testing.assert_close(var, values[:, 7:].var(dim=1, unbiased=False))
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=8),
+    offset=st.floats(min_value=-1e4, max_value=1e4),
+    spread=st.floats(min_value=1e-2, max_value=1e3),
+)
+def test_moments_of_chunks_in_any_split_equal_those_of_the_whole(sizes, offset, spread):
+    generator = torch.Generator().manual_seed(len(sizes))
+    values = torch.randn(2, sum(sizes), generator=generator, dtype=torch.float64) * spread + offset
+    moments = Moments(2)
+    for chunk in values.split(sizes, dim=1):
+        moments.add(chunk.shape[1], chunk.mean(dim=1), chunk.var(dim=1, unbiased=False))
+    assert moments.count == values.shape[1]
+    torch.testing.assert_close(moments.mean, values.mean(dim=1), rtol=1e-12, atol=1e-9 * spread)
+    torch.testing.assert_close(
+        moments.m2 / moments.count, values.var(dim=1, unbiased=False), rtol=1e-9, atol=1e-12 * spread**2
+    )
