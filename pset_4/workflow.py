@@ -14,7 +14,7 @@ import luigi
 from PIL import Image
 
 from csci_utils.luigi.storage import join, list_names, target_for
-from pset_4 import contact_sheet
+from pset_4 import contact_sheet, model_cache
 from pset_4.naming import check_name, check_style, style_label, version_hash
 from pset_4.scheduling import SUCCEEDED, Scheduler, build
 from pset_4.settings import CONTACT_SHEETS, IMAGES, MODELS, WorkflowSettings, resolve_settings
@@ -119,11 +119,10 @@ def run_batch(
     if not publish:
         wanted = list(stylize)
     if workers > 1:
-        # Luigi forks a process per task: import the engine (torch, onnxruntime) once here rather than in
-        # every child. Importing creates no threads or sessions, so forking afterwards is safe.
-        import onnxruntime  # noqa: F401
-
-        import neural_style.engine  # noqa: F401
+        # Luigi forks a process per task: load the models once here, cores split between the workers, so
+        # that every child inherits them instead of loading its own (pset_4.model_cache).
+        threads = settings.engine_threads or model_cache.split_threads(workers)
+        model_cache.preload([Path(settings.cache_root, MODELS, m) for m in batch.models], threads=threads)
     log.info("%d pairs to stylize, %d worker(s)", len(stylize), workers)
     result = build(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
