@@ -5,13 +5,24 @@ start, import, load the model, stylize one photo, save -- what a shell loop over
 By default only a sample of pairs is run that way and the total is extrapolated (say ``--sample-pairs 0``
 to run them all). Everything runs on a local-folder remote in a temporary directory.
 
+A second part tables the cost per Luigi task as the batch grows (N tiny photos x all 26 styles, in this
+process) and can profile one size of it:
+
     .venv/bin/python bench/bench_workflow.py [--photos 20] [--styles 4] [--size 256] [--sample-pairs 8]
+    .venv/bin/python bench/bench_workflow.py --only-table --task-counts 100,400,1700,4200,10000
+    .venv/bin/python bench/bench_workflow.py --only-table --task-counts 1700 --profile
+
+Targets (exit 1 when one is missed): workflow >= 5x the example's way; 2 workers >= 1.0x of 1 worker; at
+4,000+ tasks at most 5 ms per task and within 1.3x of the per-task cost of the smallest batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -85,23 +96,114 @@ def engine_loop(photos: Path, names: list[str], model: Path, styles: list[str], 
 
 
 def inprocess_workflow(
-    root: Path, env: dict[str, str], names: list[str], model: str, styles: list[str]
+    root: Path, env: dict[str, str], names: list[str], model: str, styles: list[str], *, in_waves: bool = False
 ) -> float:
-    """Run the batch through ``run_batch`` in this process (no start-up cost), publishing included."""
+    """Run the batch through ``run_batch`` (or in waves) in this process, publishing included."""
+    from pset_4.waves import run_in_waves
     from pset_4.workflow import Batch, run_batch
 
     os.environ.update({k: env[k] for k in ("PSET4_REMOTE_ROOT", "PSET4_CACHE_ROOT")})
     os.chdir(root)
+    run = run_in_waves if in_waves else run_batch
     started = time.perf_counter()
-    report = run_batch(Batch(names, [model], styles), sheet=False, log_level="CRITICAL")
+    report = run(Batch(names, [model], styles), sheet=False, log_level="CRITICAL")
     elapsed = time.perf_counter() - started
     if not report.ok:
         sys.exit(f"in-process workflow failed: {report.failed}")
     return elapsed
 
 
+TABLE_SIZE = 32  # px: the engine's share of a task is then about a millisecond
+TABLE_STYLES = 26
+PER_TASK_TARGET_MS = 5.0
+FLATNESS_TARGET = 1.3
+LARGE_BATCH = 4000
+
+
+def tasks_for(photos: int, styles: int) -> int:
+    """Luigi tasks of a batch: a Stylize and a publish per pair, a download per photo, one model download."""
+    return 2 * photos * styles + photos + 1
+
+
+def photos_for(tasks: int, styles: int) -> int:
+    """The photo count whose batch has about ``tasks`` Luigi tasks."""
+    return max(1, round((tasks - 1) / (2 * styles + 1)))
+
+
+Row = tuple[int, int, float, float, float]
+
+
+def per_task_table(work: Path, model: Path, counts: list[int], *, profile: bool) -> list[Row]:
+    """Run N tiny photos x 26 styles in process per count, one build then in waves (pset_4.waves).
+
+    Return rows of (photos, tasks, one-build seconds, no-op rerun seconds, in-waves seconds).
+    """
+    styles = [str(s) for s in range(TABLE_STYLES)]
+    rows = []
+    for count in counts:
+        photos = photos_for(count, len(styles))
+        folder = work / f"table-{count}-photos"
+        names = write_photos(folder, photos, TABLE_SIZE)
+        seconds = {}
+        for in_waves in (False, True):
+            root = work / f"table-{count}-{'waves' if in_waves else 'one'}"
+            root.mkdir()
+            env = seed(root, folder, model)
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()
+            seconds[in_waves] = inprocess_workflow(root, env, names, model.name, styles, in_waves=in_waves)
+            if profiler is not None:
+                profiler.disable()
+                print_profile(profiler, count, "in waves" if in_waves else "one build")
+            if not in_waves:
+                noop = inprocess_workflow(root, env, names, model.name, styles)
+            shutil.rmtree(root)
+        rows.append((photos, tasks_for(photos, len(styles)), seconds[False], noop, seconds[True]))
+    return rows
+
+
+def print_profile(profiler: cProfile.Profile, count: int, way: str) -> None:
+    """Print the functions that took the most time, by own time and cumulative, for one batch size."""
+    for order in ("tottime", "cumulative"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(25)
+        print(f"--- profile at {count} tasks, {way}, by {order} ---")
+        print(text.getvalue()[-6000:])
+
+
+def report_table(rows: list[Row]) -> bool:
+    """Print the per-task table; return whether the targets are met (judged on the in-waves column)."""
+    base_one = rows[0][2] / rows[0][1] * 1000
+    base_waves = rows[0][4] / rows[0][1] * 1000
+    print(f"per-task cost, N photos x {TABLE_STYLES} styles at {TABLE_SIZE} px, in process:")
+    print(
+        f"{'photos':>7} {'tasks':>7} | {'one build ms/task':>17} {'vs first':>8} | "
+        f"{'in waves ms/task':>16} {'vs first':>8} | {'no-op ms/task':>13}"
+    )
+    ok, judged = True, False
+    for photos, tasks, one, noop, in_waves in rows:
+        one_ms, waves_ms = one / tasks * 1000, in_waves / tasks * 1000
+        print(
+            f"{photos:7d} {tasks:7d} | {one_ms:17.2f} {one_ms / base_one:7.2f}x | "
+            f"{waves_ms:16.2f} {waves_ms / base_waves:7.2f}x | {noop / tasks * 1000:13.2f}"
+        )
+        if tasks >= LARGE_BATCH:
+            judged = True
+            ok = ok and waves_ms <= PER_TASK_TARGET_MS and waves_ms / base_waves <= FLATNESS_TARGET
+    verdict = ("met" if ok else "MISSED") if judged else f"not judged (no row of {LARGE_BATCH}+ tasks)"
+    print(
+        f"target at {LARGE_BATCH}+ tasks, in waves: <= {PER_TASK_TARGET_MS} ms per task and "
+        f"<= {FLATNESS_TARGET}x the first row: {verdict}"
+    )
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task-counts", default="100,400,1700,4200,10000", help="rows of the per-task table")
+    parser.add_argument("--only-table", action="store_true", help="run only the per-task table")
+    parser.add_argument("--profile", action="store_true", help="cProfile each row of the table")
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--styles", type=int, default=4, help="styles of the 26-style model (<= 26)")
     parser.add_argument("--size", type=int, default=256, help="photo width in pixels (height is 3/4)")
@@ -109,9 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-pairs", type=int, default=8, help="pairs run the example's way (0: all)")
     args = parser.parse_args(argv)
 
+    from neural_style.cpu import describe_cpu
     from neural_style.engine import multistyle_model_path
 
     model = multistyle_model_path()
+    counts = [int(c) for c in args.task_counts.split(",") if c]
+    if args.only_table:
+        with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:
+            rows = per_task_table(Path(tmp), model, counts, profile=args.profile)
+        print(describe_cpu())
+        return 0 if report_table(rows) else 1
     styles = [str(s) for s in np.linspace(0, 25, args.styles).astype(int)]
     pairs = args.photos * len(styles)
     with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:
@@ -176,11 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         floor, inproc, noop = overhead("full", photos, 2)
         write_photos(work / "small", args.photos, args.overhead_size)
         small_floor, small_inproc, _ = overhead("small", work / "small", 3)
+        rows = per_task_table(work, model, counts, profile=args.profile) if counts else []
 
     # Per pair: one Stylize and one PublishStylized task, plus a share of the downloads (photos + 1 model).
     tasks = 2 * pairs + args.photos + 1
     overhead_ms = (inproc - floor) / pairs * 1000
     h = args.size * 3 // 4
+    print(describe_cpu())
     print(
         f"workflow bench: {args.photos} photos x {len(styles)} styles ({model.name}: {','.join(styles)}), "
         f"{args.size}x{h} px, {os.cpu_count()} CPUs shared with other work (noisy: read the ratios)"
@@ -213,7 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"no-op rerun of the batch: {rerun:.2f} s with start-up ({rerun / pairs * 1000:.1f} ms per pair)")
     print(f"no-op rerun in-process (scheduling + checks only): {noop / pairs * 1000:.1f} ms per pair")
-    return 0
+    ok = example_total / runs[1] >= 5 and runs[1] / runs[2] >= 1.0 and overhead_ms < 50
+    if rows:
+        ok = report_table(rows) and ok
+    print(f"targets: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
 
 
 def seed_env(root: Path) -> dict[str, str]:
