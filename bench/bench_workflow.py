@@ -96,7 +96,13 @@ def engine_loop(photos: Path, names: list[str], model: Path, styles: list[str], 
 
 
 def inprocess_workflow(
-    root: Path, env: dict[str, str], names: list[str], model: str, styles: list[str], *, in_waves: bool = False
+    root: Path,
+    env: dict[str, str],
+    names: list[str],
+    model: str,
+    styles: list[str],
+    *,
+    in_waves: bool = False,
 ) -> float:
     """Run the batch through ``run_batch`` (or in waves) in this process, publishing included."""
     from pset_4.waves import run_in_waves
