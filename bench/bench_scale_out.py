@@ -48,7 +48,7 @@ def start_luigid(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     command = [str(Path(PYTHON).with_name("luigid")), "--address", "127.0.0.1", "--port", str(port)]
     command += ["--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
-    env = {**os.environ, "LUIGI_CONFIG_PATH": os.devnull}
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(empty_config(folder))}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
@@ -62,6 +62,13 @@ def start_luigid(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.1)
 
 
+def empty_config(folder: Path) -> Path:
+    """Write an empty luigi.cfg in ``folder`` (so no project or user configuration leaks in); return it."""
+    path = folder / "luigi.cfg"
+    path.write_text("")
+    return path
+
+
 def machine_env(home: Path, remote: Path, cache: Path) -> dict[str, str]:
     """The environment of one machine: its own HOME and cache, the shared remote, one engine thread."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSET4_")}
@@ -70,7 +77,7 @@ def machine_env(home: Path, remote: Path, cache: Path) -> dict[str, str]:
         PSET4_REMOTE_ROOT=str(remote),
         PSET4_CACHE_ROOT=str(cache),
         PSET4_ENGINE_THREADS="1",
-        LUIGI_CONFIG_PATH=os.devnull,
+        LUIGI_CONFIG_PATH=str(empty_config(home)),
     )
     return env
 
