@@ -102,17 +102,20 @@ def inprocess_workflow(
     model: str,
     styles: list[str],
     *,
-    in_waves: bool = False,
+    way: str = "one build",
 ) -> float:
-    """Run the batch through ``run_batch`` (or in waves) in this process, publishing included."""
+    """Run the batch in this process, publishing included: ``way`` is one build, in waves or grouped."""
     from pset_4.waves import run_in_waves
     from pset_4.workflow import Batch, run_batch
 
     os.environ.update({k: env[k] for k in ("PSET4_REMOTE_ROOT", "PSET4_CACHE_ROOT")})
     os.chdir(root)
-    run = run_in_waves if in_waves else run_batch
+    batch = Batch(names, [model], styles)
+    if way == "grouped":
+        return grouped_workflow(batch)
+    run = run_in_waves if way == "in waves" else run_batch
     started = time.perf_counter()
-    report = run(Batch(names, [model], styles), sheet=False, log_level="CRITICAL")
+    report = run(batch, sheet=False, log_level="CRITICAL")
     elapsed = time.perf_counter() - started
     if not report.ok:
         sys.exit(f"in-process workflow failed: {report.failed}")
@@ -136,13 +139,30 @@ def photos_for(tasks: int, styles: int) -> int:
     return max(1, round((tasks - 1) / (2 * styles + 1)))
 
 
-Row = tuple[int, int, float, float, float]
+Row = tuple[int, int, float, float, float, float]
+WAYS = ("one build", "in waves", "grouped")
+
+
+def grouped_workflow(batch: object) -> float:
+    """Run the batch as one task per photo x model (pset_4.grouping) in one build; return seconds."""
+    from pset_4.grouping import grouped_tasks
+    from pset_4.scheduling import SUCCEEDED, Scheduler, build
+    from pset_4.workflow import Batch
+
+    assert isinstance(batch, Batch)
+    started = time.perf_counter()
+    result = build(grouped_tasks(batch), workers=1, scheduler=Scheduler(), log_level="CRITICAL")
+    elapsed = time.perf_counter() - started
+    if result.status not in SUCCEEDED:
+        sys.exit(f"grouped workflow failed: {result.summary_text}")
+    return elapsed
 
 
 def per_task_table(work: Path, model: Path, counts: list[int], *, profile: bool) -> list[Row]:
-    """Run N tiny photos x 26 styles in process per count, one build then in waves (pset_4.waves).
+    """Run N tiny photos x 26 styles in process per count: one build, in waves, grouped (one per photo).
 
-    Return rows of (photos, tasks, one-build seconds, no-op rerun seconds, in-waves seconds).
+    Return rows of (photos, per-pair tasks, one-build seconds, no-op rerun seconds, in-waves seconds,
+    grouped seconds). Every way is charged per per-pair task, so the columns compare the same work.
     """
     styles = [str(s) for s in range(TABLE_STYLES)]
     rows = []
@@ -151,21 +171,22 @@ def per_task_table(work: Path, model: Path, counts: list[int], *, profile: bool)
         folder = work / f"table-{count}-photos"
         names = write_photos(folder, photos, TABLE_SIZE)
         seconds = {}
-        for in_waves in (False, True):
-            root = work / f"table-{count}-{'waves' if in_waves else 'one'}"
+        for way in WAYS:
+            root = work / f"table-{count}-{way.replace(' ', '-')}"
             root.mkdir()
             env = seed(root, folder, model)
             profiler = cProfile.Profile() if profile else None
             if profiler is not None:
                 profiler.enable()
-            seconds[in_waves] = inprocess_workflow(root, env, names, model.name, styles, in_waves=in_waves)
+            seconds[way] = inprocess_workflow(root, env, names, model.name, styles, way=way)
             if profiler is not None:
                 profiler.disable()
-                print_profile(profiler, count, "in waves" if in_waves else "one build")
-            if not in_waves:
+                print_profile(profiler, count, way)
+            if way == "one build":
                 noop = inprocess_workflow(root, env, names, model.name, styles)
             shutil.rmtree(root)
-        rows.append((photos, tasks_for(photos, len(styles)), seconds[False], noop, seconds[True]))
+        tasks = tasks_for(photos, len(styles))
+        rows.append((photos, tasks, seconds["one build"], noop, seconds["in waves"], seconds["grouped"]))
     return rows
 
 
@@ -182,17 +203,19 @@ def report_table(rows: list[Row]) -> bool:
     """Print the per-task table; return whether the targets are met (judged on the in-waves column)."""
     base_one = rows[0][2] / rows[0][1] * 1000
     base_waves = rows[0][4] / rows[0][1] * 1000
-    print(f"per-task cost, N photos x {TABLE_STYLES} styles at {TABLE_SIZE} px, in process:")
+    base_grouped = rows[0][5] / rows[0][1] * 1000
+    print(f"cost per Luigi task (per-pair layout), N photos x {TABLE_STYLES} styles at {TABLE_SIZE} px:")
     print(
-        f"{'photos':>7} {'tasks':>7} | {'one build ms/task':>17} {'vs first':>8} | "
-        f"{'in waves ms/task':>16} {'vs first':>8} | {'no-op ms/task':>13}"
+        f"{'photos':>7} {'tasks':>7} | {'one build ms':>12} {'vs 1st':>6} | "
+        f"{'in waves ms':>11} {'vs 1st':>6} | {'grouped ms':>10} {'vs 1st':>6} | {'no-op ms':>8}"
     )
     ok, judged = True, False
-    for photos, tasks, one, noop, in_waves in rows:
-        one_ms, waves_ms = one / tasks * 1000, in_waves / tasks * 1000
+    for photos, tasks, one, noop, in_waves, grouped in rows:
+        one_ms, waves_ms, grouped_ms = (t / tasks * 1000 for t in (one, in_waves, grouped))
         print(
-            f"{photos:7d} {tasks:7d} | {one_ms:17.2f} {one_ms / base_one:7.2f}x | "
-            f"{waves_ms:16.2f} {waves_ms / base_waves:7.2f}x | {noop / tasks * 1000:13.2f}"
+            f"{photos:7d} {tasks:7d} | {one_ms:12.2f} {one_ms / base_one:5.2f}x | "
+            f"{waves_ms:11.2f} {waves_ms / base_waves:5.2f}x | "
+            f"{grouped_ms:10.2f} {grouped_ms / base_grouped:5.2f}x | {noop / tasks * 1000:8.2f}"
         )
         if tasks >= LARGE_BATCH:
             judged = True
