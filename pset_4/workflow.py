@@ -18,7 +18,7 @@ from pset_4 import contact_sheet, model_cache
 from pset_4.naming import check_name, check_style, style_label, version_hash
 from pset_4.scheduling import SUCCEEDED, Scheduler, build
 from pset_4.settings import CONTACT_SHEETS, IMAGES, MODELS, WorkflowSettings, resolve_settings
-from pset_4.tasks.data import UploadImage, UploadModel
+from pset_4.tasks.data import DownloadModel, UploadImage, UploadModel
 from pset_4.tasks.stylize import PublishStylized, Stylize
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,10 @@ def run_batch(
     if not publish:
         wanted = list(stylize)
     if workers > 1:
-        # Luigi forks a process per task: load the models once here, cores split between the workers, so
-        # that every child inherits them instead of loading its own (pset_4.model_cache).
+        # Luigi forks a process per task: fetch and load the models once here, cores split between the
+        # workers, so that every child inherits them instead of loading its own (pset_4.model_cache).
+        downloads = [DownloadModel(model=m) for m in batch.models]
+        build(downloads, workers=1, scheduler=scheduler, log_level=log_level)
         threads = settings.engine_threads or model_cache.split_threads(workers)
         model_cache.preload([Path(settings.cache_root, MODELS, m) for m in batch.models], threads=threads)
     log.info("%d pairs to stylize, %d worker(s)", len(stylize), workers)
