@@ -27,8 +27,8 @@ import neural_style
 from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
+from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
-from pset_4.render import stylize_into
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, STYLIZED, resolve_settings
 from pset_4.tasks.data import ContentImage, SavedModel, cache_location
 from pset_4.tasks.params import NameParameter, StyleParameter
