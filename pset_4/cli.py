@@ -20,7 +20,8 @@ from csci_utils.io import remove_stale_temp_files
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
-from pset_4.workflow import Batch, BatchReport, run_batch
+from pset_4.waves import run_in_waves
+from pset_4.workflow import Batch, BatchReport
 
 log = logging.getLogger("pset_4")
 
@@ -136,7 +137,9 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
                 models=args.models or [DEMO_MODEL],
                 styles=args.styles or [None],
             )
-            report = run_batch(batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options)
+            report = run_in_waves(
+                batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
+            )
     except FileNotFoundError as err:  # an unknown image or model
         return _error(err, ExitCode.MISSING_INPUT)
     except PermissionError as err:  # credentials missing or refused

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pset_4.settings import resolve_settings
-from pset_4.workflow import Batch, BatchReport, run_batch, write_contact_sheet
+from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,14 @@ def run_in_waves(
     """Run ``batch`` wave after wave with :func:`run_batch` (same options); return one report for it all.
 
     A failed pair does not stop later waves; the report lists every failure and ``ok`` is False then.
-    The contact sheet, if wanted, is written once at the end for the whole batch.
+    The contact sheet, if wanted, is drawn once at the end for the whole batch, when every pair is done.
     """
+    planned = waves(batch, wave_pairs)
+    if len(planned) == 1:
+        return run_batch(batch, sheet=sheet, publish=publish, **options)
     merged = BatchReport(ok=True, summary="")
     summaries = []
-    for number, wave in enumerate(waves(batch, wave_pairs), start=1):
+    for number, wave in enumerate(planned, start=1):
         log.info("wave %d: %d photo(s)", number, len(wave.images))
         report = run_batch(wave, sheet=False, publish=publish, **options)
         merged.ok = merged.ok and report.ok
@@ -50,7 +52,15 @@ def run_in_waves(
         merged.outputs += report.outputs
         merged.published += report.published
         merged.failed += report.failed
+        merged.remote_only += report.remote_only
+        merged.reasons.update(report.reasons)
+        merged.done_before += report.done_before
+    if sheet and merged.ok:
+        # Every pair is done by now: this last build only draws the sheet. (With a failed pair there is no
+        # sheet, as in one build: the sheet needs every result, and a second try would redo the failure.)
+        report = run_batch(batch, sheet=True, publish=publish, **options)
+        merged.contact_sheet = report.contact_sheet
+        merged.ok = merged.ok and report.ok
+        summaries.append(report.summary)
     merged.summary = "\n".join(summaries)
-    if sheet:
-        merged.contact_sheet = write_contact_sheet(batch.tasks(), resolve_settings(), publish=publish)
     return merged
