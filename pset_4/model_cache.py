@@ -127,7 +127,8 @@ def _stamp(path: Path) -> tuple[int, int]:
 def _load(path: Path, threads: int | None) -> Stylizer:
     """Load the model file with the engine."""
     # Imported here: the engine's runtimes take a while to import; a rerun with nothing to do needs neither.
-    from neural_style.engine import load_model
+    # neural_style.loading imports torch only for checkpoints, never for an .onnx model.
+    from neural_style.loading import load_model
 
     log.debug("loading %s (threads %s)", path, threads)
     return load_model(path, threads=threads)
