@@ -16,7 +16,8 @@ from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
 
-# Pairs per wave: at ~200 Luigi tasks the scheduler's own share is within 1.3x of a 100-task batch.
+# Pairs per wave: small enough that the scheduler's share per task stays near a 100-task batch's
+# (docs/performance.md), large enough that waves rarely wait on each other.
 WAVE_PAIRS = 104
 
 
