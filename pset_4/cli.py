@@ -18,12 +18,14 @@ from pathlib import Path
 import luigi
 
 from csci_utils.exit_codes import ExitCode
+from csci_utils.io import remove_stale_temp_files
 from pset_4.batch_request import resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
-from pset_4.workflow import BatchReport, run_batch
+from pset_4.waves import run_in_waves
+from pset_4.workflow import BatchReport
 
 log = logging.getLogger("pset_4")
 
@@ -167,7 +169,9 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
                 strength=args.strength,
                 preserve_color=args.preserve_color,
             )
-            report = run_batch(batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options)
+            report = run_in_waves(
+                batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
+            )
     except FileNotFoundError as err:  # an unknown image, model or style picture; a glob matching nothing
         return _error(err, ExitCode.MISSING_INPUT)
     except BadInputError as err:  # every local photo (or style picture) given is not an image
@@ -184,9 +188,9 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
         print(f"pset_4: interrupted; finished results are kept, rerun to do the rest{note}", file=sys.stderr)
         return ExitCode.INTERRUPTED
     _print_report(report, verbose=args.verbose)
-    if report.failed:
-        return ExitCode.FAILED
-    return ExitCode.BAD_INPUT if report.skipped else ExitCode.OK
+    if report.ok:
+        return ExitCode.OK
+    return ExitCode.BAD_INPUT if report.skipped and not report.failed else ExitCode.FAILED
 
 
 def _error(err: BaseException, code: ExitCode) -> int:
@@ -196,17 +200,11 @@ def _error(err: BaseException, code: ExitCode) -> int:
 
 
 def _remove_temp_files(cache: Path) -> int:
-    """Remove the hidden temp files interrupted writers left in ``cache``; return how many.
-
-    Uses ``csci_utils.io.remove_stale_temp_files`` where it exists (a no-op on a checkout without it).
-    """
-    from csci_utils import io
-
-    remove = getattr(io, "remove_stale_temp_files", None)
-    if remove is None or not cache.is_dir():
+    """Remove the hidden temp files interrupted writers left in ``cache``; return how many."""
+    if not cache.is_dir():
         return 0
     try:
-        return len(remove(cache, older_than=0.0, recursive=True))
+        return len(remove_stale_temp_files(cache, older_than=0.0, recursive=True))
     except OSError as err:
         log.warning("could not clean temp files in %s: %s", cache, err)
         return 0
