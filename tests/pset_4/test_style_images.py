@@ -256,3 +256,19 @@ def test_the_program_task_passes_the_style_picture_to_the_engine_command(remote)
         Path(task.output().path).name
         == Stylize(image="a.jpg", style_image="wave.png", strength=0.5, preserve_color=True).output_name()
     )
+
+
+def test_waves_keep_the_style_pictures_strength_colour_and_uploads() -> None:
+    from pset_4.waves import waves
+    from pset_4.workflow import Batch
+
+    batch = Batch(
+        images=["a.jpg", "b.jpg", "c.jpg"],
+        style_images=["w.png"],
+        strength=0.5,
+        preserve_color=True,
+        uploads={"style_images": {"w.png": "/here/w.png"}},
+    )
+    planned = waves(batch, wave_pairs=1)
+    assert [list(w.images) for w in planned] == [["a.jpg"], ["b.jpg"], ["c.jpg"]]
+    assert all(w.columns() == batch.columns() and w.uploads == batch.uploads for w in planned)
