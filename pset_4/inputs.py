@@ -65,8 +65,10 @@ def resolve_names(
     :raises FileNotFoundError: a glob matches nothing, a local path does not exist, a folder has no photos
     :raises ValueError: a local file's name is unsafe, or the remote holds a different file of that name
     """
-    have = remote_names(settings, folder)
     found = Resolved()
+    if not values and not every:
+        return found
+    have = remote_names(settings, folder)
     if every:
         if not have:
             msg = f"--all-images: {join(settings.remote_root, folder)} has no {what}s"
