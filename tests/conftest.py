@@ -8,8 +8,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 # Dummy values for a local moto server only; real runs never see these.
 _FAKE_AWS_ENV = {
@@ -101,3 +104,29 @@ def local_server() -> Callable[..., AbstractContextManager[int]]:
     ``command`` takes the free port chosen for the server and returns its argv.
     """
     return _serving
+
+
+def write_photo(path: Path, width: int = 48, height: int = 40, *, seed: int = 0, mode: str = "RGB") -> Path:
+    """Write a small photo-like picture (gradients plus a little noise); the format follows the suffix."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = [
+        127 + 100 * np.sin(x / (5 + 3 * c) + y / (7 + c) + rng.uniform(0, 6)) + rng.normal(0, 8, x.shape)
+        for c in range(3)
+    ]
+    array = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array, "RGB").convert(mode).save(path)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A small photo in tmp_path."""
+    return write_photo(tmp_path / "photo.png")
+
+
+@pytest.fixture(scope="session")
+def make_photo() -> Callable[..., Path]:
+    """The :func:`write_photo` helper, for tests that need pictures of a given size, seed or mode."""
+    return write_photo

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from neural_style.model import TransformerNet
 
@@ -52,27 +50,3 @@ def published_checkpoint(tmp_path_factory: pytest.TempPathFactory, weights: dict
     path = tmp_path_factory.mktemp("models") / "published.pth"
     torch.save(with_legacy_running_stats(weights), path, _use_new_zipfile_serialization=False)
     return path
-
-
-def write_photo(path: Path, width: int = 48, height: int = 40, seed: int = 0, mode: str = "RGB") -> Path:
-    """A smooth random colour picture (photo-like: gradients plus a little noise)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    channels = [
-        127 + 100 * np.sin(x / (5 + 3 * c) + y / (7 + c) + rng.uniform(0, 6)) + rng.normal(0, 8, x.shape)
-        for c in range(3)
-    ]
-    array = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
-    Image.fromarray(array, "RGB").convert(mode).save(path)
-    return path
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    return write_photo(tmp_path / "photo.png")
-
-
-@pytest.fixture
-def make_photo():
-    """The :func:`write_photo` helper, for tests that need pictures of a given size or mode."""
-    return write_photo

@@ -18,14 +18,12 @@ from neural_style.engine import TorchStylizer
 from neural_style.model import TransformerNet, UpsampleConvLayer
 from neural_style.statistics import Moments, image_stats
 
-from .conftest import write_photo
-
 SIDE = 1580  # 2.5 MP: the largest picture the engine runs in one pass
 
 
 @pytest.fixture(scope="module")
-def photo_rgb(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    path = write_photo(tmp_path_factory.mktemp("photo") / "big.png", width=SIDE, height=SIDE)
+def photo_rgb(tmp_path_factory: pytest.TempPathFactory, make_photo) -> np.ndarray:
+    path = make_photo(tmp_path_factory.mktemp("photo") / "big.png", width=SIDE, height=SIDE)
     with Image.open(path) as image:
         return np.array(image.convert("RGB"))
 

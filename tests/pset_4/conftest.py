@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured
 
@@ -45,23 +43,6 @@ def roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Roots]:
         monkeypatch.setenv(CACHE_ENV, str(found.cache))
         monkeypatch.chdir(tmp_path)
         yield found
-
-
-def write_photo(path: Path, *, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:
-    """Write a small smooth colour picture (format from the suffix)."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    x, y = np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))
-    channels = [np.sin(6 * x * rng.uniform(0.5, 2)), np.cos(5 * y * rng.uniform(0.5, 2)), x * y]
-    pixels = (np.stack(channels, axis=-1) * 127 + 128).clip(0, 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
-@pytest.fixture
-def make_photo() -> Callable[..., Path]:
-    return write_photo
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pset_4.cli import main
 def remote(roots, make_photo, multistyle, checkpoint):
     """Two photos, the 26-style model and a TransformerNet checkpoint on the remote."""
     make_photo(roots.remote_images / "a.jpg", seed=1)
-    make_photo(roots.remote_images / "b.png", size=(40, 32), seed=2)
+    make_photo(roots.remote_images / "b.png", 40, 32, seed=2)
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
     shutil.copyfile(checkpoint, roots.remote_models / "random.pth")

@@ -152,7 +152,7 @@ def test_a_glob_and_a_style_picture_work_on_s3(
     for name, seed in (("one.jpg", 1), ("two.jpg", 2), ("other.png", 3)):
         photo = make_photo(roots.cache.parent / "upload" / name, seed=seed)
         client.upload_file(str(photo), s3_bucket, f"pset_4/images/{name}")
-    make_photo(Path("starry.png"), size=(64, 64), seed=8)
+    make_photo(Path("starry.png"), 64, 64, seed=8)
     with configured(remote_root=url):
         code = main(["-i", "*.jpg", "--style-image", "starry.png", "--strength", "0.6"])
     captured = capsys.readouterr()

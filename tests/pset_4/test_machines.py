@@ -37,7 +37,7 @@ def remote_root(request: pytest.FixtureRequest, tmp_path: Path, make_photo, mult
     """A remote (a folder, or a prefix of a fresh moto bucket) holding the photos and the 26-style model."""
     seed = tmp_path / "seed"
     for i, name in enumerate(IMAGES):
-        make_photo(seed / "images" / name, size=(32, 24), seed=i)
+        make_photo(seed / "images" / name, 32, 24, seed=i)
     (seed / "saved_models").mkdir()
     shutil.copyfile(multistyle, seed / "saved_models" / "multi.onnx")
     if request.param == "folder":
@@ -157,7 +157,7 @@ def test_a_failed_task_is_reported_with_its_reason_by_every_machine_and_a_rerun_
         assert any(line.startswith("Stylize(image=bad.png") for line in failed), err
         assert "  reason: " in err
         assert "Traceback" not in err
-    make_photo(corrupt, size=(32, 24), seed=9)
+    make_photo(corrupt, 32, 24, seed=9)
     started = time.monotonic()
     ((code, out, err),) = _finish(machine("a", *args))
     assert code == 0, err
@@ -171,7 +171,7 @@ def test_a_machine_killed_mid_task_hands_the_task_to_another_after_its_heartbeat
 ) -> None:
     if remote_root.startswith("s3://"):
         pytest.skip("the folder remote covers the scheduler's behaviour; S3 only changes storage")
-    make_photo(Path(remote_root, "images", "big.png"), size=(1024, 768))
+    make_photo(Path(remote_root, "images", "big.png"), 1024, 768)
     args = ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-contact-sheet"]
     first = machine("a", *args)
     writing = tmp_path / "a" / "cache" / "stylized"

@@ -22,7 +22,7 @@ def test_two_workers_share_a_batch_and_run_every_stylize_exactly_once(
     roots, make_photo, multistyle, luigid
 ) -> None:
     for i, name in enumerate(IMAGES):
-        make_photo(roots.remote_images / name, size=(64, 48), seed=i)
+        make_photo(roots.remote_images / name, 64, 48, seed=i)
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
     argv = [sys.executable, "-m", "pset_4", "-m", "multi.onnx", "--scheduler-host", "127.0.0.1"]

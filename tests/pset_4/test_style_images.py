@@ -36,8 +36,8 @@ def remote(roots, make_photo, multistyle, checkpoint):
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
     shutil.copyfile(checkpoint, roots.remote_models / "random.pth")
-    make_photo(roots.remote / "style_images" / "wave.png", size=(64, 64), seed=7)
-    make_photo(roots.cache.parent / "starry.png", size=(64, 64), seed=8)
+    make_photo(roots.remote / "style_images" / "wave.png", 64, 64, seed=7)
+    make_photo(roots.cache.parent / "starry.png", 64, 64, seed=8)
     return roots
 
 
@@ -99,7 +99,7 @@ def test_strength_colour_and_style_picture_each_give_a_new_name(options: dict[st
 def test_a_replaced_style_picture_gives_a_new_output_name(remote, make_photo) -> None:
     task = Stylize(image="a.jpg", style_image="wave.png")
     before = task.output_name()
-    make_photo(remote.remote / "style_images" / "wave.png", size=(64, 64), seed=99)
+    make_photo(remote.remote / "style_images" / "wave.png", 64, 64, seed=99)
     assert Stylize(image="a.jpg", style_image="wave.png").output_name() != before
 
 
