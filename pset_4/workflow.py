@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 from collections.abc import Sequence
@@ -17,7 +18,8 @@ from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
 from pset_4.settings import IMAGES, MODELS, WorkflowSettings, resolve_settings
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel
-from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
+from pset_4.tasks.stylize import StylizeBase
+from pset_4.tasks.video import VideoPlan, is_video, result_task
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,12 @@ class Batch:
         )
 
     def tasks(self, *, publish: bool = True) -> list[StylizeBase]:
-        """Return one task per pair: published (:class:`Stylize`) or kept here (:class:`StylizeHere`)."""
-        kind: type[StylizeBase] = Stylize if publish else StylizeHere
-        return [kind(image=i, model=m, style=s) for i, m, s in self.pairs()]
+        """Return one task per pair: published (:class:`Stylize`, :class:`StylizeVideo`) or kept here."""
+        return [result_task(i, m, s, publish=publish) for i, m, s in self.pairs()]
+
+    def videos(self) -> list[str]:
+        """Return the images of the batch that are videos (by suffix), without duplicates."""
+        return [name for name in dict.fromkeys(self.images) if is_video(name)]
 
 
 @dataclass
@@ -130,6 +135,11 @@ def run_batch(
                 ok=False, summary=up.summary_text, failed=[str(t) for t in ups if not t.complete()]
             )
     stylize = batch.tasks(publish=publish)
+    plans = [plan for plan in (VideoPlan(video=v) for v in batch.videos()) if not plan.complete()]
+    if plans:
+        # Plans first, so every worker (and machine) sees each video's segments when it schedules the batch;
+        # a bad video fails here and again, with its reason, as the requirement of its results.
+        run_tasks(plans, workers=workers, scheduler=scheduler, log_level=log_level)
     done_before = sum(task.complete() for task in stylize)
     log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
     wanted: list[luigi.Task] = list(stylize)
@@ -142,6 +152,9 @@ def run_batch(
         import onnxruntime  # noqa: F401
 
         import neural_style.engine  # noqa: F401
+
+        if batch.videos():
+            importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, once
     outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
