@@ -19,6 +19,7 @@ from csci_utils.exit_codes import ExitCode
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
+from pset_4.tasks.video import video_configured
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger("pset_4")
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="style index (e.g. 3) or blend (e.g. 3:0.5,12:0.5) of a multi-style model "
         "(repeatable; fans out like -i/-m)",
     )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        metavar="N",
+        help="videos: shrink frames whose long side exceeds N pixels (default [pset_4_video] max_size, 1920)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="parallel Luigi workers (default 1)")
     parser.add_argument("--scheduler-host", help="use the central scheduler (luigid) on this host")
     parser.add_argument("--scheduler-port", type=int, help="port of the central scheduler (default 8082)")
@@ -97,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.max_size is not None and args.max_size < 16:
+        parser.error(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if args.no_publish and (args.scheduler_host or args.scheduler_port):
         parser.error("--no-publish keeps results on this machine; it cannot share a central scheduler")
     _configure_logging(verbose=args.verbose)
@@ -111,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.workers > 1 and settings.engine_threads is None:
                 # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
                 threads = threads_per_worker(args.workers)
-            with configured(engine_threads=threads) as settings:
+            with configured(engine_threads=threads) as settings, video_configured(max_size=args.max_size):
                 return _run(args, scheduler, Path(settings.cache_root))
-    except ValueError as err:  # a malformed setting ([pset_4] engine_threads / $PSET4_ENGINE_THREADS)
+    except ValueError as err:  # a malformed setting ([pset_4] engine_threads, [pset_4_video], ...)
         print(f"pset_4: error: {err}", file=sys.stderr)
         return ExitCode.CONFIGURATION
 

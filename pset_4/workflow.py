@@ -135,15 +135,13 @@ def run_batch(
                 ok=False, summary=up.summary_text, failed=[str(t) for t in ups if not t.complete()]
             )
     stylize = batch.tasks(publish=publish)
-    plans = [plan for plan in (VideoPlan(video=v) for v in batch.videos()) if not plan.complete()]
-    if plans:
-        # Plans first, so every worker (and machine) sees each video's segments when it schedules the batch;
-        # a bad video fails here and again, with its reason, as the requirement of its results.
-        run_tasks(plans, workers=workers, scheduler=scheduler, log_level=log_level)
+    unreadable = plan_videos(batch, workers=workers, scheduler=scheduler, log_level=log_level)
+    pairs = [p for p in batch.pairs() if p[0] not in unreadable]
+    stylize = [task for task in stylize if task.image not in unreadable]
     done_before = sum(task.complete() for task in stylize)
     log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
     wanted: list[luigi.Task] = list(stylize)
-    sheet_task = ContactSheet(pairs=[list(p) for p in batch.pairs()], publish=publish) if sheet else None
+    sheet_task = ContactSheet(pairs=[list(p) for p in pairs], publish=publish) if sheet and pairs else None
     if sheet_task is not None:
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
@@ -159,6 +157,10 @@ def run_batch(
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
     report = BatchReport(ok=True, summary=outcome.result.summary_text, done_before=done_before)
+    for task in batch.tasks(publish=publish):
+        if task.image in unreadable:
+            report.failed.append(str(task))
+            report.reasons[str(task)] = unreadable[task.image]
     for task in stylize:
         if not task.complete():
             report.failed.append(str(task))
@@ -182,6 +184,24 @@ def run_batch(
         fetch_results(report, stylize, sheet_task)
     report.ok = not report.failed
     return report
+
+
+def plan_videos(batch: Batch, *, workers: int, scheduler: SchedulerAddress, log_level: str) -> dict[str, str]:
+    """Plan the batch's videos' segments (on the remote); return each unreadable video with the reason.
+
+    Plans run first so that every worker, and every machine sharing the scheduler, sees a video's
+    segments when it schedules the batch. A bad video (not a video, no frames, truncated, unknown codec)
+    is left out of the rest of the batch, which is still done.
+    """
+    plans = [plan for plan in (VideoPlan(video=v) for v in batch.videos()) if not plan.complete()]
+    if not plans:
+        return {}
+    outcome = run_tasks(plans, workers=workers, scheduler=scheduler, log_level=log_level)
+    return {
+        plan.video: outcome.reasons.get(plan.task_id) or f"{plan.video} could not be planned"
+        for plan in plans
+        if not plan.complete()
+    }
 
 
 def fetch_results(report: BatchReport, tasks: Sequence[StylizeBase], sheet: ContactSheet | None) -> None:

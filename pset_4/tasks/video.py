@@ -182,7 +182,8 @@ class VideoPlan(luigi.Task):
     def on_failure(self, exception: BaseException) -> str:
         """Report a bad video (not a video, no frames, truncated, unsupported codec) in one line."""
         if isinstance(exception, (ValueError, OSError, NeuralStyleError)):
-            return f"{self.video}: {one_line(exception)}"
+            text = one_line(exception)
+            return text if self.video in text else f"{self.video}: {text}"
         return str(super().on_failure(exception))
 
 
