@@ -203,9 +203,9 @@ def test_a_run_killed_mid_clip_resumes_without_redoing_finished_segments(
     first = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     segments = roots.remote / "stylized" / "segments"
     deadline = time.monotonic() + 120
-    while not any(segments.glob("*/part-00000.mp4")):
+    while not any(segments.glob("*/part-*.mp4")):
         assert first.poll() is None, "the run finished before it could be killed"
-        assert time.monotonic() < deadline, "the first segment never appeared"
+        assert time.monotonic() < deadline, "no segment ever appeared"
         time.sleep(0.01)
     first.kill()
     first.communicate(timeout=30)
@@ -216,8 +216,6 @@ def test_a_run_killed_mid_clip_resumes_without_redoing_finished_segments(
     assert rerun.returncode == 0, rerun.stderr
     redone = {f"part-{int(part.split()[-1]) - 1:05d}.mp4" for part in _parts_done(rerun.stderr)}
     assert redone == {f"part-{i:05d}.mp4" for i in range(3)} - {path.name for path in finished}
-    assert {
-        name: (segments / next(segments.iterdir()) / name).stat().st_mtime_ns for name in finished
-    } == finished
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished  # never rewritten
     (published,) = _lines(rerun.stdout, "published: ")
     assert probe(published).frame_count == 90
