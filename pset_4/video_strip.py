@@ -37,7 +37,9 @@ def frame_strip(data: bytes, frames: int = STRIP_FRAMES) -> Image.Image:
             wanted = {round(i * (total - 1) / max(count - 1, 1)) for i in range(count)}
             container.seek(0, stream=stream)
             picked = [
-                frame.to_image() for index, frame in enumerate(container.decode(stream)) if index in wanted
+                Image.fromarray(frame.to_ndarray(format="rgb24"))
+                for index, frame in enumerate(container.decode(stream))
+                if index in wanted
             ]
     except av.error.FFmpegError as err:
         msg = f"not a readable video ({' '.join(str(err).split())})"

@@ -316,7 +316,7 @@ class StylizeVideo(VideoTaskBase):
             ]
         return list(found)
 
-    def run(self) -> Iterator[list[VideoSegment]]:
+    def run(self) -> Iterator[list[VideoSegment]]:  # type: ignore[override]  # Luigi: dynamic requirements
         """Run the segments (as dynamic requirements if the plan was new), join them, publish the video."""
         from neural_style.video import join_segments
 
