@@ -295,26 +295,31 @@ class StylizeVideo(VideoTaskBase):
     """A stylized video: its segments joined by stream copy with the original audio, then published."""
 
     def requires(self) -> dict[str, Any]:
-        """Require the inputs and the plan, and every segment once the plan is on the remote."""
-        needs: dict[str, Any] = {**super().requires(), "plan": self.plan()}
-        segments = self.segments()
-        if segments is not None:
-            needs["segments"] = segments
+        """Require the inputs and the plan, and every segment if the plan was on the remote at first ask.
+
+        The answer is fixed at the first call for a plan location (Luigi reuses task instances, and the
+        location changes with the roots and the video): Luigi checks the same requirements again just
+        before :meth:`run`, and segments that appeared in between would be unfulfilled then.
+        """
+        plan = self.plan()
+        needs: dict[str, Any] = {**super().requires(), "plan": plan}
+        where = plan.output().path
+        scheduled = self.__dict__.get("_scheduled_segments")
+        if scheduled is None or scheduled[0] != where:
+            scheduled = self._scheduled_segments = (where, self.segments())
+        if scheduled[1] is not None:
+            needs["segments"] = list(scheduled[1])
         return needs
 
     def segments(self) -> list[VideoSegment] | None:
         """Return the segment tasks the plan lists (None while there is no plan yet)."""
-        found = self.__dict__.get("_segments")
-        if found is None:
-            plan = self.plan()
-            if not plan.complete():
-                return None
-            count = len(read_plan(plan)["segments"])
-            found = self._segments = [
-                VideoSegment(image=self.image, model=self.model, style=self.style, index=i)
-                for i in range(count)
-            ]
-        return list(found)
+        plan = self.plan()
+        if not plan.complete():
+            return None
+        count = len(read_plan(plan)["segments"])
+        return [
+            VideoSegment(image=self.image, model=self.model, style=self.style, index=i) for i in range(count)
+        ]
 
     def run(self) -> Iterator[list[VideoSegment]]:  # type: ignore[override]  # Luigi: dynamic requirements
         """Run the segments (as dynamic requirements if the plan was new), join them, publish the video."""

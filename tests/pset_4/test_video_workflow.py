@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import luigi
 import pytest
 
 from neural_style.video import probe
 from neural_style.video.synthetic import ClipSpec, make_clip
 from pset_4.cli import main
 from pset_4.tasks.contact_sheet import ContactSheet
-from pset_4.tasks.video import is_video, video_configured
+from pset_4.tasks.video import StylizeVideo, is_video, video_configured
 from pset_4.video_strip import frame_strip
 
 CLIP = ClipSpec(seconds=2.5, keyframe_interval=10)  # 75 frames, keyframes every 1/3 s: 3 segments of 1 s
@@ -219,3 +220,32 @@ def test_a_run_killed_mid_clip_resumes_without_redoing_finished_segments(
     assert {path: path.stat().st_mtime_ns for path in finished} == finished  # never rewritten
     (published,) = _lines(rerun.stdout, "published: ")
     assert probe(published).frame_count == 90
+
+
+def test_a_join_task_scheduled_before_its_plan_runs_its_segments_as_dynamic_requirements(remote) -> None:
+    task = StylizeVideo(image="clip.mp4", model="multi.onnx", style="3")
+    assert "segments" not in task.requires()
+    assert luigi.build([task], local_scheduler=True, log_level="CRITICAL")
+    assert probe(task.output().path).frame_count == CLIP.frame_count
+    (folder,) = (remote.remote / "stylized" / "segments").iterdir()
+    assert len(list(folder.iterdir())) == 3
+
+
+def test_a_clip_through_an_s3_remote(remote, s3_bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    client.upload_file(str(remote.remote_images / "clip.mp4"), s3_bucket, "pset_4/images/clip.mp4")
+    client.upload_file(str(remote.remote_models / "multi.onnx"), s3_bucket, "pset_4/saved_models/multi.onnx")
+    root = f"s3://{s3_bucket}/pset_4"
+    code = main(["--remote", root, "-i", "clip.mp4", "-m", "multi.onnx", "--no-contact-sheet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (published,) = _lines(out, "published: ")
+    assert published.startswith(f"{root}/stylized/")
+    assert published.endswith(".mp4")
+    keys = [
+        o["Key"]
+        for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="pset_4/stylized/segments/")["Contents"]
+    ]
+    assert len(keys) == 3
