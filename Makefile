@@ -37,6 +37,7 @@ test-fast: lint
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

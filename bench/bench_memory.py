@@ -4,6 +4,7 @@ Prints, per size (default 1024, 2048 and 4096): the process's peak RSS after loa
 floor: Python, torch, the weights), its peak after stylizing, the seconds taken and the path used (one
 pass, or row strips above the engine's threshold). Target: 4096x4096 within 3 GiB of peak RSS. Peak RSS is
 ``ru_maxrss`` of the child process (the kernel's high-water mark, so short-lived buffers count).
+Prints the CPU first and the figures last; exits 1 when a size of 4096 or more misses the target.
 
 Usage: python bench/bench_memory.py [--sizes 1024 2048 4096] [--precision fp32]
 """
@@ -16,6 +17,9 @@ import resource
 import subprocess
 import sys
 import time
+
+TARGET_MIB = 3072  # peak RSS at 4096x4096, at most
+TARGET_SIDE = 4096
 
 
 def _peak_mib() -> float:
@@ -51,16 +55,31 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
-    print(f"neural_style memory bench ({args.precision}); target: 4096x4096 within 3072 MiB peak RSS")
+    from neural_style.cpu import describe_cpu
+
+    print(
+        f"neural_style memory bench ({args.precision}); target: {TARGET_SIDE}x{TARGET_SIDE} within "
+        f"{TARGET_MIB} MiB peak RSS\n{describe_cpu()}"
+    )
+    figures: list[str] = []
+    missed: list[str] = []
     for size in args.sizes:
+        print(f"measuring {size}x{size} ...", flush=True)
         command = [sys.executable, __file__, "--measure", str(size), args.precision]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
-        print(
-            f"  {size:5d}x{size:<5d} peak RSS {figures['peak']:7.0f} MiB "
-            f"(model + photo {figures['loaded']:4.0f} MiB; {figures['peak'] / 3072:.2f} of 3 GiB)  "
-            f"{figures['seconds']:6.1f} s  {figures['path']}"
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        figures.append(
+            f"  {size:5d}x{size:<5d} peak RSS {result['peak']:7.0f} MiB "
+            f"(model + photo {result['loaded']:4.0f} MiB; {result['peak'] / TARGET_MIB:.2f} of 3 GiB)  "
+            f"{result['seconds']:6.1f} s  {result['path']}"
         )
+        if size >= TARGET_SIDE and result["peak"] > TARGET_MIB:
+            missed.append(f"{size}x{size} peaked at {result['peak']:.0f} MiB (target {TARGET_MIB} MiB)")
+    print("\n".join(figures))
+    if missed:
+        print("targets missed:\n  " + "\n  ".join(missed))
+        sys.exit(1)
+    print("all targets met")
 
 
 if __name__ == "__main__":

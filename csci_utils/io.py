@@ -124,6 +124,9 @@ def _check_target(file: Pathish, target: Path, *, overwrite: bool) -> None:
         msg = "already exists; remove it or write elsewhere"
         raise FileExistsError(errno.EEXIST, msg, text)
     if not target.parent.is_dir():
+        if os.path.lexists(target.parent):  # a file where the folder should be: open() says ENOTDIR
+            msg = f"cannot write here: {target.parent} is not a directory"
+            raise NotADirectoryError(errno.ENOTDIR, msg, text)
         msg = f"cannot write here: directory {target.parent} does not exist"
         raise FileNotFoundError(errno.ENOENT, msg, text)
 

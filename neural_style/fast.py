@@ -32,29 +32,34 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
-
-# For output row parity a (0 or 1): which 3x3 kernel rows k fold into which of the two taps t.
-# Reflection-padding the upsampled map equals edge-padding the small one, so no other case exists.
-_FOLD = torch.tensor(
-    [
-        [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]],  # even rows: tap 0 <- row 0, tap 1 <- rows 1 and 2
-        [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],  # odd rows: tap 0 <- rows 0 and 1, tap 1 <- row 2
-    ]
+from .folding import (
+    PHASES,
+    Affine,
+    fold_input_affine,
+    phase_block_order,
+    phase_kernels,
+    space_to_depth_kernels,
 )
+from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
+from .statistics import channel_stats, image_stats, phase_stats
+from .views import interleaved_grid, phases_grid, space_to_depth_grid
 
-# Row and column parity of the pixels each phase block computes, in block order.
-PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
-
-
-def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
-    """Fold a ``[O, I, 3, 3]`` kernel applied after 2x nearest upsampling into ``[4 * O, I, 2, 2]``.
-
-    Output channel block ``2 * a + b`` computes the pixels with row parity ``a`` and column parity ``b``.
-    """
-    fold = _FOLD.to(weight.dtype)
-    phases = [torch.einsum("tk,sl,oikl->oits", fold[a], fold[b], weight) for a in (0, 1) for b in (0, 1)]
-    return torch.cat(phases, dim=0)
+# Names tests and benches import from here; the folds, statistics and views have modules of their own.
+__all__ = [
+    "FastConv",
+    "FastNorm",
+    "FastResidual",
+    "FastTransformerNet",
+    "PhaseUpConv",
+    "SpaceToDepthConv",
+    "fold_input_affine",
+    "image_stats",
+    "interleaved_grid",
+    "phase_kernels",
+    "phases_grid",
+    "space_to_depth_grid",
+    "space_to_depth_kernels",
+]
 
 
 class FastConv(nn.Module):
@@ -70,10 +75,11 @@ class FastConv(nn.Module):
 
     def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
         """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
-        weight, bias = self.weight, self.bias
+        weight: torch.Tensor = self.weight
+        bias: torch.Tensor = self.bias
         if input_affine is not None:
             weight, bias = fold_input_affine(weight, bias, input_affine)
-        with _fp32_if(self.full_precision, x):
+        with fp32_if(self.full_precision, x):
             x = x.to(weight.dtype)
             if weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
                 return self._reflect_by_correction(x, weight, bias)
@@ -104,39 +110,12 @@ class FastConv(nn.Module):
             out[:, :, :, -1:] += F.conv2d(right, w[:, :, :, 2:], stride=cols)
         return out
 
-    def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
-        """Convolve rows already padded; columns are padded here."""
-        with _fp32_if(self.full_precision, band):
-            padded = F.pad(band.to(self.weight.dtype), (self.pad, self.pad, 0, 0), mode="reflect")
-            return F.conv2d(padded, self.weight, self.bias, stride=self.stride)
 
-
-def _fp32_if(wanted: bool, x: torch.Tensor) -> torch.autocast | nullcontext[None]:
+def fp32_if(wanted: bool, x: torch.Tensor) -> torch.autocast | nullcontext[None]:
     """Turn autocast off for the layers that keep fp32 in the bf16 path."""
     if wanted and torch.is_autocast_enabled(x.device.type):
         return torch.autocast(x.device.type, enabled=False)
     return nullcontext()
-
-
-# A per-channel ``x * scale + shift`` (each ``[C]``) that a convolution applies to its input for free.
-Affine = tuple[torch.Tensor, torch.Tensor]
-
-
-def fold_input_affine(
-    weight: torch.Tensor, bias: torch.Tensor, affine: Affine
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weights and bias that convolve ``x`` as the given ones convolve ``x * scale + shift``.
-
-    Exact for any padding that copies pixels (reflection, edge): a padded affine map is the affine
-    map of the padded one. ``scale`` and ``shift`` may be shorter than the input channels, and then
-    repeat (the space-to-depth and phase layouts hold each channel several times).
-    """
-    scale, shift = affine
-    repeats = weight.shape[1] // scale.shape[0]
-    scale = scale.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
-    shift = shift.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
-    folded = (weight * scale).contiguous(memory_format=torch.channels_last)
-    return folded, bias + (weight * shift).sum(dim=(1, 2, 3))
 
 
 class PhaseUpConv(nn.Module):
@@ -228,9 +207,9 @@ class SpaceToDepthConv(nn.Module):
         )
         self.bias = nn.Parameter(_bias(layer.conv2d).repeat_interleave(4), requires_grad=False)
         # The same kernel for input channels in phase-block order (block 2 * p + q, then channel).
-        out4, in4, u, _ = self.weight.shape
-        grouped = self.weight.detach().reshape(out4, in4 // 4, 4, u, u).transpose(1, 2)
-        self.grouped_weight = nn.Parameter(_nhwc(grouped.reshape(out4, in4, u, u)), requires_grad=False)
+        self.grouped_weight = nn.Parameter(
+            _nhwc(phase_block_order(self.weight.detach())), requires_grad=False
+        )
 
     def from_phases(self, phases: torch.Tensor, height: int, width: int, norm: FastNorm) -> torch.Tensor:
         """Convolve ``norm`` of the 2x map given as :class:`PhaseUpConv` phase maps of a small one.
@@ -275,38 +254,11 @@ class SpaceToDepthConv(nn.Module):
         # A filler row/column where needed makes the padded sides even; its output is cut off.
         pads = (self.pad, self.pad + width % 2, self.pad, self.pad + height % 2)
         padded = F.pad(x.to(self.weight.dtype), pads, mode="reflect")
-        return self._convolve_padded(padded)[:, :, :height, :width]
+        return self.convolve_padded(padded)[:, :, :height, :width]
 
-    def convolve_padded_rows(self, band: torch.Tensor) -> torch.Tensor:
-        """Convolve rows already padded (an even number of them); columns are padded here."""
-        width = band.shape[3]
-        padded = F.pad(band.to(self.weight.dtype), (self.pad, self.pad + width % 2, 0, 0), mode="reflect")
-        return self._convolve_padded(padded)[:, :, :, :width]
-
-    def _convolve_padded(self, padded: torch.Tensor) -> torch.Tensor:
+    def convolve_padded(self, padded: torch.Tensor) -> torch.Tensor:
+        """Convolve a map already reflection-padded to even sides."""
         return F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
-
-
-def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
-    """Turn a ``[O, I, k, k]`` kernel into ``[4 * O, 4 * I, u, u]`` acting on 2x2 space-to-depth input.
-
-    Output channel ``4 * o + 2 * a + b`` gives output pixels of row parity ``a`` and column parity
-    ``b`` (pixel_shuffle's order); input channel ``4 * i + 2 * p + q`` is pixel_unshuffle's.
-    """
-    out_channels, in_channels, k, _ = weight.shape
-    u = (k + 2) // 2
-    folded = weight.new_zeros(out_channels, 2, 2, in_channels, 2, 2, u, u)
-    for a in (0, 1):
-        for b in (0, 1):
-            for p in (0, 1):
-                for q in (0, 1):
-                    for tap_y in range(u):
-                        dy = 2 * tap_y + p - a
-                        for tap_x in range(u):
-                            dx = 2 * tap_x + q - b
-                            if 0 <= dy < k and 0 <= dx < k:
-                                folded[:, a, b, :, p, q, tap_y, tap_x] = weight[:, :, dy, dx]
-    return folded.reshape(4 * out_channels, 4 * in_channels, u, u)
 
 
 class FastNorm(nn.Module):
@@ -370,100 +322,6 @@ class FastNorm(nn.Module):
         return x.relu_() if self.relu else x
 
 
-def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image, per-channel mean and biased variance of a channels_last ``[N, C, H, W]`` map.
-
-    ``torch.var_mean`` over the pixel axis of an NHWC map is several times slower than two plain sums
-    (float32 pairwise sums; the difference of moments is taken in float64).
-    """
-    batch, channels, height, width = x.shape
-    rows = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels).float()  # a view when NHWC fp32
-    count = height * width
-    mean = rows.sum(dim=1).double() / count
-    mean_square = (rows * rows).sum(dim=1).double() / count
-    var = (mean_square - mean * mean).clamp_(min=0)
-    return mean.float(), var.float()
-
-
-def image_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and biased variance ``[C]`` of one image's fp32 map ``[1, C, H, W]``."""
-    # batch_norm's channels_last statistics kernel: for one image, instance statistics are the
-    # batch's. Far faster than a reduction over an NHWC map's pixels (see channel_stats).
-    return torch.batch_norm_update_stats(x, None, None, 1.0)
-
-
-def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and biased variance ``[C]`` of one image's 2x map held as four phase maps.
-
-    Each phase block holds one row and one column that the map does not use (see
-    :meth:`PhaseUpConv.interleave`): take the whole blocks' statistics (fast, contiguous), then take
-    those off.
-    """
-    _, channels4, rows, cols = phases.shape
-    channels = channels4 // 4
-    block_mean, block_var = (s.double() for s in image_stats(phases))
-    total = block_mean * (rows * cols)
-    total_sq = (block_var + block_mean * block_mean) * (rows * cols)
-    for index, (a, b) in enumerate(PHASES):
-        unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
-        block = slice(index * channels, (index + 1) * channels)
-        edges = [
-            (phases[0, block, unused_row, :], 1.0),
-            (phases[0, block, :, unused_col], 1.0),
-            (phases[0, block, unused_row, unused_col : unused_col + 1], -1.0),  # counted twice
-        ]
-        for edge, sign in edges:
-            edge = edge.double()
-            total[block] -= sign * edge.sum(dim=-1)
-            total_sq[block] -= sign * (edge * edge).sum(dim=-1)
-    count = 4 * height * width
-    mean = total.view(4, channels).sum(dim=0) / count
-    mean_square = total_sq.view(4, channels).sum(dim=0) / count
-    var = (mean_square - mean * mean).clamp_(min=0)
-    return mean.float(), var.float()
-
-
-def phases_grid(phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """View the 2x map held as four phase maps as a ``[N, height, width, 2, 2, C]`` grid.
-
-    Element ``[n, i, j, a, b, c]`` is pixel ``(2 * i + a, 2 * j + b)`` of channel ``c``: phase block
-    ``2 * a + b``, cropped at row ``a`` and column ``b`` (see :meth:`PhaseUpConv.interleave`). One
-    view of all four blocks lets one operation gather them, instead of one slow strided copy each.
-    """
-    batch, channels4, _, _ = phases.shape
-    channels = channels4 // 4
-    n, c, r, w = phases.stride()
-    return phases.as_strided(
-        (batch, height, width, 2, 2, channels),
-        (n, r, w, r + 2 * channels * c, w + channels * c, c),
-        phases.storage_offset(),
-    )
-
-
-def interleaved_grid(big: torch.Tensor, border: int) -> torch.Tensor:
-    """View a 2x map (inside ``border`` rows and columns of padding) as the ``[N, h, w, 2, 2, C]`` grid."""
-    batch, channels, rows, cols = big.shape
-    height, width = (rows - 2 * border) // 2, (cols - 2 * border) // 2
-    n, c, r, w = big.stride()
-    return big.as_strided(
-        (batch, height, width, 2, 2, channels),
-        (n, 2 * r, 2 * w, r, w, c),
-        big.storage_offset() + border * (r + w),
-    )
-
-
-def space_to_depth_grid(grouped: torch.Tensor, border: int) -> torch.Tensor:
-    """View a space-to-depth map (channel ``(2 * a + b) * C + c``, inside a border) as the grid."""
-    batch, channels4, rows, cols = grouped.shape
-    channels = channels4 // 4
-    n, c, r, w = grouped.stride()
-    return grouped.as_strided(
-        (batch, rows - 2 * border, cols - 2 * border, 2, 2, channels),
-        (n, r, w, 2 * channels * c, channels * c, c),
-        grouped.storage_offset() + border * (r + w),
-    )
-
-
 class FastResidual(nn.Module):
     """:class:`ResidualBlock` from the fast pieces, adding the input back in place."""
 
@@ -473,7 +331,8 @@ class FastResidual(nn.Module):
         self.conv2, self.in2 = FastConv(block.conv2), FastNorm(block.in2, relu=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.in2(self.conv2(self.in1(self.conv1(x)))).add_(x)
+        update: torch.Tensor = self.in2(self.conv2(self.in1(self.conv1(x))))
+        return update.add_(x)
 
 
 class FastTransformerNet(nn.Module):
@@ -512,7 +371,8 @@ class FastTransformerNet(nn.Module):
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
-        return self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
+        out: torch.Tensor = self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
+        return out
 
     def _stylize_one(self, x: torch.Tensor) -> torch.Tensor:
         """Run the fp32 forward pass for one image ``[1, 3, H, W]``.

@@ -122,7 +122,7 @@ def save_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
     """Write ``image`` atomically in the format its suffix names, replacing an existing file.
 
     PNGs are written with zlib level 3 (:data:`PNG_COMPRESS_LEVEL`): the same pixels as Pillow's default
-    level 6, in about a third of the time, for a file about a tenth larger.
+    level 6, in much less time, for a slightly larger file (docs/performance.md).
     """
     destination = Path(path)
     image_format = saving_format(destination.suffix)

@@ -39,7 +39,8 @@ class ConvLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pad by reflection and convolve."""
-        return self.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"))
+        out: torch.Tensor = self.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"))
+        return out
 
 
 class UpsampleConvLayer(ConvLayer):
@@ -67,7 +68,8 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x + in2(conv2(relu(in1(conv1(x)))))``."""
         out = F.relu(self.in1(self.conv1(x)))
-        return self.in2(self.conv2(out)) + x
+        update: torch.Tensor = self.in2(self.conv2(out))
+        return update + x
 
 
 class TransformerNet(nn.Module):
@@ -104,7 +106,8 @@ class TransformerNet(nn.Module):
         y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
         y = F.relu(self.in4(self.deconv1(y)))
         y = F.relu(self.in5(self.deconv2(y)))
-        return self.deconv3(y)
+        out: torch.Tensor = self.deconv3(y)
+        return out
 
 
 def _expected_shapes() -> dict[str, torch.Size]:

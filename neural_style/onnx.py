@@ -130,8 +130,8 @@ class OnnxStylizer(Stylizer):
         try:
             options = onnxruntime.SessionOptions()
             # ORT's pool threads otherwise spin between operators: on a machine whose cores are busy
-            # (other processes, other workers) the spinning steals the cores the next operator needs,
-            # 1.5x slower at 512 px on a loaded 2-core machine; on an idle one it saves only wake-ups.
+            # (other processes, other workers) the spinning steals the cores the next operator needs; on an
+            # idle machine it saves only wake-ups (figures: docs/performance.md).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
             if threads is not None:

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, SpaceToDepthConv
+from .fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, SpaceToDepthConv, fp32_if
+from .statistics import Moments
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ class _Picture(_Rows):
         self.height, self.width, self.channels = rgb.shape
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        band = torch.from_numpy(np.ascontiguousarray(self.rgb[start:stop]))
-        return band.unsqueeze(0).permute(0, 3, 1, 2).float()
+        # astype copies into a new, writable float array: torch.from_numpy of a read-only photo (as
+        # numpy.asarray gives for a PIL image) would share memory torch may not write, and warns.
+        band = torch.from_numpy(self.rgb[start:stop].astype(np.float32))
+        return band.unsqueeze(0).permute(0, 3, 1, 2)
 
 
 class _Whole(_Rows):
@@ -94,7 +97,14 @@ class _Conv(_Rows):
     def rows(self, start: int, stop: int) -> torch.Tensor:
         pad = self.layer.pad
         wanted = torch.arange(start * self.stride, (stop - 1) * self.stride + self.kernel) - pad
-        return self.layer.convolve_padded_rows(self.source.gather(_reflect(wanted, self.source.height)))
+        return convolve_padded_rows(self.layer, self.source.gather(_reflect(wanted, self.source.height)))
+
+
+def convolve_padded_rows(layer: FastConv, band: torch.Tensor) -> torch.Tensor:
+    """Convolve a band whose rows are already padded; its columns are reflection-padded here."""
+    with fp32_if(layer.full_precision, band):
+        padded = F.pad(band.to(layer.weight.dtype), (layer.pad, layer.pad, 0, 0), mode="reflect")
+        return F.conv2d(padded, layer.weight, layer.bias, stride=layer.stride)
 
 
 class _UpConv(_Rows):
@@ -128,8 +138,14 @@ class _SpaceToDepth(_Rows):
         even_stop = stop + (stop - start) % 2
         wanted = _reflect(torch.arange(start - pad, even_stop + pad), self.source.height)
         band = self.source.gather(wanted)
-        out = self.layer.convolve_padded_rows(band)
-        return out[:, :, : stop - start]
+        return space_to_depth_padded_rows(self.layer, band)[:, :, : stop - start]
+
+
+def space_to_depth_padded_rows(layer: SpaceToDepthConv, band: torch.Tensor) -> torch.Tensor:
+    """Convolve a band whose rows are already padded (an even number); columns are padded here."""
+    width = band.shape[3]
+    padded = F.pad(band.to(layer.weight.dtype), (layer.pad, layer.pad + width % 2, 0, 0), mode="reflect")
+    return layer.convolve_padded(padded)[:, :, :, :width]
 
 
 class _Normalized(_Rows):
@@ -138,17 +154,11 @@ class _Normalized(_Rows):
     def __init__(self, source: _Rows, norm: FastNorm, strip_rows: int) -> None:
         self.source, self.norm = source, norm
         self.height, self.width, self.channels = source.height, source.width, source.channels
-        total = torch.zeros(self.channels, dtype=torch.float64)
-        squares = torch.zeros(self.channels, dtype=torch.float64)
+        # The same chunked statistics as the one-pass network's (see statistics.py), band by band.
+        moments = Moments(self.channels)
         for start, stop in _bands(source.height, strip_rows):
-            band = source.rows(start, stop).float().permute(0, 2, 3, 1).reshape(-1, self.channels)
-            total += band.sum(dim=0).double()
-            squares += (band * band).sum(dim=0).double()
-        count = self.height * self.width
-        mean = total / count
-        self.scale, self.shift = norm.affine(
-            mean.float(), (squares / count - mean * mean).clamp_(min=0).float()
-        )
+            moments.add_map(source.rows(start, stop))
+        self.scale, self.shift = norm.affine(*moments.mean_var())
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         band = self.source.rows(start, stop).float().mul_(self.scale).add_(self.shift)

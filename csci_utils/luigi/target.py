@@ -78,7 +78,7 @@ class suffix_preserving_atomic_file(atomic_file):
     ) -> None:
         """Publish if the block succeeded; otherwise discard the temp file and let the exception propagate."""
         if exc_type is None:
-            self.close()  # type: ignore[no-untyped-call]  # luigi's AtomicLocalFile is unannotated
+            self.close()
         else:
             self.discard()
 
@@ -203,14 +203,14 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
         """Open for reading (``'r'``) or for an atomic write (``'w'``); ``b``/``t`` are left to the format."""
         rwmode = mode.replace("b", "").replace("t", "")
         if rwmode == "w":
-            self.makedirs()  # type: ignore[no-untyped-call]  # luigi is unannotated
+            self.makedirs()
             file = self.atomic_provider(self.path)
             writer: IO[Any] = self.format.pipe_writer(file)
             if not isinstance(file, suffix_preserving_atomic_file) or _exits_through(writer, file):
                 return writer
             return _DiscardOnFailure(writer, file)  # type: ignore[return-value]  # an IO by delegation
         if rwmode == "r":
-            return cast("IO[Any]", super().open(mode))  # type: ignore[no-untyped-call]
+            return cast("IO[Any]", super().open(mode))
         msg = f"mode must be 'r' or 'w' (got: {mode!r})"
         raise ValueError(msg)
 
@@ -223,7 +223,7 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
         FileNotFoundError, and an existing target raises :class:`luigi.target.FileAlreadyExists`
         (neither publishes anything). On any failure what the block left is removed at once.
         """
-        self.makedirs()  # type: ignore[no-untyped-call]  # luigi is unannotated
+        self.makedirs()
         naming = getattr(self.atomic_provider, "temp_path_for", _luigi_temp_path_for)
         tmp_path = naming(self.path)
         tmp = Path(tmp_path)

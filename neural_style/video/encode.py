@@ -14,7 +14,7 @@ from csci_utils.io import atomic_write
 
 from .defaults import DEFAULT_CRF
 
-# x264's "medium" costs about 3x the CPU of "veryfast" for a few percent smaller files at the same CRF;
+# x264's "medium" costs several times the CPU of "veryfast" for slightly smaller files at the same CRF;
 # next to a style network that time is better spent stylizing.
 PRESET = "veryfast"
 FrameSink = Callable[[np.ndarray, int, int], None]

@@ -11,7 +11,7 @@ class NameParameter(luigi.Parameter):
     """A plain file name under a root: no separators, no ``..``, not hidden."""
 
     def __init__(self, *, what: str = "name", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.what = what
 
     def normalize(self, x: str) -> str:

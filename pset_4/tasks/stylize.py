@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramTask
@@ -27,8 +27,8 @@ import neural_style
 from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
+from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
-from pset_4.render import stylize_into
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, STYLIZED, resolve_settings
 from pset_4.tasks.data import ContentImage, SavedModel, cache_location
 from pset_4.tasks.params import NameParameter, StyleParameter
@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 # real name is computed again once it is.
 _MISSING = "missing"
 _CACHE_FOLDERS = {"image": IMAGES, "model": MODELS}
+
+
+def _computes_in_bf16(model: str) -> bool:
+    """Return True if this machine runs ``model`` in bf16 (a checkpoint on a CPU with native bf16)."""
+    from neural_style.precision import resolve_precision
+
+    return PurePosixPath(model).suffix.lower() != ".onnx" and resolve_precision("auto") == "bf16"
 
 
 class StylizeBase(luigi.Task):
@@ -73,7 +80,12 @@ class StylizeBase(luigi.Task):
     def versions(self) -> dict[str, str]:
         """Return what the output depends on besides the parameters: pixels and remote input versions."""
         found = {key: object_version(target) or _MISSING for key, target in self.remote_inputs().items()}
-        return {"engine": neural_style.PIXELS_VERSION, **found}
+        versions = {"engine": neural_style.PIXELS_VERSION, **found}
+        if _computes_in_bf16(self.model):
+            # --precision auto gives checkpoints bf16 pixels on CPUs with native bf16: name them apart, so
+            # machines of different kinds sharing a remote never take each other's pixels for their own.
+            versions["precision"] = "bf16"
+        return versions
 
     def cached_inputs(self, versions: dict[str, str]) -> dict[str, str]:
         """Return this machine's copies of the inputs, downloading what its cache lacks or has stale.

@@ -365,13 +365,13 @@ def result_task(image: str, model: str, style: str | None, *, publish: bool = Tr
 
 
 def segment_stylizer(model: str, style: str | None, threads: int | None) -> Stylizer:
-    """Return the model loaded once per process (shared with picture tasks), set to ``style``."""
-    from pset_4 import render
+    """Return the model loaded once per process (shared with picture tasks and styles), set to ``style``.
 
-    path = Path(model)
-    # render's loader is private until the lead merges its rename to pset_4.model_cache (cached_model).
-    loaded = render._cached_model(path, render._stamp(path), None, threads)
-    return loaded.with_style(render.engine_style(style))
+    ``threads`` None takes the model as :func:`pset_4.model_cache.preload` loaded it before the fork.
+    """
+    from pset_4 import model_cache
+
+    return model_cache.cached_model(model, threads=threads).with_style(model_cache.engine_style(style))
 
 
 @contextmanager

@@ -850,3 +850,12 @@ def test_clean_command_runs_as_a_module(tmp_path):
     command = [sys.executable, "-m", "csci_utils.io", "clean", str(tmp_path), "--older-than", "30m"]
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{old}\n", "")
+
+
+def test_a_file_where_the_folder_should_be_is_not_a_directory_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / "file" / "out.txt"
+    with pytest.raises(NotADirectoryError) as caught, atomic_write(target) as f:
+        f.write("never")
+    assert caught.value.errno == errno.ENOTDIR
+    assert caught.value.filename == str(target)

@@ -7,16 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from neural_style.fast import (
-    FastConv,
-    FastNorm,
-    FastTransformerNet,
-    PhaseUpConv,
-    interleaved_grid,
-    phases_grid,
-    space_to_depth_grid,
-)
+from neural_style.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv
 from neural_style.model import ConvLayer, TransformerNet, UpsampleConvLayer
+from neural_style.views import interleaved_grid, phases_grid, space_to_depth_grid
 
 from .conftest import random_state_dict
 
@@ -83,6 +76,16 @@ def test_fast_form_equals_the_plain_network_for_norm_weights_of_every_sign():
     x = torch.rand(1, 3, 36, 29) * 255
     with torch.inference_mode():
         torch.testing.assert_close(FastTransformerNet(net)(x), net(x), rtol=1e-4, atol=2e-3)
+
+
+def test_names_that_moved_out_of_fast_stay_importable_from_it():
+    import neural_style.fast as fast
+    from neural_style import folding, statistics, views
+
+    assert fast.phase_kernels is folding.phase_kernels
+    assert fast.space_to_depth_kernels is folding.space_to_depth_kernels
+    assert fast.image_stats is statistics.image_stats
+    assert fast.phases_grid is views.phases_grid
 
 
 def test_fast_form_leaves_its_input_untouched():

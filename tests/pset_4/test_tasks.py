@@ -198,3 +198,13 @@ def test_luigi_command_line_runs_stylize(seeded) -> None:
     )
     assert "ran successfully" in done.stderr
     assert len(list(seeded.stylized.iterdir())) == 1
+
+
+def test_checkpoint_results_are_named_apart_where_auto_precision_is_bf16(roots):
+    from neural_style.precision import resolve_precision
+    from pset_4.tasks.stylize import Stylize
+
+    checkpoint = Stylize(image="p.png", model="m.pth").versions()
+    onnx = Stylize(image="p.png", model="m.onnx").versions()
+    assert ("precision" in checkpoint) == (resolve_precision("auto") == "bf16")
+    assert "precision" not in onnx

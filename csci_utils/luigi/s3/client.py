@@ -109,6 +109,8 @@ def _client_class() -> type[S3Client]:
     class TranslatingS3Client(S3Client):
         """luigi's S3Client built from :class:`S3Settings`; failures come out as builtin errors."""
 
+        _s3: Any = None  # set by luigi's S3Client.__init__; the resource is made on first use
+
         def __init__(self, settings: S3Settings) -> None:
             super().__init__()
             self.settings = settings

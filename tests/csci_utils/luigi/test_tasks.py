@@ -654,12 +654,13 @@ def write(path: Path, data: bytes) -> Path:
 
 MEASURE_PEAK = textwrap.dedent(
     """
-    import resource, sys
+    import re, sys
     from csci_utils.luigi.storage import target_for
     from csci_utils.luigi.tasks import copy_target
 
-    def peak_mib():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def peak_mib():  # this process's own high-water mark; ru_maxrss keeps the forked parent's pre-exec peak
+        with open("/proc/self/status") as status:
+            return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) / 1024
 
     small, big, url, back = sys.argv[1:]
     copy_target(target_for(small, binary=True), target_for(url + ".small", binary=True))

@@ -1,0 +1,134 @@
+"""Models loaded once per process and shared by every style and every task that uses them.
+
+One load of a multi-style model serves all its styles (:meth:`Stylizer.with_style` shares the session), so
+the cache is keyed by the model file's version only. A worker parent can :func:`preload` models before Luigi
+forks its task processes; the children then inherit the loaded pages instead of loading again per task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pset_4.settings import resolve_settings
+
+if TYPE_CHECKING:
+    from neural_style.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
+
+# Models one process keeps loaded; a batch names one or a few, so this bounds memory, not hits.
+MAX_MODELS = 4
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A loaded model and the thread cap it was loaded with."""
+
+    stamp: tuple[int, int]
+    threads: int | None
+    stylizer: Stylizer
+
+
+_models: dict[Path, _Loaded] = {}
+_lock = threading.Lock()
+# The cap :func:`preload` chose for this process and the task processes forked from it, used where the
+# settings set none, so that workers loading a model themselves (first run) split the cores too.
+_default_threads: list[int | None] = [None]
+
+
+def engine_style(style: str | None) -> int | str | None:
+    """Return the engine's form of a style: an index as int, a blend string as is."""
+    if style is None:
+        return None
+    return int(style) if style.isdigit() else style
+
+
+def stylize_into(
+    content_image: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    output_image: str,
+    *,
+    style: str | None = None,
+) -> None:
+    """Stylize ``content_image`` with ``model`` and write the picture to ``output_image`` (a temp path).
+
+    The caller owns atomicity (e.g. a target's ``temporary_path()``); the format follows the suffix.
+    Errors from the engine (corrupt image, broken model) propagate as they are.
+    """
+    from neural_style.image import load_image
+
+    threads = resolve_settings().engine_threads or _default_threads[0]
+    stylizer = cached_model(model, threads=threads)
+    picture = stylizer.with_style(engine_style(style)).stylize(load_image(content_image))
+    picture.save(output_image)
+
+
+def cached_model(model: str | os.PathLike[str], *, threads: int | None = None) -> Stylizer:
+    """Return the loaded ``model``, loading it only if this process has not got this version of the file.
+
+    A replaced file (other size or mtime) is loaded again. ``threads`` None takes the model with whatever
+    cap it was loaded with (e.g. by :func:`preload`); an explicit cap that differs loads it again.
+    """
+    path = Path(model).resolve()
+    stamp = _stamp(path)
+    with _lock:
+        loaded = _models.get(path)
+        if loaded is not None and loaded.stamp == stamp and threads in (None, loaded.threads):
+            return loaded.stylizer
+        stylizer = _load(path, threads)
+        _models.pop(path, None)
+        while len(_models) >= MAX_MODELS:
+            _models.pop(next(iter(_models)))
+        _models[path] = _Loaded(stamp, threads, stylizer)
+        return stylizer
+
+
+def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) -> int:
+    """Load every model file that exists into this process's cache; return how many are loaded.
+
+    Meant for a worker parent just before Luigi forks: each task process then finds its model loaded
+    (the pages are shared copy-on-write) instead of loading it per task. Missing files are skipped (a
+    first run downloads them later; its task processes then load for themselves, with the same cap).
+    """
+    _default_threads[0] = threads
+    count = 0
+    for model in models:
+        if Path(model).is_file():
+            cached_model(model, threads=threads)
+            count += 1
+    return count
+
+
+def split_threads(workers: int, cores: int | None = None) -> int:
+    """Return the engine threads each of ``workers`` processes gets so that together they fill the cores."""
+    available = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, available // max(1, workers))
+
+
+def clear() -> None:
+    """Forget every loaded model (tests; a long-lived process that wants the memory back)."""
+    with _lock:
+        _models.clear()
+        _default_threads[0] = None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and mtime: a replaced model file is loaded again, not served from the cache."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _load(path: Path, threads: int | None) -> Stylizer:
+    """Load the model file with the engine."""
+    # Imported here: the engine's runtimes take a while to import; a rerun with nothing to do needs neither.
+    # neural_style.loading imports torch only for checkpoints, never for an .onnx model.
+    from neural_style.loading import load_model
+
+    log.debug("loading %s (threads %s)", path, threads)
+    return load_model(path, threads=threads)

@@ -1,0 +1,107 @@
+"""The per-process model cache: one load serves every style; a replaced file or thread cap loads again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import neural_style.engine
+from pset_4 import model_cache
+from pset_4.model_cache import cached_model, preload, split_threads, stylize_into
+
+STYLES = [str(s) for s in range(26)]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    model_cache.clear()
+    yield
+    model_cache.clear()
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every real model load (the engine's own load_model still does the work)."""
+    seen: list[Path] = []
+    real = neural_style.engine.load_model
+
+    def counting(path: str | os.PathLike[str], **kwargs: object) -> object:
+        seen.append(Path(path))
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(neural_style.engine, "load_model", counting)
+    return seen
+
+
+@pytest.fixture
+def model(tmp_path: Path, multistyle: Path) -> Path:
+    """A private copy of the 26-style model (tests replace it)."""
+    return Path(shutil.copyfile(multistyle, tmp_path / "multistyle26.onnx"))
+
+
+def test_one_load_serves_all_26_styles(
+    roots: object, model: Path, tmp_path: Path, loads: list[Path], make_photo: Callable[..., Path]
+) -> None:
+    photo = make_photo(tmp_path / "photo.png")
+    for style in STYLES:
+        stylize_into(photo, model, str(tmp_path / f"out-{style}.png"), style=style)
+    assert loads == [model.resolve()]
+
+
+def test_styles_differ_though_the_session_is_shared(
+    roots: object, model: Path, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    photo = make_photo(tmp_path / "photo.png")
+    stylize_into(photo, model, str(tmp_path / "a.png"), style="0")
+    stylize_into(photo, model, str(tmp_path / "b.png"), style="25")
+    a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("a.png", "b.png"))
+    assert np.abs(a.astype(int) - b.astype(int)).max() > 8
+
+
+def test_a_replaced_model_file_is_loaded_again(
+    roots: object, model: Path, tmp_path: Path, loads: list[Path]
+) -> None:
+    first = cached_model(model)
+    replacement = tmp_path / "replacement.onnx"
+    shutil.copyfile(model, replacement)
+    os.utime(replacement, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))
+    replacement.replace(model)
+    second = cached_model(model)
+    assert second is not first
+    assert len(loads) == 2
+
+
+def test_a_different_thread_cap_loads_again_and_none_takes_the_loaded(
+    roots: object, model: Path, loads: list[Path]
+) -> None:
+    one = cached_model(model, threads=1)
+    assert cached_model(model) is one
+    assert cached_model(model, threads=2) is not one
+    assert len(loads) == 2
+
+
+def test_preload_loads_what_exists_and_skips_what_does_not(
+    roots: object, model: Path, tmp_path: Path, loads: list[Path]
+) -> None:
+    assert preload([model, tmp_path / "not-downloaded-yet.onnx"], threads=1) == 1
+    cached_model(model)
+    assert loads == [model.resolve()]
+
+
+def test_a_bad_style_for_a_multistyle_model_is_a_value_error(
+    roots: object, model: Path, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    photo = make_photo(tmp_path / "photo.png")
+    with pytest.raises(ValueError, match="style"):
+        stylize_into(photo, model, str(tmp_path / "out.png"), style="99")
+
+
+@pytest.mark.parametrize(("workers", "cores", "each"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
+def test_split_threads_fills_the_cores_without_oversubscribing(workers: int, cores: int, each: int) -> None:
+    assert split_threads(workers, cores) == each

@@ -1,0 +1,53 @@
+"""Running a batch in waves: every pair once, a photo's styles together, the same results as one build."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pset_4.waves import run_in_waves, waves
+from pset_4.workflow import Batch, run_batch
+
+names = st.lists(st.from_regex(r"[a-z]{1,8}\.png", fullmatch=True), min_size=1, max_size=30, unique=True)
+styles = st.lists(st.integers(0, 25).map(str), min_size=1, max_size=26, unique=True)
+
+
+@given(images=names, chosen=styles, wave_pairs=st.integers(1, 200))
+def test_waves_cover_every_pair_exactly_once(images: list[str], chosen: list[str], wave_pairs: int) -> None:
+    batch = Batch(images, ["multi.onnx"], chosen)
+    pairs = [(t.image, t.style) for wave in waves(batch, wave_pairs) for t in wave.tasks()]
+    assert pairs == [(t.image, t.style) for t in batch.tasks()]
+
+
+@given(images=names, chosen=styles, wave_pairs=st.integers(1, 200))
+def test_a_wave_holds_at_most_its_pairs_or_one_photo(
+    images: list[str], chosen: list[str], wave_pairs: int
+) -> None:
+    for wave in waves(Batch(images, ["multi.onnx"], chosen), wave_pairs):
+        assert len(wave.tasks()) <= wave_pairs or len(wave.images) == 1
+
+
+def test_a_wave_size_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="wave_pairs"):
+        waves(Batch(["a.png"], ["multi.onnx"], ["0"]), 0)
+
+
+def test_waves_publish_what_one_build_publishes(
+    roots, make_photo: Callable[..., Path], multistyle: Path
+) -> None:
+    for i in range(3):
+        make_photo(roots.remote_images / f"p{i}.png", seed=i)
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    batch = Batch([f"p{i}.png" for i in range(3)], ["multi.onnx"], ["0", "7"])
+    in_waves = run_in_waves(batch, wave_pairs=2, log_level="CRITICAL")
+    assert in_waves.ok
+    assert in_waves.contact_sheet is not None
+    again = run_batch(batch, sheet=False, log_level="CRITICAL")
+    assert sorted(in_waves.published) == sorted(again.published)
+    assert len(in_waves.published) == 6
