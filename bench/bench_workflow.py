@@ -106,18 +106,21 @@ def inprocess_workflow(
     way: str = "one build",
 ) -> float:
     """Run the batch in this process, publishing included: ``way`` is one build, in waves or grouped."""
+    from pset_4.settings import configured
     from pset_4.waves import run_in_waves
     from pset_4.workflow import Batch, run_batch
 
-    os.environ.update({k: env[k] for k in ("PSET4_REMOTE_ROOT", "PSET4_CACHE_ROOT")})
     os.chdir(root)
     batch = Batch(names, [model], styles)
-    if way == "grouped":
-        return grouped_workflow(batch)
-    run = run_in_waves if way == "in waves" else run_batch
-    started = time.perf_counter()
-    report = run(batch, sheet=False, log_level="CRITICAL")
-    elapsed = time.perf_counter() - started
+    # The roots go through Luigi's configuration, as the command line sets them (the environment is read
+    # once per process).
+    with configured(remote_root=env["PSET4_REMOTE_ROOT"], cache_root=env["PSET4_CACHE_ROOT"]):
+        if way == "grouped":
+            return grouped_workflow(batch)
+        run = run_in_waves if way == "in waves" else run_batch
+        started = time.perf_counter()
+        report = run(batch, sheet=False, log_level="CRITICAL")
+        elapsed = time.perf_counter() - started
     if not report.ok:
         sys.exit(f"in-process workflow failed: {report.failed}")
     return elapsed

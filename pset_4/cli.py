@@ -1,8 +1,10 @@
 """``python -m pset_4``: stylize every image x model (x style) pair through the Luigi workflow.
 
 Exit codes (:mod:`csci_utils.exit_codes`): 0 all done; 1 a task failed, a disk filled up or storage broke
-mid-run; 2 a bad command line or value (a malformed style); 3 an unknown image or model; 5 a bad setting or
-refused credentials; 130 interrupted.
+mid-run; 2 a bad command line or value (a malformed style, a style the model lacks, --strength outside
+[0, 1]); 3 an unknown image, model or style picture, or a glob that matches nothing; 4 a local photo or style
+picture that is not an image (the others are still done); 5 a bad setting or refused credentials;
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import luigi
 
 from csci_utils.exit_codes import ExitCode
 from csci_utils.io import remove_stale_temp_files
+from pset_4.batch_request import resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
+from pset_4.inputs import BadInputError
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
 from pset_4.tasks.video import video_configured
 from pset_4.waves import run_in_waves
-from pset_4.workflow import Batch, BatchReport
+from pset_4.workflow import BatchReport
 
 log = logging.getLogger("pset_4")
 
@@ -40,15 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(luigi.cfg [pset_4] remote_root, or $PSET4_REMOTE_ROOT), cached locally, stylized and published "
         "to <remote>/stylized/.",
         epilog="exit codes: 0 done, 1 a task failed (or disk full, storage broke), 2 bad command line, "
-        "3 unknown image or model, 5 bad setting or refused credentials, 130 interrupted",
+        "3 unknown image, model or style picture (or a glob matching nothing), 4 a local file that is not "
+        "an image, 5 bad setting or refused credentials, 130 interrupted",
     )
     parser.add_argument(
         "-i",
         "--image",
         action="append",
         dest="images",
-        metavar="NAME",
-        help=f"content image under <remote>/images (repeatable; default {DEMO_IMAGE})",
+        metavar="NAME|GLOB|PATH",
+        help="content image under <remote>/images, a quoted glob matched there ('*.jpg'), or a local file "
+        f"or folder, uploaded to <remote>/images first (repeatable; default {DEMO_IMAGE})",
+    )
+    parser.add_argument(
+        "--all-images", action="store_true", help="every image under <remote>/images (with any -i)"
     )
     parser.add_argument(
         "-m",
@@ -71,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="videos: shrink frames whose long side exceeds N pixels (default [pset_4_video] max_size, 1920)",
+    )
+    parser.add_argument(
+        "--style-image",
+        action="append",
+        dest="style_images",
+        metavar="NAME|PATH",
+        help="any picture as the style: a name under <remote>/style_images or a local file (uploaded "
+        "there first); repeatable, one column each, beside any -m/--style columns",
+    )
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="0..1: how much style, for every column (default 1, full style)",
+    )
+    parser.add_argument(
+        "--preserve-color", action="store_true", help="keep each photo's colours (every column)"
     )
     parser.add_argument("--workers", type=int, default=1, help="parallel Luigi workers (default 1)")
     parser.add_argument("--scheduler-host", help="use the central scheduler (luigid) on this host")
@@ -108,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.max_size is not None and args.max_size < 16:
         parser.error(f"--max-size must be at least 16 pixels, got {args.max_size}")
+    if not 0.0 <= args.strength <= 1.0:
+        parser.error(f"--strength must be between 0 and 1, got {args.strength}")
     if args.no_publish and (args.scheduler_host or args.scheduler_port):
         parser.error("--no-publish keeps results on this machine; it cannot share a central scheduler")
     _configure_logging(verbose=args.verbose)
@@ -141,16 +169,22 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
         if args.demo:
             report = run_demo(**options)
         else:
-            batch = Batch(
-                images=args.images or [DEMO_IMAGE],
-                models=args.models or [DEMO_MODEL],
-                styles=args.styles or [None],
+            batch = resolve_batch(
+                images=args.images or (),
+                all_images=args.all_images,
+                models=args.models or (),
+                styles=args.styles or (),
+                style_images=args.style_images or (),
+                strength=args.strength,
+                preserve_color=args.preserve_color,
             )
             report = run_in_waves(
                 batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
             )
-    except FileNotFoundError as err:  # an unknown image or model
+    except FileNotFoundError as err:  # an unknown image, model or style picture; a glob matching nothing
         return _error(err, ExitCode.MISSING_INPUT)
+    except BadInputError as err:  # every local photo (or style picture) given is not an image
+        return _error(err, ExitCode.BAD_INPUT)
     except PermissionError as err:  # credentials missing or refused
         return _error(err, ExitCode.CONFIGURATION)
     except ValueError as err:  # a bad value on the command line (unsafe name, malformed style)
@@ -163,7 +197,9 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
         print(f"pset_4: interrupted; finished results are kept, rerun to do the rest{note}", file=sys.stderr)
         return ExitCode.INTERRUPTED
     _print_report(report, verbose=args.verbose)
-    return ExitCode.OK if report.ok else ExitCode.FAILED
+    if report.ok:
+        return ExitCode.OK
+    return ExitCode.BAD_INPUT if report.skipped and not report.failed else ExitCode.FAILED
 
 
 def _error(err: BaseException, code: ExitCode) -> int:
@@ -196,8 +232,13 @@ def _print_report(report: BatchReport, *, verbose: bool) -> None:
         print(f"published: {location}")
     for location in report.remote_only:
         print(f"remote only: {location} (--fetch downloads it)")
+    for line in report.uploaded:
+        print(f"uploaded: {line}")
     if report.contact_sheet is not None:
         print(f"contact sheet: {report.contact_sheet}")
+    for path, why in report.skipped.items():
+        print(f"SKIPPED: {path}", file=sys.stderr)
+        print(f"  reason: {why}", file=sys.stderr)
     for task_id in report.failed:
         print(f"FAILED: {task_id}", file=sys.stderr)
         reason = report.reasons.get(task_id)

@@ -42,30 +42,29 @@ _lock = threading.Lock()
 _default_threads: list[int | None] = [None]
 
 
-def engine_style(style: str | None) -> int | str | None:
-    """Return the engine's form of a style: an index as int, a blend string as is."""
-    if style is None:
-        return None
-    return int(style) if style.isdigit() else style
-
-
 def stylize_into(
     content_image: str | os.PathLike[str],
     model: str | os.PathLike[str],
     output_image: str,
     *,
     style: str | None = None,
+    strength: float = 1.0,
+    preserve_color: bool = False,
 ) -> None:
     """Stylize ``content_image`` with ``model`` and write the picture to ``output_image`` (a temp path).
 
     The caller owns atomicity (e.g. a target's ``temporary_path()``); the format follows the suffix.
+    ``strength`` below 1 blends the result with the photo; ``preserve_color`` keeps the photo's colours.
     Errors from the engine (corrupt image, broken model) propagate as they are.
     """
+    from neural_style.color import with_color
     from neural_style.image import load_image
 
     threads = resolve_settings().engine_threads or _default_threads[0]
-    stylizer = cached_model(model, threads=threads)
-    picture = stylizer.with_style(engine_style(style)).stylize(load_image(content_image))
+    stylizer = with_color(
+        cached_model(model, threads=threads).with_style(style), strength=strength, keep_color=preserve_color
+    )
+    picture = stylizer.stylize(load_image(content_image))
     picture.save(output_image)
 
 

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from csci_utils.hashing import hash_str
+from neural_style.styles import check_style as check_style_grammar
 
 # A public, fixed salt: the hash versions outputs (it is not a secret and must be the same on every machine
 # sharing a remote). Change it to invalidate every output name at once.
 VERSION_SALT = "pset_4/output-version/1"
 HASH_CHARS = 10
 
-_STYLE = re.compile(r"^\d+$|^\d+:\d*\.?\d+(?:,\d+:\d*\.?\d+)*$")
 _OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -40,14 +40,21 @@ def check_name(name: str, what: str = "name") -> str:
 
 
 def check_style(style: str | None) -> str | None:
-    """Return a normalized style: None, an index ``"3"`` or a blend ``"3:0.5,12:0.5"``; else ValueError."""
+    """Return a normalized style: None, an index ``"3"`` or a blend ``"3:0.5,12:0.5"``; else ValueError.
+
+    The grammar is the engine's (:func:`neural_style.styles.check_style`); this only drops the spaces so
+    one style has one spelling in task ids and output names.
+    """
     if style is None:
         return None
     text = str(style).replace(" ", "")
-    if not _STYLE.match(text):
-        msg = f"style must be an index like 3 or a blend like 3:0.5,12:0.5, got {style!r}"
-        raise ValueError(msg)
+    check_style_grammar(text)
     return text
+
+
+def strength_label(strength: float) -> str:
+    """Return the name part of a style strength below 1 (``k0.7``); '' at full strength."""
+    return "" if strength == 1.0 else f"k{strength:g}"
 
 
 def style_label(style: str | None) -> str:
@@ -63,19 +70,41 @@ def version_hash(key: Mapping[str, object]) -> str:
     return hash_str(text, salt=VERSION_SALT).hex()[:HASH_CHARS]
 
 
-def stylized_name(image: str, model: str, style: str | None, *, versions: Mapping[str, object]) -> str:
-    """Return the versioned file name of ``image`` stylized by ``model``.
+def stylized_name(
+    image: str,
+    model: str,
+    style: str | None,
+    *,
+    versions: Mapping[str, object],
+    style_image: str | None = None,
+    strength: float = 1.0,
+    preserve_color: bool = False,
+) -> str:
+    """Return the versioned file name of ``image`` stylized by ``model`` (or by the picture ``style_image``).
 
-    ``image-stem--model-stem[--style]--<hash><image suffix>``: readable prefix, and a hash of the parameters
-    plus ``versions`` (engine version, the inputs' versions), so any change yields a new name.
+    ``image-stem--model-stem[--style][--k<strength>][--color]--<hash><image suffix>``, or with a style picture
+    ``image-stem--by-<picture stem>[...]--<hash>``: a readable prefix, and a hash of the parameters plus
+    ``versions`` (engine version, the inputs' versions), so any change yields a new name. Strength and
+    colour enter the hash only when not at their defaults, so the names of plain model pairs never change.
     """
     image_path = PurePosixPath(check_name(image, "image"))
-    model_stem = PurePosixPath(check_name(model, "model")).stem
-    key = {"image": image, "model": model, "style": style, "versions": dict(versions)}
+    key: dict[str, object]
     # The readable parts are clipped so the name stays within NAME_MAX (255 bytes); the hash keeps it unique.
-    parts = [_clip(image_path.stem, 80), _clip(model_stem, 60)]
-    if style is not None:
-        parts.append(_clip(style_label(style), 40))
+    parts = [_clip(image_path.stem, 80)]
+    if style_image is not None:
+        key = {"image": image, "style_image": style_image, "versions": dict(versions)}
+        parts.append(_clip("by-" + PurePosixPath(check_name(style_image, "style image")).stem, 60))
+    else:
+        key = {"image": image, "model": model, "style": style, "versions": dict(versions)}
+        parts.append(_clip(PurePosixPath(check_name(model, "model")).stem, 60))
+        if style is not None:
+            parts.append(_clip(style_label(style), 40))
+    if strength != 1.0:
+        key["strength"] = float(strength)
+        parts.append(strength_label(strength))
+    if preserve_color:
+        key["preserve_color"] = True
+        parts.append("color")
     parts.append(version_hash(key))
     suffix = image_path.suffix.lower()
     return "--".join(parts) + (suffix if suffix in _OUTPUT_SUFFIXES else ".png")

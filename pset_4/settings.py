@@ -32,6 +32,7 @@ DEFAULT_MODEL = "multistyle26.onnx"
 # Folder names under the roots; the spec's layout (`pset_4/images`, `pset_4/saved_models`).
 IMAGES = "images"
 MODELS = "saved_models"
+STYLE_IMAGES = "style_images"
 STYLIZED = "stylized"
 CONTACT_SHEETS = "contact_sheets"
 

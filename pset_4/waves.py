@@ -9,6 +9,7 @@ after another; a photo's styles stay in one wave, so each photo is downloaded on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -27,9 +28,10 @@ def waves(batch: Batch, wave_pairs: int = WAVE_PAIRS) -> list[Batch]:
         msg = f"wave_pairs must be at least 1, got {wave_pairs}"
         raise ValueError(msg)
     images = list(dict.fromkeys(batch.images))
-    per_photo = len(dict.fromkeys(batch.models)) * len(dict.fromkeys(batch.styles or (None,)))
+    per_photo = len(batch.columns())
     step = max(1, wave_pairs // per_photo)
-    return [Batch(images[i : i + step], batch.models, batch.styles) for i in range(0, len(images), step)]
+    # replace() keeps the batch's other fields (style pictures, strength, colour, local uploads).
+    return [dataclasses.replace(batch, images=images[i : i + step]) for i in range(0, len(images), step)]
 
 
 def run_in_waves(
@@ -56,12 +58,15 @@ def run_in_waves(
         merged.remote_only += report.remote_only
         merged.reasons.update(report.reasons)
         merged.done_before += report.done_before
-    if sheet and merged.ok:
+        merged.uploaded += report.uploaded
+        merged.skipped.update(report.skipped)
+    if sheet and not merged.failed:
         # Every pair is done by now: this last build only draws the sheet. (With a failed pair there is no
         # sheet, as in one build: the sheet needs every result, and a second try would redo the failure.)
         report = run_batch(batch, sheet=True, publish=publish, **options)
         merged.contact_sheet = report.contact_sheet
         merged.ok = merged.ok and report.ok
+        merged.failed += [task for task in report.failed if task not in merged.failed]
         summaries.append(report.summary)
     merged.summary = "\n".join(summaries)
     return merged

@@ -5,20 +5,23 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import luigi
 
-from csci_utils.luigi.storage import join, list_names, target_for
+from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
+from neural_style.color import check_strength
 from pset_4 import model_cache
+from pset_4.inputs import remote_names
 from pset_4.naming import check_name, check_style
 from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
-from pset_4.settings import IMAGES, MODELS, WorkflowSettings, resolve_settings
+from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, resolve_settings
+from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
-from pset_4.tasks.data import UploadImage, UploadModel
+from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import VideoPlan, is_video, result_task
 
@@ -27,35 +30,67 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Batch:
-    """Every image x model x style pair to stylize (``styles`` empty: the model's own single style)."""
+    """Every image x column to stylize; a column is a model x style pair or a style picture.
+
+    ``styles`` empty: the model's own single style. Model columns come first, then one column per style
+    picture (``style_images``, names under ``<remote>/style_images``); ``strength`` and ``preserve_color``
+    apply to every column. ``uploads`` maps a folder (``images``, ``style_images``) to the names to upload
+    from this machine before the batch (name -> local path); ``skipped`` the local files left out (why).
+    """
 
     images: Sequence[str]
-    models: Sequence[str]
+    models: Sequence[str] = ()
     styles: Sequence[str | None] = (None,)
+    style_images: Sequence[str] = ()
+    strength: float = 1.0
+    preserve_color: bool = False
+    uploads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Refuse an empty batch and unsafe names before any work."""
-        if not self.images or not self.models:
-            msg = "a batch needs at least one image and one model"
+        """Refuse an empty batch, unsafe names and bad values before any work."""
+        if not self.images or not (self.models or self.style_images):
+            msg = "a batch needs at least one image and one model or style image"
             raise ValueError(msg)
         for name in self.images:
             check_name(name, "image")
         for name in self.models:
             check_name(name, "model")
+        for name in self.style_images:
+            check_name(name, "style image")
         for style in self.styles or (None,):
             check_style(style)
+        check_strength(self.strength)
 
     def pairs(self) -> list[tuple[str, str, str | None]]:
-        """Return every (image, model, style), in image-major order, without duplicates."""
+        """Return every (image, model, style) of the model columns, image-major, without duplicates."""
         return list(
             itertools.product(
                 dict.fromkeys(self.images), dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,))
             )
         )
 
+    def columns(self) -> list[dict[str, object]]:
+        """Return the stylize parameters of each column (besides the image), model columns first."""
+        extra: dict[str, object] = {}
+        if self.strength != 1.0:
+            extra["strength"] = float(self.strength)
+        if self.preserve_color:
+            extra["preserve_color"] = True
+        columns: list[dict[str, object]] = [
+            {"model": m, "style": s, **extra}
+            for m, s in itertools.product(dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,)))
+        ]
+        columns += [{"style_image": p, **extra} for p in dict.fromkeys(self.style_images)]
+        return columns
+
+    def params(self) -> list[dict[str, object]]:
+        """Return the parameters of every stylize task, image-major, in column order."""
+        return [{"image": i, **c} for i in dict.fromkeys(self.images) for c in self.columns()]
+
     def tasks(self, *, publish: bool = True) -> list[StylizeBase]:
         """Return one task per pair: published (:class:`Stylize`, :class:`StylizeVideo`) or kept here."""
-        return [result_task(i, m, s, publish=publish) for i, m, s in self.pairs()]
+        return [result_task(p, publish=publish) for p in self.params()]
 
     def videos(self) -> list[str]:
         """Return the images of the batch that are videos (by suffix), without duplicates."""
@@ -75,19 +110,24 @@ class BatchReport:
     reasons: dict[str, str] = field(default_factory=dict)
     contact_sheet: str | None = None
     done_before: int = 0
-
-
-def remote_names(settings: WorkflowSettings, folder: str) -> list[str]:
-    """Return the input names the remote has under ``folder`` (temp and hidden files left out)."""
-    return [n for n in list_names(join(settings.remote_root, folder)) if not n.startswith(".")]
+    uploaded: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def check_inputs(batch: Batch, settings: WorkflowSettings) -> None:
     """Raise FileNotFoundError, listing the remote, for an input neither the remote nor the cache has."""
-    for folder, names, what in ((IMAGES, batch.images, "image"), (MODELS, batch.models, "model")):
+    kinds = (
+        (IMAGES, batch.images, "image"),
+        (MODELS, batch.models, "model"),
+        (STYLE_IMAGES, batch.style_images, "style image"),
+    )
+    for folder, names, what in kinds:
+        if not names:
+            continue
         have = remote_names(settings, folder)
+        local = batch.uploads.get(folder, {})
         for name in names:
-            if name in have or Path(settings.cache_root, folder, name).is_file():
+            if name in have or name in local or Path(settings.cache_root, folder, name).is_file():
                 continue
             listing = ", ".join(have) if have else "nothing; `python -m pset_4 --demo` seeds a sample"
             msg = f"no {what} {name!r} in {join(settings.remote_root, folder)} (it has: {listing})"
@@ -95,17 +135,52 @@ def check_inputs(batch: Batch, settings: WorkflowSettings) -> None:
 
 
 def upload_tasks(batch: Batch, settings: WorkflowSettings) -> list[luigi.Task]:
-    """Return the Up of Up/Down: an upload per input the cache has (a no-op where the remote has it)."""
+    """Return the Up of Up/Down: an upload per local input given and per input the cache has.
+
+    Each is a no-op where the remote has the name already (Luigi skips a complete task).
+    """
+    images = batch.uploads.get(IMAGES, {})
+    pictures = batch.uploads.get(STYLE_IMAGES, {})
     tasks: list[luigi.Task] = []
-    tasks += [UploadImage(image=n) for n in batch.images if Path(settings.cache_root, IMAGES, n).is_file()]
+    for name in dict.fromkeys(batch.images):
+        if name in images:
+            tasks.append(UploadImage(image=name, source=images[name]))
+        elif Path(settings.cache_root, IMAGES, name).is_file():
+            tasks.append(UploadImage(image=name))
     tasks += [UploadModel(model=n) for n in batch.models if Path(settings.cache_root, MODELS, n).is_file()]
+    for name in dict.fromkeys(batch.style_images):
+        if name in pictures:
+            tasks.append(UploadStyleImage(style_image=name, source=pictures[name]))
+        elif Path(settings.cache_root, STYLE_IMAGES, name).is_file():
+            tasks.append(UploadStyleImage(style_image=name))
     return tasks
+
+
+def _upload(tasks: Sequence[luigi.Task], log_level: str) -> tuple[list[str], BatchReport | None]:
+    """Run the uploads the remote needs with this machine's own scheduler; say each one.
+
+    Returns the ``source -> remote`` lines of what was uploaded, and a failed report if an upload failed.
+    """
+    needed = [task for task in tasks if not task.complete()]
+    lines = [f"{task.input().path} -> {task.output().path}" for task in needed]
+    for line in lines:
+        log.info("uploading %s", line)
+    if not needed:
+        return lines, None
+    # Uploads read this machine's files: they run with this machine's own scheduler, never a shared one.
+    up = build(needed, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
+    if up.status in SUCCEEDED:
+        return lines, None
+    failed = [str(t) for t in needed if not t.complete()]
+    return lines, BatchReport(ok=False, summary=up.summary_text, failed=failed)
 
 
 def _fetch_models(tasks: Sequence[StylizeBase]) -> list[Path]:
     """Return this machine's copies of the models that pending ``tasks`` use, downloading missing ones."""
     first_pending: dict[str, StylizeBase] = {}
     for task in tasks:
+        if task.style_image:
+            continue  # a style-picture task loads no model
         if task.model not in first_pending and not task.complete():
             first_pending[task.model] = task
     paths: list[Path] = []
@@ -142,22 +217,21 @@ def run_batch(
         msg = "--no-publish keeps results on this machine, so it cannot share a central scheduler"
         raise ValueError(msg)
     check_inputs(batch, settings)
-    ups = upload_tasks(batch, settings)
-    if ups:
-        # Uploads read this machine's cache: they run with this machine's own scheduler, never a shared one.
-        up = build(ups, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
-        if up.status not in SUCCEEDED:
-            return BatchReport(
-                ok=False, summary=up.summary_text, failed=[str(t) for t in ups if not t.complete()]
-            )
-    stylize = batch.tasks(publish=publish)
+    check_style_indices(
+        ((model, style) for model in batch.models for style in batch.styles or (None,)), settings
+    )
+    uploaded, failed_upload = _upload(upload_tasks(batch, settings), log_level)
+    if failed_upload is not None:
+        failed_upload.uploaded, failed_upload.skipped = uploaded, dict(batch.skipped)
+        return failed_upload
+    every = batch.tasks(publish=publish)
     unreadable = plan_videos(batch, workers=workers, scheduler=scheduler, log_level=log_level)
-    pairs = [p for p in batch.pairs() if p[0] not in unreadable]
-    stylize = [task for task in stylize if task.image not in unreadable]
+    stylize = [task for task in every if task.image not in unreadable]
     done_before = sum(task.complete() for task in stylize)
     log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
     wanted: list[luigi.Task] = list(stylize)
-    sheet_task = ContactSheet(pairs=[list(p) for p in pairs], publish=publish) if sheet and pairs else None
+    shown = [p for p in batch.params() if p["image"] not in unreadable]
+    sheet_task = ContactSheet(pairs=shown, publish=publish) if sheet and shown else None
     if sheet_task is not None:
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
@@ -170,8 +244,14 @@ def run_batch(
     outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
-    report = BatchReport(ok=True, summary=outcome.result.summary_text, done_before=done_before)
-    for task in batch.tasks(publish=publish):
+    report = BatchReport(
+        ok=True,
+        summary=outcome.result.summary_text,
+        done_before=done_before,
+        uploaded=uploaded,
+        skipped=dict(batch.skipped),
+    )
+    for task in every:
         if task.image in unreadable:
             report.failed.append(str(task))
             report.reasons[str(task)] = unreadable[task.image]
@@ -196,7 +276,7 @@ def run_batch(
             report.reasons[str(sheet_task)] = outcome.reasons.get(sheet_task.task_id, "not drawn")
     if fetch:
         fetch_results(report, stylize, sheet_task)
-    report.ok = not report.failed
+    report.ok = not report.failed and not report.skipped
     return report
 
 

@@ -1,6 +1,8 @@
 """The contact sheet of a batch as a Luigi task: the source photo, then each of its results, per row.
 
-A video's row shows its first frame, then a strip of frames of each stylized result.
+A video's row shows its first frame, then a strip of frames of each stylized result. A batch with style
+pictures gets a first row showing each style picture at the top of its column (model
+columns there hold only their caption).
 
 Its inputs are the batch's results (published objects, or this machine's copies with ``--no-publish``); the
 sheet is drawn from this machine's cache where it has a result and from the remote where it does not, written
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +26,7 @@ from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
 from pset_4 import contact_sheet
 from pset_4.naming import version_hash
-from pset_4.settings import CONTACT_SHEETS, IMAGES, resolve_settings
+from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, resolve_settings
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import is_video, result_task
 from pset_4.video_strip import read_strip
@@ -40,15 +42,38 @@ def style_caption(model: str, style: str | None) -> str:
     return f"{name} style {style}" if style.isdigit() else f"{name} blend {style}"
 
 
+def result_caption(task: StylizeBase) -> str:
+    """Return a result tile's caption: its model and style, or its style picture, and strength and colour."""
+    if task.style_image:
+        caption = f"by {PurePosixPath(task.style_image).stem}"
+    else:
+        caption = style_caption(task.model, task.style)
+    if task.strength != 1.0:
+        caption += f" x{task.strength:g}"
+    if task.preserve_color:
+        caption += " color"
+    return caption
+
+
+def _stylize_params(pair: Sequence[object] | Mapping[str, object]) -> dict[str, object]:
+    """Return a pair's stylize parameters: a mapping of them, or the older ``[image, model, style]``."""
+    if isinstance(pair, Mapping):
+        return dict(pair)
+    return dict(zip(("image", "model", "style"), pair, strict=True))
+
+
 class ContactSheet(luigi.Task):
     """One picture of every image of a batch beside its stylized versions."""
 
-    pairs = luigi.ListParameter(description="[image, model, style] of each result, in batch order")
+    pairs = luigi.ListParameter(
+        description="the stylize parameters ({image, model, style, style_image, ...}, or [image, model, "
+        "style]) of each result, in batch order"
+    )
     publish = luigi.BoolParameter(default=True, description="results (and the sheet) are on the remote")
 
     def results(self) -> list[StylizeBase]:
         """Return the stylize task of each pair."""
-        return [result_task(i, m, s, publish=self.publish) for i, m, s in self.pairs]
+        return [result_task(_stylize_params(pair), publish=self.publish) for pair in self.pairs]
 
     def requires(self) -> list[StylizeBase]:
         """Require every result of the batch."""
@@ -87,6 +112,8 @@ class ContactSheet(luigi.Task):
         for task in self.results():
             by_image.setdefault(task.image, []).append(task)
         rows = []
+        if any(task.style_image for task in self.results()):
+            rows.append(self.header_row(next(iter(by_image.values()))))
         for image, tasks in by_image.items():
             sources = [
                 Path(settings.cache_root, IMAGES, image).as_posix(),
@@ -99,9 +126,25 @@ class ContactSheet(luigi.Task):
             for task in tasks:
                 places = [task.cached_output().path, task.output().path]
                 picture = read_strip(places) if video else read_image(places)
-                row.append(contact_sheet.Tile(style_caption(task.model, task.style), picture))
+                row.append(contact_sheet.Tile(result_caption(task), picture))
             rows.append(row)
         return rows
+
+    def header_row(self, tasks: Sequence[StylizeBase]) -> list[contact_sheet.Tile]:
+        """Return the first row: a blank corner, then each column's style picture (or caption only)."""
+        settings = resolve_settings()
+        blank = Image.new("RGB", (1, 1), contact_sheet.BACKGROUND)
+        row = [contact_sheet.Tile("style", blank)]
+        for task in tasks:
+            if not task.style_image:
+                row.append(contact_sheet.Tile(result_caption(task), blank))
+                continue
+            sources = [
+                Path(settings.cache_root, STYLE_IMAGES, task.style_image).as_posix(),
+                join(settings.remote_root, STYLE_IMAGES, task.style_image),
+            ]
+            row.append(contact_sheet.Tile(task.style_image, read_image(sources)))
+        return row
 
 
 def read_image(locations: Sequence[str]) -> Image.Image | None:

@@ -1,20 +1,62 @@
-"""Inputs of the workflow: images and models on the remote (the source of truth) and their local copies.
+"""Inputs of the workflow: images, models and style pictures on the remote (the source of truth), and copies.
 
-Down: ``ContentImage``/``SavedModel`` are the remote objects, ``DownloadImage``/``DownloadModel`` copy them
-into the local cache. Up: ``LocalImage``/``LocalModel`` are local files, ``UploadImage``/``UploadModel`` push
-them to the remote if it lacks them. Every copy is the reusable :class:`csci_utils.luigi.tasks.CopyTask`, so
-Luigi skips any transfer whose destination already exists: a second run moves no bytes.
+Down: ``ContentImage``/``SavedModel``/``StyleImage`` are the remote objects, ``DownloadImage``/
+``DownloadModel``/``DownloadStyleImage`` copy them into the local cache. Up: ``LocalImage``/``LocalModel``/
+``LocalStyleImage`` are local files, ``UploadImage``/``UploadModel``/``UploadStyleImage`` push them to the
+remote if it lacks them. Every copy is the reusable :class:`csci_utils.luigi.tasks.CopyTask`, so Luigi skips
+any transfer whose destination already exists: a second run moves no bytes.
+
+The spec's class attributes (``ContentImage.IMAGE_ROOT``, ``SavedModel.MODEL_ROOT``, ``S3_ROOT``,
+``LOCAL_ROOT`` and ``SHARED_RELATIVE_PATH`` of the downloads) are read from the configured roots each time
+they are asked for, so they follow ``--remote``/``$PSET4_REMOTE_ROOT``/luigi.cfg and name no bucket.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
 
 import luigi
 from luigi.target import FileSystemTarget
 
 from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import CopyTask
-from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, resolve_settings
+from pset_4.settings import (
+    DEFAULT_IMAGE,
+    DEFAULT_MODEL,
+    IMAGES,
+    MODELS,
+    STYLE_IMAGES,
+    WorkflowSettings,
+    resolve_settings,
+)
 from pset_4.tasks.params import NameParameter
+
+_Value = TypeVar("_Value")
+
+
+class configured_attribute(Generic[_Value]):
+    """A class attribute computed from the current settings whenever it is read (on the class or a task)."""
+
+    def __init__(self, compute: Callable[[WorkflowSettings], _Value]) -> None:
+        """Compute the value with ``compute(resolve_settings())``."""
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: object, owner: type | None = None) -> _Value:
+        """Return the value for the settings in force now."""
+        return self.compute(resolve_settings())
+
+
+def _remote_root(settings: WorkflowSettings) -> str:
+    """Return the remote root (``s3://bucket/prefix``, ``file://`` URL or folder) inputs live under."""
+    return settings.remote_root
+
+
+def _local_root(settings: WorkflowSettings) -> str:
+    """Return this machine's cache folder as an absolute path (the spec's ``os.path.abspath('data')``)."""
+    return str(Path(settings.cache_root).absolute())
 
 
 def remote_location(folder: str, name: str) -> str:
@@ -28,7 +70,9 @@ def cache_location(folder: str, name: str) -> str:
 
 
 class ContentImage(luigi.ExternalTask):
-    """A content image on the remote: ``<remote>/images/<image>``."""
+    """A content image on the remote: ``<remote>/images/<image>`` (``IMAGE_ROOT``/<image>)."""
+
+    IMAGE_ROOT: configured_attribute[str] = configured_attribute(lambda s: join(s.remote_root, IMAGES))
 
     image = NameParameter(what="image", default=DEFAULT_IMAGE, description="file name under <remote>/images")
 
@@ -39,6 +83,8 @@ class ContentImage(luigi.ExternalTask):
 
 class SavedModel(luigi.ExternalTask):
     """A style model on the remote: ``<remote>/saved_models/<model>`` (.pth, .model or .onnx)."""
+
+    MODEL_ROOT: configured_attribute[str] = configured_attribute(lambda s: join(s.remote_root, MODELS))
 
     model = NameParameter(
         what="model", default=DEFAULT_MODEL, description="file name under <remote>/saved_models"
@@ -51,6 +97,10 @@ class SavedModel(luigi.ExternalTask):
 
 class DownloadImage(CopyTask):
     """Copy a content image from the remote into ``<cache>/images/`` unless the cache has it."""
+
+    S3_ROOT: configured_attribute[str] = configured_attribute(_remote_root)
+    LOCAL_ROOT: configured_attribute[str] = configured_attribute(_local_root)
+    SHARED_RELATIVE_PATH = IMAGES
 
     image = NameParameter(what="image", default=DEFAULT_IMAGE)
 
@@ -65,6 +115,10 @@ class DownloadImage(CopyTask):
 
 class DownloadModel(CopyTask):
     """Copy a model from the remote into ``<cache>/saved_models/`` unless the cache has it."""
+
+    S3_ROOT: configured_attribute[str] = configured_attribute(_remote_root)
+    LOCAL_ROOT: configured_attribute[str] = configured_attribute(_local_root)
+    SHARED_RELATIVE_PATH = MODELS
 
     model = NameParameter(what="model", default=DEFAULT_MODEL)
 
@@ -127,3 +181,61 @@ class UploadModel(CopyTask):
     def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(MODELS, self.model), binary=True)
+
+
+class StyleImage(luigi.ExternalTask):
+    """A style picture on the remote: ``<remote>/style_images/<style_image>`` (any photo or painting)."""
+
+    STYLE_IMAGE_ROOT: configured_attribute[str] = configured_attribute(
+        lambda s: join(s.remote_root, STYLE_IMAGES)
+    )
+
+    style_image = NameParameter(what="style image", description="file name under <remote>/style_images")
+
+    def output(self) -> FileSystemTarget:
+        """Return the remote object (binary)."""
+        return target_for(remote_location(STYLE_IMAGES, self.style_image), binary=True)
+
+
+class DownloadStyleImage(CopyTask):
+    """Copy a style picture from the remote into ``<cache>/style_images/`` unless the cache has it."""
+
+    S3_ROOT: configured_attribute[str] = configured_attribute(_remote_root)
+    LOCAL_ROOT: configured_attribute[str] = configured_attribute(_local_root)
+    SHARED_RELATIVE_PATH = STYLE_IMAGES
+
+    style_image = NameParameter(what="style image")
+
+    def requires(self) -> luigi.Task:
+        """Require the style picture on the remote."""
+        return StyleImage(style_image=self.style_image)
+
+    def output(self) -> FileSystemTarget:
+        """Return the cached copy (binary)."""
+        return target_for(cache_location(STYLE_IMAGES, self.style_image), binary=True)
+
+
+class LocalStyleImage(luigi.ExternalTask):
+    """A style picture on this machine: ``source``, or ``<cache>/style_images/<style_image>`` by default."""
+
+    style_image = NameParameter(what="style image")
+    source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
+
+    def output(self) -> FileSystemTarget:
+        """Return the local file (binary)."""
+        return target_for(self.source or cache_location(STYLE_IMAGES, self.style_image), binary=True)
+
+
+class UploadStyleImage(CopyTask):
+    """Push a local style picture to ``<remote>/style_images/<style_image>`` if the remote lacks it."""
+
+    style_image = NameParameter(what="style image")
+    source = luigi.OptionalParameter(default=None, description="local path; default in the cache")
+
+    def requires(self) -> luigi.Task:
+        """Require the local file (checked only when the remote lacks the picture)."""
+        return LocalStyleImage(style_image=self.style_image, source=self.source)
+
+    def output(self) -> FileSystemTarget:
+        """Return the remote object (binary)."""
+        return target_for(remote_location(STYLE_IMAGES, self.style_image), binary=True)

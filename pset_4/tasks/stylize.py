@@ -1,10 +1,14 @@
-"""Stylize a content image with a model, in this process (default) or through ``python -m neural_style eval``.
+"""Stylize a photo with a model or a style picture, in this process or via ``python -m neural_style eval``.
 
 The rule that lets machines share a batch through one central scheduler: a task whose id the scheduler shares
 has an output every worker sees. So :class:`Stylize` requires the *remote* image and model, and its output is
 the *published* result on the remote; the machine that does the work downloads its inputs into its own cache
 inside ``run()`` (atomically, checked against the remote version), stylizes into its cache, then publishes.
 The cache is a detail of the machine doing the work; no shared task depends on another machine's files.
+
+With ``style_image`` the style comes from a picture under ``<remote>/style_images/`` (the any-picture
+networks) instead of a model; ``model`` and ``style`` are then not used (``style`` is refused). ``strength``
+and ``preserve_color`` apply to both kinds.
 
 Outputs are versioned: their names carry a salted hash of the parameters, the output pixels' version and the
 remote inputs' versions (:mod:`pset_4.naming`), so a changed input, parameter or engine gives a new file and
@@ -29,9 +33,18 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
 from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
-from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, MODELS, STYLIZED, resolve_settings
-from pset_4.tasks.data import ContentImage, SavedModel, cache_location
-from pset_4.tasks.params import NameParameter, StyleParameter
+from pset_4.pictures import stylize_with_picture_into
+from pset_4.settings import (
+    DEFAULT_IMAGE,
+    DEFAULT_MODEL,
+    IMAGES,
+    MODELS,
+    STYLE_IMAGES,
+    STYLIZED,
+    resolve_settings,
+)
+from pset_4.tasks.data import ContentImage, SavedModel, StyleImage, cache_location
+from pset_4.tasks.params import NameParameter, OptionalNameParameter, StrengthParameter, StyleParameter
 from pset_4.versions import check_cached_copy
 
 log = logging.getLogger(__name__)
@@ -39,7 +52,7 @@ log = logging.getLogger(__name__)
 # Used while an input is not on the remote yet: the task cannot run then (its input is missing), and the
 # real name is computed again once it is.
 _MISSING = "missing"
-_CACHE_FOLDERS = {"image": IMAGES, "model": MODELS}
+_CACHE_FOLDERS = {"image": IMAGES, "model": MODELS, "style_image": STYLE_IMAGES}
 
 
 def _computes_in_bf16(model: str) -> bool:
@@ -59,10 +72,33 @@ class StylizeBase(luigi.Task):
         what="model", default=DEFAULT_MODEL, description="model under <remote>/saved_models"
     )
     style = StyleParameter(default=None, description="style index or blend of a multi-style model")
+    style_image = OptionalNameParameter(
+        what="style image",
+        default=None,
+        description="picture under <remote>/style_images to take the style from (instead of the model)",
+    )
+    strength = StrengthParameter(default=1.0, description="0..1: how much style (1: full style)")
+    preserve_color = luigi.BoolParameter(default=False, description="keep the photo's colours")
 
-    def requires(self) -> dict[str, luigi.Task]:
-        """Require the image and the model on the remote (every machine sees them)."""
-        return {"image": ContentImage(image=self.image), "model": SavedModel(model=self.model)}
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        """Refuse a style index together with a style picture (it picks a style of a model)."""
+        super().__init__(*args, **kwargs)
+        if self.style_image and self.style is not None:
+            msg = "--style picks a style of a multi-style model; it cannot be used with --style-image"
+            raise ValueError(msg)
+
+    def input_tasks(self) -> dict[str, luigi.ExternalTask]:
+        """Return the remote inputs: the image, and the model or the style picture."""
+        style: luigi.ExternalTask
+        if self.style_image:
+            key, style = "style_image", StyleImage(style_image=self.style_image)
+        else:
+            key, style = "model", SavedModel(model=self.model)
+        return {"image": ContentImage(image=self.image), key: style}
+
+    def requires(self) -> dict[str, luigi.ExternalTask]:
+        """Require the image and the model (or style picture) on the remote (every machine sees them)."""
+        return self.input_tasks()
 
     def remote_inputs(self) -> dict[str, FileSystemTarget]:
         """Return the remote objects the inputs are."""
@@ -70,10 +106,7 @@ class StylizeBase(luigi.Task):
         root = resolve_settings().remote_root
         cached = self.__dict__.get("_remote_inputs")
         if cached is None or cached[0] != root:
-            targets = {
-                "image": ContentImage(image=self.image).output(),
-                "model": SavedModel(model=self.model).output(),
-            }
+            targets = {key: task.output() for key, task in self.input_tasks().items()}
             cached = self._remote_inputs = (root, targets)
         return cached[1]
 
@@ -81,7 +114,7 @@ class StylizeBase(luigi.Task):
         """Return what the output depends on besides the parameters: pixels and remote input versions."""
         found = {key: object_version(target) or _MISSING for key, target in self.remote_inputs().items()}
         versions = {"engine": neural_style.PIXELS_VERSION, **found}
-        if _computes_in_bf16(self.model):
+        if not self.style_image and _computes_in_bf16(self.model):
             # --precision auto gives checkpoints bf16 pixels on CPUs with native bf16: name them apart, so
             # machines of different kinds sharing a remote never take each other's pixels for their own.
             versions["precision"] = "bf16"
@@ -98,7 +131,7 @@ class StylizeBase(luigi.Task):
         remote = self.remote_inputs()
         paths: dict[str, str] = {}
         for key, source in remote.items():
-            name = self.image if key == "image" else self.model
+            name = getattr(self, key)
             path = cache_location(_CACHE_FOLDERS[key], name)
             if Path(path).is_file():
                 try:
@@ -114,7 +147,15 @@ class StylizeBase(luigi.Task):
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
         """Return the versioned file name of the result."""
-        return stylized_name(self.image, self.model, self.style, versions=versions or self.versions())
+        return stylized_name(
+            self.image,
+            self.model,
+            self.style,
+            versions=versions or self.versions(),
+            style_image=self.style_image,
+            strength=self.strength,
+            preserve_color=self.preserve_color,
+        )
 
     def cached_output(self, versions: dict[str, str] | None = None) -> SuffixPreservingLocalTarget:
         """Return this machine's copy of the result: ``<cache>/stylized/<versioned name>``."""
@@ -150,7 +191,23 @@ class StylizeBase(luigi.Task):
 
     def render(self, inputs: dict[str, str], output_path: str) -> None:
         """Write the stylized picture of the cached ``inputs`` to ``output_path`` (a temp path)."""
-        stylize_into(inputs["image"], inputs["model"], output_path, style=self.style)
+        if self.style_image:
+            stylize_with_picture_into(
+                inputs["image"],
+                inputs["style_image"],
+                output_path,
+                strength=self.strength,
+                preserve_color=self.preserve_color,
+            )
+            return
+        stylize_into(
+            inputs["image"],
+            inputs["model"],
+            output_path,
+            style=self.style,
+            strength=self.strength,
+            preserve_color=self.preserve_color,
+        )
 
     def on_failure(self, exception: BaseException) -> str:
         """Report a user's mistake (bad image, bad model) in one line instead of a traceback."""
@@ -187,22 +244,18 @@ class StylizeProgram(StylizeBase, ExternalProgramTask):
     def program_args(self) -> list[str]:
         """Return the command line of the engine's ``eval``."""
         inputs = self.program_inputs
-        args = [
-            sys.executable,
-            "-m",
-            "neural_style",
-            "eval",
-            "--content-image",
-            inputs.get("image", ""),
-            "--model",
-            inputs.get("model", ""),
-            "--output-image",
-            self.temp_output_path,
-            "--cuda",
-            "0",
-        ]
+        args = [sys.executable, "-m", "neural_style", "eval", "--content-image", inputs.get("image", "")]
+        if self.style_image:
+            args += ["--style-image", inputs.get("style_image", "")]
+        else:
+            args += ["--model", inputs.get("model", "")]
+        args += ["--output-image", self.temp_output_path, "--cuda", "0"]
         if self.style is not None:
             args += ["--style", self.style]
+        if self.strength != 1.0:
+            args += ["--strength", repr(self.strength)]
+        if self.preserve_color:
+            args.append("--preserve-color")
         return args
 
     def run(self) -> None:
@@ -222,10 +275,20 @@ class PublishStylized(luigi.WrapperTask):
     image = NameParameter(what="image", default=DEFAULT_IMAGE)
     model = NameParameter(what="model", default=DEFAULT_MODEL)
     style = StyleParameter(default=None)
+    style_image = OptionalNameParameter(what="style image", default=None)
+    strength = StrengthParameter(default=1.0)
+    preserve_color = luigi.BoolParameter(default=False)
 
     def requires(self) -> Stylize:
         """Require the stylize task, whose output is the published object."""
-        return Stylize(image=self.image, model=self.model, style=self.style)
+        return Stylize(
+            image=self.image,
+            model=self.model,
+            style=self.style,
+            style_image=self.style_image,
+            strength=self.strength,
+            preserve_color=self.preserve_color,
+        )
 
     def output(self) -> FileSystemTarget:
         """Return the published object on the remote."""

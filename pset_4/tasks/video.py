@@ -21,7 +21,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -278,7 +278,7 @@ class VideoSegment(VideoTaskBase):
                 stylize_segment(
                     inputs["image"],
                     segment,
-                    segment_stylizer(inputs["model"], self.style, threads),
+                    segment_stylizer(self, inputs, threads),
                     temp_path,
                     crf=options["crf"],
                     max_size=options["max_size"],
@@ -317,9 +317,7 @@ class StylizeVideo(VideoTaskBase):
         if not plan.complete():
             return None
         count = len(read_plan(plan)["segments"])
-        return [
-            VideoSegment(image=self.image, model=self.model, style=self.style, index=i) for i in range(count)
-        ]
+        return [VideoSegment(**self.param_kwargs, index=i) for i in range(count)]
 
     def run(self) -> Iterator[list[VideoSegment]]:  # type: ignore[override]  # Luigi: dynamic requirements
         """Run the segments (as dynamic requirements if the plan was new), join them, publish the video."""
@@ -350,28 +348,40 @@ class StylizeVideo(VideoTaskBase):
             copy_target(local, published)
 
 
-def result_task(image: str, model: str, style: str | None, *, publish: bool = True) -> StylizeBase:
-    """Return the task whose output is ``image`` stylized: a picture's or a video's.
+def result_task(params: Mapping[str, Any], *, publish: bool = True) -> StylizeBase:
+    """Return the task whose output is ``params["image"]`` stylized: a picture's or a video's.
 
     :raises ValueError: a video with ``publish=False`` (its segments are shared through the remote)
     """
+    image = str(params["image"])
     if is_video(image):
         if not publish:
             msg = f"{image} is a video: its segments are shared through the remote, so it needs publishing"
             raise ValueError(msg)
-        return StylizeVideo(image=image, model=model, style=style)
+        return StylizeVideo(**params)
     kind: type[StylizeBase] = Stylize if publish else StylizeHere
-    return kind(image=image, model=model, style=style)
+    return kind(**params)
 
 
-def segment_stylizer(model: str, style: str | None, threads: int | None) -> Stylizer:
-    """Return the model loaded once per process (shared with picture tasks and styles), set to ``style``.
+def segment_stylizer(task: StylizeBase, inputs: Mapping[str, str], threads: int | None) -> Stylizer:
+    """Return the stylizer ``task`` asks for: its model (loaded once per process) or its style picture.
 
-    ``threads`` None takes the model as :func:`pset_4.model_cache.preload` loaded it before the fork.
+    A model comes from :func:`pset_4.model_cache.cached_model` (``threads`` None: as
+    :func:`~pset_4.model_cache.preload` loaded it before the fork), set to the task's style; strength and
+    colour wrap it. A style picture loads the any-picture networks for this segment.
     """
+    from neural_style.color import with_color
+
+    if task.style_image:
+        from neural_style.batch import load_stylizer
+
+        return load_stylizer(
+            style_image=inputs["style_image"], strength=task.strength, preserve_color=task.preserve_color
+        )
     from pset_4 import model_cache
 
-    return model_cache.cached_model(model, threads=threads).with_style(model_cache.engine_style(style))
+    model = model_cache.cached_model(inputs["model"], threads=threads).with_style(task.style)
+    return with_color(model, strength=task.strength, keep_color=task.preserve_color)
 
 
 @contextmanager

@@ -77,14 +77,26 @@ def test_unknown_model_lists_what_the_remote_has(remote, capsys: pytest.CaptureF
     assert "multi.onnx, random.pth" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["../a.jpg", "sub/a.jpg", ".."])
+@pytest.mark.parametrize("name", ["../a.pth", "sub/a.pth", ".."])
 def test_names_with_separators_or_dotdot_are_refused(
     remote, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["-i", name, "-m", "random.pth"]) == 2
+    assert main(["-i", "a.jpg", "-m", name]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pset_4: error: ")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["../nope.jpg", "sub/nope.jpg"])
+def test_an_image_path_that_does_not_exist_is_a_missing_input(
+    remote, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # -i takes local paths too (uploaded to <remote>/images), so a path with a separator is not refused
+    # as a name: it is looked for, and reported missing.
+    assert main(["-i", name, "-m", "random.pth"]) == ExitCode.MISSING_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("pset_4: error: ")
+    assert "neither a name on the remote nor a local file or folder" in err
 
 
 def test_bad_inputs_fail_their_tasks_and_the_rest_completes(
@@ -176,7 +188,7 @@ def test_remote_and_cache_options_override_the_configuration(
 
 def test_a_malformed_style_is_a_usage_error(remote, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-i", "a.jpg", "-m", "multi.onnx", "--style", "three"]) == ExitCode.USAGE
-    assert capsys.readouterr().err.startswith("pset_4: error: style must be")
+    assert capsys.readouterr().err.startswith("pset_4: error: bad --style 'three'")
 
 
 def test_a_bad_engine_threads_setting_is_a_configuration_error(remote) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import neural_style.engine
+import neural_style.loading
 from pset_4 import model_cache
 from pset_4.model_cache import cached_model, preload, split_threads, stylize_into
 
@@ -29,13 +29,13 @@ def _empty_cache() -> Iterator[None]:
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Record every real model load (the engine's own load_model still does the work)."""
     seen: list[Path] = []
-    real = neural_style.engine.load_model
+    real = neural_style.loading.load_model
 
     def counting(path: str | os.PathLike[str], **kwargs: object) -> object:
         seen.append(Path(path))
         return real(path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(neural_style.engine, "load_model", counting)
+    monkeypatch.setattr(neural_style.loading, "load_model", counting)
     return seen
 
 

@@ -34,10 +34,18 @@ def test_styles_are_normalized(style: str | None, expected: str | None) -> None:
     assert check_style(style) == expected
 
 
-@pytest.mark.parametrize("style", ["-1", "abc", "3:", "3:0.5;4:0.5", "1,2"])
+@pytest.mark.parametrize("style", ["-1", "abc", "3:0.5;4:0.5", "3:-1", "0:0", "3:nan"])
 def test_malformed_styles_are_refused(style: str) -> None:
     with pytest.raises(ValueError, match="style"):
         check_style(style)
+
+
+@pytest.mark.parametrize("style", ["3:", "1,2", "3:1e-1,4"])
+def test_the_workflow_accepts_every_style_the_engine_accepts(style: str) -> None:
+    from neural_style.styles import style_terms
+
+    assert style_terms(style)
+    assert check_style(style) == style
 
 
 def test_stylized_name_is_readable_and_keeps_the_image_suffix() -> None:

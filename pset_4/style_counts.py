@@ -1,0 +1,97 @@
+"""Check a batch's style indices against its models before any work, reading each model's style count cheaply.
+
+A multi-style ONNX model declares its style count as the length of its second input (the style weights);
+that is read from the graph with ``onnx`` (no session, no weights run). Checkpoints (``.pth``, ``.model``,
+``.pt``) and one-input ONNX models hold a single style, so any ``--style`` is refused for them. The model
+is read from this machine's cached copy when that is the remote's version, else from the remote into memory;
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from csci_utils.luigi.storage import join, object_version, target_for
+from pset_4.settings import MODELS, WorkflowSettings
+from pset_4.versions import check_cached_copy
+
+__all__ = ["check_style_indices", "style_count"]
+
+log = logging.getLogger(__name__)
+
+
+def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
+    """Return how many styles an ONNX model holds (its path or its bytes); 0 for a single-style model.
+
+    A path not ending in ``.onnx`` (a checkpoint) holds a single style.
+
+    :raises ValueError: not a readable ONNX graph
+    """
+    if isinstance(model, (str, Path)):
+        if Path(model).suffix.lower() != ".onnx":
+            return 0
+        name = Path(model).name
+        model = Path(model).read_bytes()
+    import onnx
+
+    try:
+        graph = onnx.load_model_from_string(model).graph
+    except Exception as err:  # protobuf's DecodeError and others: the bytes are no ONNX graph
+        msg = f"{name} is not an ONNX model"
+        raise ValueError(msg) from err
+    weights = {tensor.name for tensor in graph.initializer}
+    inputs = [node for node in graph.input if node.name not in weights]
+    if len(inputs) < 2:
+        return 0
+    dims = inputs[1].type.tensor_type.shape.dim
+    return int(dims[0].dim_value) if len(dims) == 1 and dims[0].dim_value > 0 else 0
+
+
+def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: WorkflowSettings) -> None:
+    """Refuse (ValueError, one line) a style a model does not have, for each ``(model, style)`` pair.
+
+    Pairs with no style are not checked (and their models not read).
+    """
+    from neural_style.styles import style_terms
+
+    counts: dict[str, int] = {}
+    for model, style in pairs:
+        if style is None:
+            continue
+        if model not in counts:
+            counts[model] = _count(model, settings)
+        count = counts[model]
+        if count == 0:
+            msg = f"{model} holds a single style; --style only applies to multi-style .onnx models"
+            raise ValueError(msg)
+        for index, _ in style_terms(style):
+            if index >= count:
+                msg = f"style {style!r}: index {index} is out of range, {model} has styles 0 to {count - 1}"
+                raise ValueError(msg)
+
+
+def _count(model: str, settings: WorkflowSettings) -> int:
+    """Return the style count of ``model``: from this machine's copy if it is the remote's, else the remote.
+
+    Nothing is written: a machine whose results are all done already downloads nothing.
+    """
+    if not model.lower().endswith(".onnx"):
+        return 0  # a checkpoint: known from its suffix
+    cached = Path(settings.cache_root, MODELS, model)
+    remote = target_for(join(settings.remote_root, MODELS, model), binary=True)
+    version = object_version(remote)
+    if version is None:
+        return style_count(cached)  # only the cache has it (it is uploaded before the batch)
+    if cached.is_file():
+        try:
+            check_cached_copy(cached, version, str(remote.path))
+        except ValueError:
+            pass  # stale: the remote's is the one the batch will use
+        else:
+            return style_count(cached)
+    log.debug("reading %s for its style count", remote.path)
+    with remote.open("r") as f:
+        data: bytes = f.read()
+    return style_count(data, name=model)
