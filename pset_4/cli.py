@@ -24,6 +24,7 @@ from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
 from pset_4.scheduling import SchedulerAddress
 from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
+from pset_4.tasks.video import video_configured
 from pset_4.waves import run_in_waves
 from pset_4.workflow import BatchReport
 
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STYLE",
         help="style index (e.g. 3) or blend (e.g. 3:0.5,12:0.5) of a multi-style model "
         "(repeatable; fans out like -i/-m)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        metavar="N",
+        help="videos: shrink frames whose long side exceeds N pixels (default [pset_4_video] max_size, 1920)",
     )
     parser.add_argument(
         "--style-image",
@@ -125,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.max_size is not None and args.max_size < 16:
+        parser.error(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if not 0.0 <= args.strength <= 1.0:
         parser.error(f"--strength must be between 0 and 1, got {args.strength}")
     if args.no_publish and (args.scheduler_host or args.scheduler_port):
@@ -141,9 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.workers > 1 and settings.engine_threads is None:
                 # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
                 threads = threads_per_worker(args.workers)
-            with configured(engine_threads=threads) as settings:
+            with configured(engine_threads=threads) as settings, video_configured(max_size=args.max_size):
                 return _run(args, scheduler, Path(settings.cache_root))
-    except ValueError as err:  # a malformed setting ([pset_4] engine_threads / $PSET4_ENGINE_THREADS)
+    except ValueError as err:  # a malformed setting ([pset_4] engine_threads, [pset_4_video], ...)
         print(f"pset_4: error: {err}", file=sys.stderr)
         return ExitCode.CONFIGURATION
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,8 @@ from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, reso
 from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
-from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
+from pset_4.tasks.stylize import StylizeBase
+from pset_4.tasks.video import VideoPlan, is_video, result_task
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +89,12 @@ class Batch:
         return [{"image": i, **c} for i in dict.fromkeys(self.images) for c in self.columns()]
 
     def tasks(self, *, publish: bool = True) -> list[StylizeBase]:
-        """Return one task per pair: published (:class:`Stylize`) or kept here (:class:`StylizeHere`)."""
-        kind: type[StylizeBase] = Stylize if publish else StylizeHere
-        return [kind(**p) for p in self.params()]
+        """Return one task per pair: published (:class:`Stylize`, :class:`StylizeVideo`) or kept here."""
+        return [result_task(p, publish=publish) for p in self.params()]
+
+    def videos(self) -> list[str]:
+        """Return the images of the batch that are videos (by suffix), without duplicates."""
+        return [name for name in dict.fromkeys(self.images) if is_video(name)]
 
 
 @dataclass
@@ -219,11 +224,14 @@ def run_batch(
     if failed_upload is not None:
         failed_upload.uploaded, failed_upload.skipped = uploaded, dict(batch.skipped)
         return failed_upload
-    stylize = batch.tasks(publish=publish)
+    every = batch.tasks(publish=publish)
+    unreadable = plan_videos(batch, workers=workers, scheduler=scheduler, log_level=log_level)
+    stylize = [task for task in every if task.image not in unreadable]
     done_before = sum(task.complete() for task in stylize)
     log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
     wanted: list[luigi.Task] = list(stylize)
-    sheet_task = ContactSheet(pairs=batch.params(), publish=publish) if sheet else None
+    shown = [p for p in batch.params() if p["image"] not in unreadable]
+    sheet_task = ContactSheet(pairs=shown, publish=publish) if sheet and shown else None
     if sheet_task is not None:
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
@@ -231,6 +239,8 @@ def run_batch(
         # workers, so that every child inherits them instead of loading its own (pset_4.model_cache).
         threads = settings.engine_threads or model_cache.split_threads(workers)
         model_cache.preload(_fetch_models(stylize), threads=threads)
+        if batch.videos():
+            importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
     outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
@@ -241,6 +251,10 @@ def run_batch(
         uploaded=uploaded,
         skipped=dict(batch.skipped),
     )
+    for task in every:
+        if task.image in unreadable:
+            report.failed.append(str(task))
+            report.reasons[str(task)] = unreadable[task.image]
     for task in stylize:
         if not task.complete():
             report.failed.append(str(task))
@@ -264,6 +278,24 @@ def run_batch(
         fetch_results(report, stylize, sheet_task)
     report.ok = not report.failed and not report.skipped
     return report
+
+
+def plan_videos(batch: Batch, *, workers: int, scheduler: SchedulerAddress, log_level: str) -> dict[str, str]:
+    """Plan the batch's videos' segments (on the remote); return each unreadable video with the reason.
+
+    Plans run first so that every worker, and every machine sharing the scheduler, sees a video's
+    segments when it schedules the batch. A bad video (not a video, no frames, truncated, unknown codec)
+    is left out of the rest of the batch, which is still done.
+    """
+    plans = [plan for plan in (VideoPlan(video=v) for v in batch.videos()) if not plan.complete()]
+    if not plans:
+        return {}
+    outcome = run_tasks(plans, workers=workers, scheduler=scheduler, log_level=log_level)
+    return {
+        plan.video: outcome.reasons.get(plan.task_id) or f"{plan.video} could not be planned"
+        for plan in plans
+        if not plan.complete()
+    }
 
 
 def fetch_results(report: BatchReport, tasks: Sequence[StylizeBase], sheet: ContactSheet | None) -> None:

@@ -38,13 +38,34 @@ def _max_size(text: str) -> int:
     return value
 
 
+def _strength(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        msg = f"must be between 0 and 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``video`` flags to its subparser."""
     parser.add_argument("--input", required=True, help="the clip to stylize (any format FFmpeg reads)")
     parser.add_argument("--output", required=True, help="where to write the stylized clip (.mp4, H.264)")
-    parser.add_argument("--model", required=True, help="a .pth/.model checkpoint or an .onnx model")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a .pth/.model checkpoint or an .onnx model")
+    source.add_argument(
+        "--style-image", help="any picture as the style (instead of --model); needs no training"
+    )
     parser.add_argument(
         "--style", default=None, help="multi-style .onnx models: an index (7) or a blend (3:0.5,12:0.5)"
+    )
+    parser.add_argument(
+        "--strength",
+        type=_strength,
+        default=1.0,
+        help="0..1: how much style (1, the default, is full style)",
+    )
+    parser.add_argument(
+        "--preserve-color", action="store_true", help="keep the clip's colours, take the style's luminance"
     )
     parser.add_argument(
         "--max-size",
@@ -67,10 +88,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_stylizer(args: argparse.Namespace) -> Stylizer:
-    """Load the stylizer the flags name: the one place it is chosen (any :class:`Stylizer` plugs in)."""
-    from neural_style.engine import load_model
+    """Load the stylizer the flags name: the one place it is chosen (any :class:`Stylizer` plugs in).
 
-    return load_model(args.model, style=args.style)
+    A model or a style picture, with ``--strength`` and ``--preserve-color`` (:func:`load_stylizer`).
+
+    :raises NeuralStyleError: a bad combination (``--style`` with ``--style-image``), model or picture
+    """
+    from neural_style.batch import load_stylizer
+
+    return load_stylizer(
+        model=args.model,
+        style_image=args.style_image,
+        style=args.style,
+        strength=args.strength,
+        preserve_color=args.preserve_color,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         return _fail(
             f"the video command needs the 'video' extra (PyAV, OpenCV): {err}", ExitCode.CONFIGURATION
+        )
+    if args.style_image is not None and args.style is not None:
+        return _fail(
+            "--style picks a style of a multi-style --model; it cannot be used with --style-image",
+            ExitCode.USAGE,
         )
     try:
         stylizer = build_stylizer(args)

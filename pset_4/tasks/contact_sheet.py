@@ -1,6 +1,7 @@
 """The contact sheet of a batch as a Luigi task: the source photo, then each of its results, per row.
 
-A batch with style pictures gets a first row showing each style picture at the top of its column (model
+A video's row shows its first frame, then a strip of frames of each stylized result. A batch with style
+pictures gets a first row showing each style picture at the top of its column (model
 columns there hold only their caption).
 
 Its inputs are the batch's results (published objects, or this machine's copies with ``--no-publish``); the
@@ -26,7 +27,9 @@ from csci_utils.luigi.tasks import copy_target
 from pset_4 import contact_sheet
 from pset_4.naming import version_hash
 from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, resolve_settings
-from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
+from pset_4.tasks.stylize import StylizeBase
+from pset_4.tasks.video import is_video, result_task
+from pset_4.video_strip import read_strip
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,7 @@ class ContactSheet(luigi.Task):
 
     def results(self) -> list[StylizeBase]:
         """Return the stylize task of each pair."""
-        kind: type[StylizeBase] = Stylize if self.publish else StylizeHere
-        return [kind(**_stylize_params(pair)) for pair in self.pairs]
+        return [result_task(_stylize_params(pair), publish=self.publish) for pair in self.pairs]
 
     def requires(self) -> list[StylizeBase]:
         """Require every result of the batch."""
@@ -117,10 +119,14 @@ class ContactSheet(luigi.Task):
                 Path(settings.cache_root, IMAGES, image).as_posix(),
                 join(settings.remote_root, IMAGES, image),
             ]
-            row = [contact_sheet.Tile(image, read_image(sources))]
+            # A video's row: its first frame, then a strip of frames of each result.
+            video = is_video(image)
+            source = read_strip(sources, frames=1) if video else read_image(sources)
+            row = [contact_sheet.Tile(image, source)]
             for task in tasks:
                 places = [task.cached_output().path, task.output().path]
-                row.append(contact_sheet.Tile(result_caption(task), read_image(places)))
+                picture = read_strip(places) if video else read_image(places)
+                row.append(contact_sheet.Tile(result_caption(task), picture))
             rows.append(row)
         return rows
 
