@@ -254,7 +254,7 @@ def test_a_clip_through_an_s3_remote(remote, s3_bucket: str, capsys: pytest.Capt
 def test_a_clip_in_the_style_of_a_picture_with_strength_and_colour(
     remote, make_photo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_photo(remote.remote / "style_images" / "waves.png", size=(64, 64), seed=5)
+    make_photo(remote.remote / "style_images" / "waves.png", 64, 64, seed=5)
     args = ["-i", "clip.mp4", "--style-image", "waves.png", "--strength", "0.5", "--preserve-color"]
     code = main([*args, "--no-contact-sheet"])
     out, err = capsys.readouterr()
