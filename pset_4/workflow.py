@@ -17,6 +17,7 @@ from neural_style.color import check_strength
 from pset_4 import model_cache
 from pset_4.inputs import remote_names
 from pset_4.naming import check_name, check_style
+from pset_4.progress import batch_progress
 from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
 from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, resolve_settings
 from pset_4.style_counts import check_style_indices
@@ -227,7 +228,8 @@ def run_batch(
     every = batch.tasks(publish=publish)
     unreadable = plan_videos(batch, workers=workers, scheduler=scheduler, log_level=log_level)
     stylize = [task for task in every if task.image not in unreadable]
-    done_before = sum(task.complete() for task in stylize)
+    pending = [task for task in stylize if not task.complete()]
+    done_before = len(stylize) - len(pending)
     log.info("%d to do, %d already done, %d worker(s)", len(stylize) - done_before, done_before, workers)
     wanted: list[luigi.Task] = list(stylize)
     shown = [p for p in batch.params() if p["image"] not in unreadable]
@@ -241,7 +243,8 @@ def run_batch(
         model_cache.preload(_fetch_models(stylize), threads=threads)
         if batch.videos():
             importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
-    outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
+    with batch_progress(pending):
+        outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
     report = BatchReport(
