@@ -25,9 +25,9 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from csci_utils.luigi.storage import join, list_names, object_version, target_for
+from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_name
 from pset_4.settings import WorkflowSettings
-from pset_4.versions import check_cached_copy
 
 __all__ = ["BadInputError", "Resolved", "is_glob", "remote_names", "resolve_names"]
 

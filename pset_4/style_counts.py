@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from csci_utils.luigi.storage import join, object_version, target_for
+from pset_4.cached_copies import check_cached_copy
 from pset_4.settings import MODELS, WorkflowSettings
-from pset_4.versions import check_cached_copy
 
 __all__ = ["check_style_indices", "style_count"]
 

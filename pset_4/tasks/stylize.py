@@ -31,6 +31,7 @@ import neural_style
 from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
+from pset_4.cached_copies import check_cached_copy
 from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
 from pset_4.pictures import stylize_with_picture_into
@@ -45,7 +46,6 @@ from pset_4.settings import (
 )
 from pset_4.tasks.data import ContentImage, SavedModel, StyleImage, cache_location
 from pset_4.tasks.params import NameParameter, OptionalNameParameter, StrengthParameter, StyleParameter
-from pset_4.versions import check_cached_copy
 
 log = logging.getLogger(__name__)
 

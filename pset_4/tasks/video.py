@@ -34,12 +34,12 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
 from neural_style.errors import NeuralStyleError
 from neural_style.video.defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE, DEFAULT_OVERLAP
+from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import version_hash
 from pset_4.settings import IMAGES, STYLIZED, resolve_settings
 from pset_4.tasks.data import ContentImage, cache_location
 from pset_4.tasks.params import NameParameter
 from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
-from pset_4.versions import check_cached_copy
 
 if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csci_utils.luigi.storage import ContentVersion, object_version, target_for
+from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_name, stylized_name
-from pset_4.versions import check_cached_copy
 
 
 def test_a_cached_copy_of_another_version_is_refused(tmp_path: Path) -> None:
