@@ -34,6 +34,7 @@ __all__ = [
     "fsync_file",
     "is_temp_name",
     "publish_without_replacing",
+    "remove_quietly",
     "remove_stale_temp_files",
     "sibling_temp_path",
 ]
@@ -158,7 +159,7 @@ def fsync_file(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def _remove_quietly(path: Path) -> None:
+def remove_quietly(path: Path) -> None:
     """Remove a temp file or directory tree, best effort: a failure is logged, never raised."""
     try:
         if path.is_dir() and not path.is_symlink():
@@ -205,7 +206,7 @@ else:
                 raise FileExistsError(errno.EEXIST, "already exists", os.fspath(target)) from None
             tmp.rename(target)
             return
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
 
 
 def _after_publish(target: Path) -> None:
@@ -260,7 +261,7 @@ def _written_temp(
         handle = open(tmp, mode.replace("x", "w"), opener=lambda _path, _flags: fd, **kwargs)  # noqa: SIM115
     except BaseException:
         os.close(fd)
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
     try:
         yield handle, tmp
@@ -331,11 +332,11 @@ def atomic_write(
         _after_publish(target)
     except BaseException:
         if tmp is not None and not published:
-            _remove_quietly(tmp)
+            remove_quietly(tmp)
         raise
     finally:
         if published and tmp is not None and os.path.lexists(tmp):
-            _remove_quietly(tmp)  # a second link left by an interrupted publish_without_replacing
+            remove_quietly(tmp)  # a second link left by an interrupted publish_without_replacing
 
 
 def _newest_mtime(path: Path) -> float:

@@ -21,7 +21,6 @@ import io
 import logging
 import os
 import random
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ from luigi.format import OutputPipeProcessWrapper
 from luigi.local_target import LocalTarget, atomic_file
 from luigi.target import AtomicLocalFile, FileAlreadyExists
 
-from csci_utils.io import fsync_dir, fsync_file, publish_without_replacing, sibling_temp_path
+from csci_utils.io import fsync_dir, fsync_file, publish_without_replacing, remove_quietly, sibling_temp_path
 
 __all__ = ["BaseAtomicProviderLocalTarget", "SuffixPreservingLocalTarget", "suffix_preserving_atomic_file"]
 
@@ -144,17 +143,6 @@ def _luigi_temp_path_for(path: str) -> str:
     return f"{slashless}-luigi-tmp-{random.randrange(10_000_000_000):010}{slash}"
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove what a failed block left at ``path`` (file or directory tree); failures are logged only."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    except OSError as err:
-        log.warning("could not remove temp %s: %s", path, err)
-
-
 def _fsync_tree(directory: Path) -> None:
     """Flush every file of a finished directory output, and the directories, to disk."""
     for root, _dirs, files in os.walk(directory):
@@ -231,7 +219,7 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
             yield tmp_path
             _publish_temporary(tmp, Path(self.path))
         except BaseException:
-            _remove_tree(tmp)
+            remove_quietly(tmp)
             raise
 
 
