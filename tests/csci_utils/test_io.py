@@ -388,6 +388,7 @@ def test_module_exports_the_writer_and_its_building_blocks():
         "fsync_file",
         "is_temp_name",
         "publish_without_replacing",
+        "remove_quietly",
         "remove_stale_temp_files",
         "sibling_temp_path",
     ]
