@@ -180,10 +180,20 @@ class StylizeBase(luigi.Task):
             started = time.perf_counter()
             with local.temporary_path() as temp_output_path:
                 self.render(inputs, temp_output_path)
-            log.info("stylized %s in %.2f s -> %s", self, time.perf_counter() - started, local.path)
+            seconds = time.perf_counter() - started
+            log.info("stylized %s in %.2f s -> %s", self.describe(), seconds, local.path)
         published = self.output_for(versions)
         if published.path != local.path:
             copy_target(local, published)
+
+    def describe(self) -> str:
+        """Return what this task makes in words, for progress lines: ``photo.jpg with m.onnx style 9``."""
+        style = f"the picture {self.style_image}" if self.style_image else self.model
+        if self.style is not None:
+            style += f" style {self.style}"
+        extras = [f"strength {self.strength:g}"] if self.strength != 1.0 else []
+        extras += ["the photo's colours"] if self.preserve_color else []
+        return f"{self.image} with {style}" + (f" ({', '.join(extras)})" if extras else "")
 
     def output_for(self, versions: dict[str, str]) -> FileSystemTarget:
         """Return where :meth:`run` leaves the result for ``versions`` (the published object here)."""

@@ -208,3 +208,11 @@ def test_checkpoint_results_are_named_apart_where_auto_precision_is_bf16(roots):
     onnx = Stylize(image="p.png", model="m.onnx").versions()
     assert ("precision" in checkpoint) == (resolve_precision("auto") == "bf16")
     assert "precision" not in onnx
+
+
+def test_progress_lines_say_what_a_task_makes_in_words():
+    from pset_4.tasks.stylize import Stylize
+
+    assert Stylize(image="p.jpg", model="m.onnx", style="9").describe() == "p.jpg with m.onnx style 9"
+    picture = Stylize(image="p.jpg", style_image="starry.png", strength=0.5, preserve_color=True)
+    assert picture.describe() == "p.jpg with the picture starry.png (strength 0.5, the photo's colours)"
