@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,37 +28,11 @@ from pathlib import Path
 
 import numpy as np
 from bench_workflow import write_photos
+from luigid_server import start_luigid
 
 PYTHON = sys.executable
 SPEED_UP_TARGET = 1.5
-STYLIZED = re.compile(r"stylized (Stylize\(.*?\)) in ")
-
-
-def free_port() -> int:
-    """Return a loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_luigid(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start luigid (private state, no config) on a free loopback port; return it once it listens."""
-    folder.mkdir(parents=True)
-    port = free_port()
-    command = [str(Path(PYTHON).with_name("luigid")), "--address", "127.0.0.1", "--port", str(port)]
-    command += ["--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
-    env = {**os.environ, "LUIGI_CONFIG_PATH": str(empty_config(folder))}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return server, port
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                sys.exit(f"luigid did not start on 127.0.0.1:{port}")
-            time.sleep(0.1)
+STYLIZED = re.compile(r"stylized (.+?) in \d")
 
 
 def empty_config(folder: Path) -> Path:

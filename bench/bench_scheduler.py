@@ -17,9 +17,6 @@ pending tasks <= 4 GiB and ``get_work`` <= 50 ms per task. (DONE tasks also stay
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 
 import luigi.rpc
 import psutil
+from luigid_server import start_luigid
 
 MILLION_PHOTOS = 40_000
 MILLION_STYLES = 26
@@ -35,33 +33,6 @@ GET_WORK_TARGET_MS = 50.0
 WORKER = "bench-worker"
 WAVE_PAIRS = 104  # pset_4.waves.WAVE_PAIRS (not imported: this bench needs only luigi)
 MACHINES = 16
-
-
-def free_port() -> int:
-    """Return a loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_luigid(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start luigid on a free loopback port; return the process once it accepts connections."""
-    port = free_port()
-    binary = Path(sys.executable).with_name("luigid")
-    command = [str(binary), "--address", "127.0.0.1", "--port", str(port)]
-    command += ["--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
-    env = {**os.environ, "LUIGI_CONFIG_PATH": os.devnull}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return server, port
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                sys.exit(f"luigid did not start on 127.0.0.1:{port}")
-            time.sleep(0.1)
 
 
 def add_pending(scheduler: luigi.rpc.RemoteScheduler, start: int, stop: int) -> float:
