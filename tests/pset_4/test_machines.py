@@ -185,5 +185,5 @@ def test_a_machine_killed_mid_task_hands_the_task_to_another_after_its_heartbeat
     first.communicate(timeout=30)
     ((code, out, err),) = _finish(second)
     assert code == 0, err
-    assert [task.split(",")[0] for task in _stylized(err)] == ["Stylize(image=big.png"]
+    assert _stylized(err) == ["big.png with multi.onnx style 4"]
     assert len(_lines(out, "published: ")) == 1
