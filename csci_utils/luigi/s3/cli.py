@@ -70,26 +70,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PROG = "python -m csci_utils.luigi.s3"
+# First match wins: the bucket missing, credentials refused, anything else that broke while running.
+_EXIT_CODES: tuple[tuple[type[OSError], ExitCode], ...] = (
+    (FileNotFoundError, ExitCode.MISSING_INPUT),
+    (PermissionError, ExitCode.CONFIGURATION),
+    (OSError, ExitCode.FAILED),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit code."""
     args = _parser().parse_args(argv)
     try:
         stale = abort_stale_uploads(args.prefix, older_than=args.older_than, dry_run=args.dry_run)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"{_PROG}: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except OSError as err:  # S3ConfigError is a ValueError, handled below
+        print(f"{_PROG}: error: {err}", file=sys.stderr)
+        return next(code for kind, code in _EXIT_CODES if isinstance(err, kind))
     except S3ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"{_PROG}: error: {err}", file=sys.stderr)
         return ExitCode.CONFIGURATION
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ExitCode.MISSING_INPUT
-    except PermissionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ExitCode.CONFIGURATION
-    except OSError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ExitCode.FAILED
     verb = "would abort" if args.dry_run else "aborted"
     for upload in stale:
         print(f"{verb} {upload.url} (upload started {upload.initiated:%Y-%m-%d %H:%M:%S %Z})")
