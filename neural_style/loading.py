@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .background import Background
 from .device import device_kind
 from .errors import NeuralStyleError, UsageError
 from .image import load_image, save_image, scale_image
@@ -88,9 +89,23 @@ def stylize(
     if export_onnx is not None and Path(model).suffix.lower() not in CHECKPOINT_SUFFIXES:
         msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
         raise UsageError(msg)
-    stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
-    # Read the photo before exporting: a bad --content-image must leave no file behind.
-    image = scale_image(load_image(content_image), content_scale)
+    # The model loads on its own thread while the photo is read; a bad model is reported first, as when
+    # the two were done in turn. ONNX Runtime is imported here first: an import holds the GIL throughout,
+    # so importing it on that thread would only stall this one.
+    if Path(model).suffix.lower() == ".onnx":
+        import onnxruntime  # noqa: F401
+
+    loading = Background(
+        lambda: load_model(model, device=device, style=style, precision=precision, threads=threads),
+        name="neural_style-load",
+    )
+    try:
+        # Read the photo before exporting: a bad --content-image must leave no file behind.
+        image = scale_image(load_image(content_image), content_scale)
+    except Exception:
+        loading.result()
+        raise
+    stylizer = loading.result()
     if export_onnx is not None:
         from .onnx import export_onnx as export
         from .torch_stylizer import TorchStylizer

@@ -28,6 +28,7 @@ from csci_utils.io import atomic_write
 
 from .device import device_kind
 from .errors import NeuralStyleError, UsageError
+from .sessions import open_session
 from .styles import parse_style
 from .stylizer import Stylizer
 
@@ -115,30 +116,14 @@ class OnnxStylizer(Stylizer):
         device: str | torch.device = "cpu",
         threads: int | None = None,
     ) -> None:
-        import onnxruntime
-
         source = Path(path)
         if not source.is_file():
             msg = f"model file not found: {source}"
             raise FileNotFoundError(msg)
-        providers = ["CPUExecutionProvider"]
-        if device_kind(device) == "cuda":
-            if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-                msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
-                raise UsageError(msg)
-            providers.insert(0, "CUDAExecutionProvider")
         try:
-            options = onnxruntime.SessionOptions()
-            # ORT's pool threads otherwise spin between operators: on a machine whose cores are busy
-            # (other processes, other workers) the spinning steals the cores the next operator needs; on an
-            # idle machine it saves only wake-ups (figures: docs/performance.md).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-            if threads is not None:
-                # More threads than free cores costs, not helps.
-                options.intra_op_num_threads = threads
-                options.inter_op_num_threads = 1
-            self.session = onnxruntime.InferenceSession(str(source), options, providers=providers)
+            self.session = open_session(source, device=device_kind(device), threads=threads)
+        except NeuralStyleError:  # a GPU this ONNX Runtime cannot use, an unreadable file
+            raise
         except Exception as err:  # ORT raises its own RuntimeError subclasses for every kind of bad file
             msg = f"{source} is not an ONNX model ONNX Runtime can load"
             raise NeuralStyleError(msg) from err

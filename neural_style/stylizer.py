@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .errors import UsageError
 from .image import check_side, load_image, save_image, scale_image, to_array
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class Stylizer(ABC):
@@ -76,6 +79,8 @@ class Stylizer(ABC):
         with at most one write pending. On an error, the outputs written so far stay (each complete)
         and the error propagates.
         """
+        from concurrent.futures import ThreadPoolExecutor  # not at import: a one-photo command never needs it
+
         written: list[Path] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural_style-save") as saver:
             pending: Future[Path] | None = None

@@ -24,6 +24,18 @@ _FAKE_AWS_ENV = {
 _HOST_AWS_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Optimised ONNX graphs and style vectors go to a temporary folder, never the user's cache.
+
+    Subprocesses inherit it; "machines" that must share nothing set their own.
+    """
+    folder = tmp_path_factory.mktemp("engine-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEURAL_STYLE_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """Start moto's standalone S3 server on 127.0.0.1 (a free port) for the session; yield its URL."""

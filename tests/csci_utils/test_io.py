@@ -425,7 +425,7 @@ def test_other_publish_errors_propagate_and_clean_up(tmp_path, monkeypatch):
 
 def test_a_taken_temp_name_is_skipped_not_shared(tmp_path, monkeypatch):
     tokens = iter(["taken", "taken", "free"])
-    monkeypatch.setattr(io_module.secrets, "token_hex", lambda _n: next(tokens))
+    monkeypatch.setattr(io_module, "_new_token", lambda: next(tokens))
     squatter = sibling_temp_path(tmp_path / "a.txt")
     squatter.write_text("someone else's temp")
     write_text(tmp_path / "a.txt", "mine")

@@ -146,10 +146,47 @@ def test_the_rebuilt_graph_has_symbolic_height_and_width() -> None:
     assert dims == [1, "height", "width", 3]
 
 
-def test_the_first_load_caches_the_optimised_graphs(networks: ArbitraryStyle, graph_cache: Path) -> None:
-    names = sorted(p.name.split("-")[0] for p in graph_cache.iterdir())
+def test_the_first_use_caches_the_optimised_graphs(
+    networks: ArbitraryStyle, painting: Image.Image, graph_cache: Path
+) -> None:
+    networks.with_style_image(painting).stylize(_photo(32))
+    names = sorted(p.name.split("-")[0] for p in graph_cache.glob("*.onnx"))
     assert names == ["arbitrary_predict", "arbitrary_transform"]
-    assert not [p for p in graph_cache.iterdir() if not p.name.endswith(".onnx")]
+    assert sorted(p.name for p in graph_cache.iterdir() if p.suffix != ".onnx") == ["style-vectors"]
+
+
+def test_a_style_picture_encoded_before_never_loads_the_predictor(
+    networks: ArbitraryStyle, graph_cache: Path
+) -> None:
+    painting = _noise_picture(7, 200, 150)
+    first = networks.with_style_image(painting)
+    again = ArbitraryStyle.load()
+    second = again.with_style_image(painting)
+    assert again._predict is None
+    assert np.array_equal(second.vector, first.vector)
+    photo = _photo(64)
+    assert _levels_apart(second.stylize(photo), first.stylize(photo)) == 0
+
+
+def test_a_damaged_cached_style_vector_is_encoded_again(networks: ArbitraryStyle, graph_cache: Path) -> None:
+    painting = _noise_picture(8, 200, 150)
+    expected = networks.with_style_image(painting).vector
+    for entry in (graph_cache / "style-vectors").iterdir():
+        entry.write_bytes(b"damaged")
+    again = ArbitraryStyle.load()
+    assert np.array_equal(again.with_style_image(painting).vector, expected)
+    assert again._predict is not None
+
+
+def test_an_unwritable_cache_only_costs_the_saving(
+    painting: Image.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(blocker))
+    stylized = ArbitraryStyle.load().with_style_image(painting).stylize(_photo(32))
+    assert stylized.size == (32, 32)
+    assert blocker.read_text() == "a file where the cache folder would be"
 
 
 def test_a_cached_load_gives_the_same_picture(
@@ -167,12 +204,16 @@ def test_a_damaged_cache_entry_is_rebuilt(
     painting: Image.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEURAL_STYLE_CACHE", str(tmp_path))
-    ArbitraryStyle.load()
-    for entry in tmp_path.iterdir():
+    ArbitraryStyle.load().with_style_image(painting).stylize(_photo(32))
+    graphs = list(tmp_path.glob("*.onnx"))
+    for entry in graphs:
         entry.write_bytes(b"damaged")
+    for entry in (tmp_path / "style-vectors").iterdir():
+        entry.unlink()  # so that the predictor's graph is needed again
     rebuilt = ArbitraryStyle.load()
     assert rebuilt.with_style_image(painting).stylize(_photo(32)).size == (32, 32)
-    assert all(entry.stat().st_size > 1000 for entry in tmp_path.iterdir())
+    assert len(graphs) == 2
+    assert all(entry.stat().st_size > 1000 for entry in graphs)
 
 
 # The peak is this process's own high-water mark (VmHWM): getrusage's ru_maxrss keeps the pre-exec peak of

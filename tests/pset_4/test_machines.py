@@ -64,6 +64,7 @@ def machine(tmp_path: Path, remote_root: str, luigid: int) -> Machine:
             "HOME": str(home),
             "PSET4_REMOTE_ROOT": remote_root,
             "PSET4_CACHE_ROOT": str(home / "cache"),
+            "NEURAL_STYLE_CACHE": str(home / "engine-cache"),
             "PSET4_ENGINE_THREADS": "1",
             "LUIGI_CONFIG_PATH": str(config),
         }

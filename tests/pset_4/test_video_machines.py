@@ -43,6 +43,7 @@ def _start(tmp_path: Path, remote: Path, port: int, name: str) -> subprocess.Pop
         "HOME": str(home),
         "PSET4_REMOTE_ROOT": str(remote),
         "PSET4_CACHE_ROOT": str(home / "cache"),
+        "NEURAL_STYLE_CACHE": str(home / "engine-cache"),
         "PSET4_ENGINE_THREADS": "1",
         "LUIGI_CONFIG_PATH": str(config),
     }

@@ -1,0 +1,158 @@
+"""ONNX Runtime sessions, made one way for every network here, with a cache of optimised graphs.
+
+Building a session optimises its graph (constant folding, fusions, the NCHWc layout for this CPU's vector
+width), which is a tenth of a short command's time. The optimised graph is saved atomically in
+:func:`cache_dir` the first time, keyed by the graph's bytes, the ONNX Runtime version and the CPU's
+features (fully optimised graphs may hold kernels chosen for this CPU); later sessions load it with the
+optimiser off. A damaged or unwritable cache only costs that saving, never a failure.
+
+onnxruntime is imported when a session is made, never at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from csci_utils.io import atomic_write
+
+from .errors import NeuralStyleError, UsageError
+
+__all__ = ["cache_dir", "graph_key", "open_session", "providers_for"]
+
+log = logging.getLogger(__name__)
+
+# Warnings and below: ORT warns on every save that an optimised graph is hardware specific, which the
+# cache key already takes care of.
+_QUIET = 3
+
+Rewrite = Callable[[Path], bytes]
+
+
+def cache_dir() -> Path:
+    """Return where optimised graphs are kept: ``$NEURAL_STYLE_CACHE``, else the user's cache folder."""
+    explicit = os.environ.get("NEURAL_STYLE_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neural_style"
+
+
+def providers_for(device: str) -> list[str]:
+    """Return ONNX Runtime's execution providers for ``device`` (``"cpu"`` or ``"cuda"``), or raise."""
+    import onnxruntime
+
+    if device not in ("cpu", "cuda"):
+        msg = f"unknown device {device!r} for an ONNX model; use 'cpu' or 'cuda'"
+        raise UsageError(msg)
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
+        raise UsageError(msg)
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def open_session(
+    source: str | os.PathLike[str],
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    lean: bool = False,
+    rewrite: Rewrite | None = None,
+) -> Any:
+    """Return an ``onnxruntime.InferenceSession`` for the graph at ``source``, optimised once per machine.
+
+    ``threads`` caps the session's intra-op threads (default: ONNX Runtime's, one per core). ``lean``
+    trades speed for memory (basic optimisation, no arena: for pictures too big for the fast graph).
+    ``rewrite`` turns the file into the graph to run (for example with symbolic sides); its result is
+    what gets optimised and cached. On a GPU the graph is optimised in memory each time.
+    """
+    path = Path(source)
+    providers = providers_for(device)
+    if device != "cpu":
+        return _session(_graph(path, rewrite), providers, threads, lean=lean)
+    cached = cache_dir() / f"{path.stem}-{graph_key(path, rewritten=rewrite is not None, lean=lean)}.onnx"
+    if cached.is_file():
+        try:
+            return _session(str(cached), providers, threads, lean=lean, optimized=True)
+        except Exception:  # ORT raises its own RuntimeError kinds; a damaged entry is rebuilt, never fatal
+            log.warning("rebuilding the damaged cached graph %s", cached)
+    graph = _graph(path, rewrite)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(cached, "wb", as_file=False, overwrite=True) as temporary:
+            return _session(graph, providers, threads, lean=lean, save_to=str(temporary))
+    except OSError as err:
+        log.debug("not caching the optimised graph (%s)", err)
+        return _session(graph, providers, threads, lean=lean)
+
+
+def _graph(path: Path, rewrite: Rewrite | None) -> str | bytes:
+    return str(path) if rewrite is None else rewrite(path)
+
+
+def graph_key(source: str | os.PathLike[str], *, rewritten: bool = False, lean: bool = False) -> str:
+    """Return the key of the graph at ``source`` as this machine optimises it (bytes, ORT version, CPU)."""
+    path = Path(source)
+    try:
+        status = path.stat()
+    except OSError as err:
+        msg = f"cannot read the model {path}: {err.strerror or err}"
+        raise NeuralStyleError(msg) from err
+    return _graph_key(str(path), status.st_size, status.st_mtime_ns, rewritten, lean)
+
+
+@functools.cache
+def _graph_key(path: str, size: int, mtime_ns: int, rewritten: bool, lean: bool) -> str:
+    # Size and mtime only decide when to hash again within a process; the key is the bytes' digest.
+    import onnxruntime
+
+    from .cpu import cpu_flags
+
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes())
+    except OSError as err:
+        msg = f"cannot read the model {path}: {err.strerror or err}"
+        raise NeuralStyleError(msg) from err
+    features = " ".join(sorted(cpu_flags()))
+    digest.update(f"{onnxruntime.__version__}|{features}|{rewritten}|{lean}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _session(
+    model: str | bytes,
+    providers: list[str],
+    threads: int | None,
+    *,
+    lean: bool = False,
+    optimized: bool = False,
+    save_to: str | None = None,
+) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = _QUIET
+    # ORT's pool threads otherwise spin between operators: on a machine whose cores are busy (other
+    # processes, other workers) the spinning steals the cores the next operator needs, and it slows the
+    # session's own set-up; on an idle machine it saves only wake-ups (figures: docs/performance.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    if lean:
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    if optimized:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save_to is not None:
+        options.optimized_model_filepath = save_to
+    if threads is not None:
+        # More threads than free cores costs, not helps.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(model, options, providers=providers)

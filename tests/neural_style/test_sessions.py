@@ -1,0 +1,101 @@
+"""ONNX Runtime sessions: optimised once per machine and cached, the same picture from the cache, and the
+loading thread that lets a command read its photo while the model loads."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neural_style.background import Background
+from neural_style.engine import load_model, multistyle_model_path
+from neural_style.errors import NeuralStyleError
+from neural_style.loading import stylize
+from neural_style.sessions import graph_key
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(folder))
+    return folder
+
+
+def _rgb(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+
+
+def test_the_first_load_saves_the_optimised_graph(cache: Path) -> None:
+    load_model(multistyle_model_path(), style=3)
+    (entry,) = cache.iterdir()
+    assert entry.name.startswith("multistyle26-")
+    assert entry.suffix == ".onnx"
+
+
+def test_a_model_from_its_cached_graph_gives_the_same_picture(cache: Path) -> None:
+    fresh = load_model(multistyle_model_path(), style=3).stylize_array(_rgb())
+    before = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    cached = load_model(multistyle_model_path(), style=3).stylize_array(_rgb())
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    assert np.array_equal(cached, fresh)
+
+
+def test_a_changed_model_file_gets_its_own_entry(cache: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    shutil.copyfile(multistyle_model_path(), model)
+    first = graph_key(model)
+    model.write_bytes(model.read_bytes() + b"\0")  # same graph, other bytes: another key
+    assert graph_key(model) != first
+
+
+def test_a_damaged_cached_graph_is_rebuilt(cache: Path) -> None:
+    expected = load_model(multistyle_model_path(), style=5).stylize_array(_rgb())
+    (entry,) = cache.iterdir()
+    entry.write_bytes(b"damaged")
+    assert np.array_equal(load_model(multistyle_model_path(), style=5).stylize_array(_rgb()), expected)
+    assert entry.stat().st_size > 1000
+
+
+def test_an_unwritable_cache_only_costs_the_saving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("NEURAL_STYLE_CACHE", str(blocker))
+    assert load_model(multistyle_model_path(), style=1).stylize_array(_rgb()).shape == (40, 48, 3)
+
+
+def test_a_broken_model_is_refused_and_nothing_is_cached(cache: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a graph")
+    with pytest.raises(NeuralStyleError, match="not an ONNX model"):
+        load_model(broken)
+    assert not [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_background_returns_the_value_from_another_thread() -> None:
+    where = Background(lambda: threading.current_thread().name, name="loader")
+    assert where.result() == "loader"
+
+
+def test_background_raises_the_calls_own_error() -> None:
+    def fail() -> None:
+        raise KeyError("the original")
+
+    with pytest.raises(KeyError, match="the original"):
+        Background(fail).result()
+
+
+def test_a_bad_model_is_reported_before_a_bad_photo(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a graph")
+    with pytest.raises(NeuralStyleError, match="not an ONNX model"):
+        stylize(tmp_path / "missing.jpg", broken, tmp_path / "out.png")
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_bad_photo_with_a_good_model_is_the_photos_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        stylize(tmp_path / "missing.jpg", multistyle_model_path(), tmp_path / "out.png")
+    assert not (tmp_path / "out.png").exists()
