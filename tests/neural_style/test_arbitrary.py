@@ -247,3 +247,16 @@ def test_a_4096_photo_is_stylized_in_one_pass_under_3_gib(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     peak_kib = int(done.stdout.split()[-1])
     assert peak_kib < 3 * 1024 * 1024
+
+
+def test_a_style_picture_file_seen_before_is_known_by_its_bytes(
+    networks: ArbitraryStyle, tmp_path: Path
+) -> None:
+    path = tmp_path / "painting.png"
+    _noise_picture(9, 180, 120).save(path)
+    first = networks.with_style_image(path).vector
+    again = ArbitraryStyle.load()
+    assert np.array_equal(again.with_style_image(path).vector, first)
+    assert again._predict is None
+    _noise_picture(10, 180, 120).save(path)  # another painting under the same name
+    assert not np.array_equal(again.with_style_image(path).vector, first)
