@@ -145,7 +145,7 @@ class ArbitraryStyle:
         threads: int | None = None,
     ) -> None:
         """Wrap ONNX Runtime sessions; one that is None is opened when first needed (see :meth:`load`)."""
-        self._predict = predict
+        self._predict: object | Background[object] | None = predict
         self._transform: object | Background[object] | None = transform
         self.device = device
         self.threads = threads
@@ -169,9 +169,19 @@ class ArbitraryStyle:
     @property
     def predict(self) -> object:
         """The predictor's session (picture -> style vector), opened on first use."""
-        if self._predict is None:
-            self._predict = open_session(model_path(_PREDICT_FILE), device=self.device, threads=self.threads)
+        self._start_predictor()
+        if isinstance(self._predict, Background):
+            self._predict = self._predict.result()
         return self._predict
+
+    def _start_predictor(self) -> None:
+        """Start opening the predictor's session on its own thread, unless it is open or opening."""
+        if self._predict is None:
+            device, threads = self.device, self.threads
+            self._predict = Background(
+                lambda: open_session(model_path(_PREDICT_FILE), device=device, threads=threads),
+                name="neural_style-predict",
+            )
 
     @property
     def transform(self) -> object:
@@ -218,6 +228,7 @@ class ArbitraryStyle:
         if vector is None:
             vector = _read_vector(self._vector_path(key))
         if vector is None:
+            self._start_predictor()  # opens while the picture is decoded
             vector = self.encode(square())
             _write_vector(self._vector_path(key), vector)
         self._vectors[key] = vector
