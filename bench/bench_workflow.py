@@ -377,14 +377,14 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tmp)
             names = write_photos(work / "photos", args.photos, args.size)
             before = load_average()
-            runs = worker_runs(work, work / "photos", names, model, styles, args.rounds)
+            seconds = worker_runs(work, work / "photos", names, model, styles, args.rounds)
             phases = phase_breakdown(work, work / "photos", names, model, styles)
         print(describe_cpu())
         print(
             f"{args.photos} photos x {len(styles)} styles at {args.size} px; {before} before, "
             f"{load_average()} after"
         )
-        ok = report_workers(runs, phases, pairs)
+        ok = report_workers(seconds, phases, pairs)
         print(f"targets: {'met' if ok else 'MISSED'}")
         return 0 if ok else 1
     with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:

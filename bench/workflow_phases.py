@@ -114,7 +114,8 @@ def record_into(path: Path) -> Iterator[None]:
         yield
     finally:
         fd, _log_fd[0] = _log_fd[0], None
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def summarize(path: Path) -> dict[str, tuple[int, float]]:
