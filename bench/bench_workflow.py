@@ -11,6 +11,12 @@ process) and can profile one size of it:
     .venv/bin/python bench/bench_workflow.py [--photos 20] [--styles 4] [--size 256] [--sample-pairs 8]
     .venv/bin/python bench/bench_workflow.py --only-table --task-counts 100,400,1700,4200,10000
     .venv/bin/python bench/bench_workflow.py --only-table --task-counts 1700 --profile
+    .venv/bin/python bench/bench_workflow.py --only-workers [--rounds 3]   # 1 vs 2 workers, per-task phases
+
+``--only-workers`` runs the command line with 1 worker, 2 workers on task threads (what ``--workers 2``
+does) and 2 workers forked per task (Luigi's stock way, ``[worker] force_multiprocessing``), alternating,
+then the same three in this process with every task's phases timed (start, versions, download, model
+lookup, decode, engine, encode, publish).
 
 Targets (exit 1 when one is missed): workflow >= 5x the example's way; 2 workers >= 1.0x of 1 worker; at
 4,000+ tasks at most 5 ms per task and within 1.3x of the per-task cost of the smallest batch.
@@ -69,6 +75,114 @@ def timed_run(command: list[str], env: dict[str, str], cwd: Path) -> float:
     if done.returncode != 0:
         sys.exit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
     return elapsed
+
+
+# The ways ``--workers`` is compared: (label, workers, forked per task).
+WORKER_WAYS = (
+    ("1 worker", 1, False),
+    ("2 workers, task threads", 2, False),
+    ("2 workers, forked per task (Luigi's stock)", 2, True),
+)
+WORKERS_TARGET = 1.0
+
+
+def forked_config(folder: Path) -> Path:
+    """Write a luigi.cfg that makes Luigi fork a process per task, as its stock worker does."""
+    path = folder / "forked-luigi.cfg"
+    path.write_text("[worker]\nforce_multiprocessing = true\n")
+    return path
+
+
+def worker_runs(
+    work: Path, photos: Path, names: list[str], model: Path, styles: list[str], rounds: int
+) -> dict[str, list[float]]:
+    """Time the command line once per way and round, the ways alternating; return seconds per way."""
+    seconds: dict[str, list[float]] = {label: [] for label, _, _ in WORKER_WAYS}
+    config = forked_config(work)
+    for attempt in range(rounds):
+        for label, workers, forked in WORKER_WAYS:
+            root = work / f"workflow-{attempt}-{workers}{'-forked' if forked else ''}"
+            root.mkdir()
+            env = seed(root, photos, model)
+            if forked:
+                env["LUIGI_CONFIG_PATH"] = str(config)
+            seconds[label].append(timed_run(workflow_command(names, model.name, styles, workers), env, root))
+    return seconds
+
+
+def phase_breakdown(
+    work: Path, photos: Path, names: list[str], model: Path, styles: list[str]
+) -> dict[str, tuple[float, dict[str, tuple[int, float]]]]:
+    """Run the batch in this process once per way with every phase timed; return seconds and phases."""
+    import luigi
+    import workflow_phases
+
+    from pset_4 import model_cache
+    from pset_4.settings import configured
+    from pset_4.workflow import Batch, run_batch
+
+    workflow_phases.install()
+    config = luigi.configuration.get_config()
+    found: dict[str, tuple[float, dict[str, tuple[int, float]]]] = {}
+    for label, workers, forked in WORKER_WAYS:
+        root = work / f"phases-{workers}{'-forked' if forked else ''}"
+        root.mkdir()
+        env = seed(root, photos, model)
+        model_cache.clear()  # each way loads (and preloads) the model as a fresh run would
+        os.chdir(root)
+        if not config.has_section("worker"):
+            config.add_section("worker")
+        config.set("worker", "force_multiprocessing", str(forked).lower())
+        try:
+            with (
+                configured(remote_root=env["PSET4_REMOTE_ROOT"], cache_root=env["PSET4_CACHE_ROOT"]),
+                workflow_phases.record_into(root / "phases.txt"),
+            ):
+                started = time.perf_counter()
+                report = run_batch(Batch(names, [model.name], styles), workers=workers, sheet=False)
+                elapsed = time.perf_counter() - started
+        finally:
+            config.remove_option("worker", "force_multiprocessing")
+        if not report.ok:
+            sys.exit(f"in-process workflow ({label}) failed: {report.failed}")
+        found[label] = (elapsed, workflow_phases.summarize(root / "phases.txt"))
+    return found
+
+
+def report_workers(
+    runs: dict[str, list[float]], phases: dict[str, tuple[float, dict[str, tuple[int, float]]]], pairs: int
+) -> bool:
+    """Print the workers comparison and the per-task phases; return whether 2 workers >= 1.0x of 1."""
+    import workflow_phases
+
+    print(f"per-task phases, in process (mean ms per call; calls), {pairs} pairs:")
+    labels = list(phases)
+    print(f"{'phase':24}" + "".join(f" {label[:30]:>30}" for label in labels))
+    for phase in workflow_phases.PHASES:
+        cells = []
+        for label in labels:
+            count, mean = phases[label][1].get(phase, (0, 0.0))
+            cells.append(f"{mean:8.2f} ms ({count:4d})" if count else "-")
+        print(f"{phase:24}" + "".join(f" {cell:>30}" for cell in cells))
+    print(
+        f"{'batch (s), pairs/s':24}"
+        + "".join(f" {f'{phases[label][0]:.2f} s, {pairs / phases[label][0]:.1f}/s':>30}" for label in labels)
+    )
+    one = min(runs["1 worker"])
+    print(f"command line, best of {len(runs['1 worker'])} alternating rounds (all rounds in brackets):")
+    for label, seconds in runs.items():
+        best = min(seconds)
+        every = ", ".join(f"{s:.2f}" for s in seconds)
+        print(f"  {label:44} {best:6.2f} s {pairs / best:7.2f} pairs/s {one / best:5.2f}x  [{every}]")
+    ratio = one / min(runs["2 workers, task threads"])
+    print(f"2 workers vs 1 worker: {ratio:.2f}x the throughput (target >= {WORKERS_TARGET}x)")
+    return ratio >= WORKERS_TARGET
+
+
+def load_average() -> str:
+    """Return the 1/5/15-minute load average, to read the figures against."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def workflow_command(names: list[str], model: str, styles: list[str], workers: int) -> list[str]:
@@ -242,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="photo width in pixels (height is 3/4)")
     parser.add_argument("--overhead-size", type=int, default=32, help="photo width for the overhead run")
     parser.add_argument("--sample-pairs", type=int, default=8, help="pairs run the example's way (0: all)")
+    parser.add_argument("--only-workers", action="store_true", help="run only 1 vs 2 workers and phases")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the workers runs")
     args = parser.parse_args(argv)
 
     from neural_style.cpu import describe_cpu
@@ -256,6 +372,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if report_table(rows) else 1
     styles = [str(s) for s in np.linspace(0, 25, args.styles).astype(int)]
     pairs = args.photos * len(styles)
+    if args.only_workers:
+        with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:
+            work = Path(tmp)
+            names = write_photos(work / "photos", args.photos, args.size)
+            before = load_average()
+            seconds = worker_runs(work, work / "photos", names, model, styles, args.rounds)
+            phases = phase_breakdown(work, work / "photos", names, model, styles)
+        print(describe_cpu())
+        print(
+            f"{args.photos} photos x {len(styles)} styles at {args.size} px; {before} before, "
+            f"{load_average()} after"
+        )
+        ok = report_workers(seconds, phases, pairs)
+        print(f"targets: {'met' if ok else 'MISSED'}")
+        return 0 if ok else 1
     with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:
         work = Path(tmp)
         photos = work / "photos"
@@ -290,15 +421,15 @@ def main(argv: list[str] | None = None) -> int:
         per_pair_process = (time.perf_counter() - started) / len(sample)
         example_total = per_pair_process * pairs
 
-        # 2. The workflow as a user runs it (one process, download + stylize + publish), 1 then 2 workers.
-        runs = {}
-        for workers in (1, 2):
-            root = work / f"workflow-{workers}"
-            root.mkdir()
-            env = seed(root, photos, model)
-            runs[workers] = timed_run(workflow_command(names, model.name, styles, workers), env, root)
+        # 2. The workflow as a user runs it (one process, download + stylize + publish): 1 worker, 2 on task
+        # threads, 2 forked per task; alternating rounds. Then the per-task phases of each, in process.
+        worker_seconds = worker_runs(work, photos, names, model, styles, args.rounds)
+        runs = {1: min(worker_seconds["1 worker"]), 2: min(worker_seconds["2 workers, task threads"])}
+        phases = phase_breakdown(work, photos, names, model, styles)
         rerun = timed_run(
-            workflow_command(names, model.name, styles, 1), seed_env(work / "workflow-1"), work / "workflow-1"
+            workflow_command(names, model.name, styles, 1),
+            seed_env(work / "workflow-0-1"),
+            work / "workflow-0-1",
         )
 
         # 3. Overhead: the same batch in this process vs the engine alone on the same pairs; best of 2 each,
@@ -343,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, seconds in rows:
         print(f"{label:58} {seconds:9.2f} {pairs / seconds:8.2f} {example_total / seconds:6.1f}x")
     print(f"throughput, workflow (1 worker) vs example's way: {example_total / runs[1]:.1f}x (target >= 5x)")
-    print(f"2 workers vs 1 worker: {runs[1] / runs[2]:.2f}x the throughput")
+    workers_ok = report_workers(worker_seconds, phases, pairs)
     print(
         f"workflow overhead per pair ((in-process workflow - engine alone) / {pairs}): {overhead_ms:.1f} ms "
         "(target < 50 ms; scheduling, completeness and version checks, downloads, atomic write and publish)"
@@ -357,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"no-op rerun of the batch: {rerun:.2f} s with start-up ({rerun / pairs * 1000:.1f} ms per pair)")
     print(f"no-op rerun in-process (scheduling + checks only): {noop / pairs * 1000:.1f} ms per pair")
-    ok = example_total / runs[1] >= 5 and runs[1] / runs[2] >= 1.0 and overhead_ms < 50
+    print(load_average())
+    ok = example_total / runs[1] >= 5 and workers_ok and overhead_ms < 50
     if table:
         ok = report_table(table) and ok
     print(f"targets: {'met' if ok else 'MISSED'}")

@@ -1,8 +1,11 @@
 """Models loaded once per process and shared by every style and every task that uses them.
 
 One load of a multi-style model serves all its styles (:meth:`Stylizer.with_style` shares the session), so
-the cache is keyed by the model file's version only. A worker parent can :func:`preload` models before Luigi
-forks its task processes; the children then inherit the loaded pages instead of loading again per task.
+the cache is keyed by the model file's version only. With ``--workers N`` the tasks run on threads of one
+process (:mod:`pset_4.task_threads`) and share each loaded model (ONNX Runtime runs one session from several
+threads at once); the lock makes threads that ask for a model being loaded wait for that one load. The
+worker can :func:`preload` models before the build; task processes Luigi still forks (tasks with a
+timeout, ``force_multiprocessing``) inherit the loaded pages instead of loading again per task.
 """
 
 from __future__ import annotations
@@ -91,9 +94,9 @@ def cached_model(model: str | os.PathLike[str], *, threads: int | None = None) -
 def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) -> int:
     """Load every model file that exists into this process's cache; return how many are loaded.
 
-    Meant for a worker parent just before Luigi forks: each task process then finds its model loaded
-    (the pages are shared copy-on-write) instead of loading it per task. Missing files are skipped (a
-    first run downloads them later; its task processes then load for themselves, with the same cap).
+    Meant for a worker just before the build: its task threads (or forked task processes, which share the
+    pages copy-on-write) then find the model loaded. Missing files are skipped (a first run downloads them
+    later; its tasks then load them once, with the same cap).
     """
     _default_threads[0] = threads
     count = 0
@@ -105,7 +108,7 @@ def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) ->
 
 
 def split_threads(workers: int, cores: int | None = None) -> int:
-    """Return the engine threads each of ``workers`` processes gets so that together they fill the cores."""
+    """Return the engine threads each of ``workers`` concurrent tasks gets: together they fill the cores."""
     available = cores if cores is not None else (os.cpu_count() or 1)
     return max(1, available // max(1, workers))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
+# Task threads (pset_4.task_threads) share these caches: load the networks and encode a picture once.
+_lock = threading.Lock()
 
 
 def stylize_with_picture_into(
@@ -40,7 +43,8 @@ def stylize_with_picture_into(
 
     threads = resolve_settings().engine_threads
     picture = Path(style_image)
-    stylizer = _encoded_picture(picture, _stamp(picture), float(strength), threads)
+    with _lock:
+        stylizer = _encoded_picture(picture, _stamp(picture), float(strength), threads)
     result = with_color(stylizer, keep_color=preserve_color).stylize(load_image(content_image))
     result.save(output_image)
 

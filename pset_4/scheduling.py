@@ -15,6 +15,8 @@ import luigi.scheduler
 import luigi.worker
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
+from pset_4.task_threads import ThreadedWorker
+
 # How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
 _POLL_S = 0.2
 
@@ -44,7 +46,7 @@ class SchedulerAddress:
 Scheduler = SchedulerAddress
 
 
-class SharingWorker(luigi.worker.Worker):
+class SharingWorker(ThreadedWorker):
     """A worker that waits while other workers run tasks it needs, then finishes the rest itself.
 
     Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
@@ -83,7 +85,11 @@ class SharingWorker(luigi.worker.Worker):
 
 
 class _Factory:
-    """Luigi's worker/scheduler factory: makes :class:`SharingWorker`s and remembers the scheduler."""
+    """Luigi's worker/scheduler factory: makes our workers and remembers the scheduler.
+
+    Workers run their tasks on threads of this process (:class:`ThreadedWorker`); with luigid they are
+    :class:`SharingWorker`s.
+    """
 
     def __init__(self, *, central: bool) -> None:
         self.central = central
@@ -103,9 +109,7 @@ class _Factory:
         self, scheduler: Any, worker_processes: int, assistant: bool = False
     ) -> luigi.worker.Worker:
         if not self.central:
-            return luigi.worker.Worker(
-                scheduler=scheduler, worker_processes=worker_processes, assistant=assistant
-            )
+            return ThreadedWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=assistant)
         return SharingWorker(
             scheduler=scheduler,
             worker_processes=worker_processes,

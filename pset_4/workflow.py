@@ -237,8 +237,8 @@ def run_batch(
     if sheet_task is not None:
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
-        # Luigi forks a process per task: fetch and load the models once here, cores split between the
-        # workers, so that every child inherits them instead of loading its own (pset_4.model_cache).
+        # Fetch and load the models once here, cores split between the workers: the task threads share
+        # them (pset_4.task_threads), and any task process Luigi forks inherits them (pset_4.model_cache).
         threads = settings.engine_threads or model_cache.split_threads(workers)
         model_cache.preload(_fetch_models(stylize), threads=threads)
         if batch.videos():

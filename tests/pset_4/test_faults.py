@@ -91,10 +91,14 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.slow
 def test_a_forked_worker_killed_with_sigkill_is_listed_as_failed_with_a_reason(
-    roots, big_job: list[str]
+    roots, big_job: list[str], tmp_path: Path
 ) -> None:
+    # Tasks run on threads of the worker unless luigi.cfg asks Luigi to fork a process per task.
+    config = tmp_path / "forked.cfg"
+    config.write_text("[worker]\nforce_multiprocessing = true\n")
     command = [sys.executable, "-m", "pset_4", *big_job, "--workers", "2"]
-    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(config)}
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     wait_until_writing(worker, roots.stylized)
     for child in _children(worker.pid):
         os.kill(child, signal.SIGKILL)

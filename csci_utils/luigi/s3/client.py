@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from luigi.target import FileSystemTarget
@@ -23,6 +24,7 @@ __all__ = ["boto_client", "s3_client", "s3_head", "target_settings"]
 log = logging.getLogger(__name__)
 
 _FALSE = ("0", "false", "no", "off")
+_RESOURCE_LOCK = threading.Lock()
 
 
 def _verify(text: str | None) -> bool | str | None:
@@ -117,9 +119,11 @@ def _client_class() -> type[S3Client]:
 
         @property
         def s3(self) -> Any:
-            """Return the boto3 resource, made on first use."""
+            """Return the boto3 resource, made on first use (once, though task threads share the client)."""
             if self._s3 is None:
-                self._s3 = _resource(self.settings)
+                with _RESOURCE_LOCK:  # making resources from one session is not thread-safe in boto3
+                    if self._s3 is None:
+                        self._s3 = _resource(self.settings)
             return self._s3
 
         @s3.setter

@@ -1,0 +1,118 @@
+"""Luigi workers whose task "processes" are threads of the worker process: ``--workers N`` without forks.
+
+Luigi's stock worker forks one process per task when ``workers > 1``. Each fork copies the page tables of a
+parent that holds the loaded models, and each child faults in ONNX Runtime's arena again before its first
+pass, so on two cores two forked workers ran slower than one (docs/scaling.md). Here every task runs on a
+thread of this process instead: the model loaded once (:mod:`pset_4.model_cache`) serves every thread
+with its arena warm, and one task's downloads, decoding, encoding and publishing overlap another's network
+pass (ONNX Runtime, Pillow's codecs and file I/O release the GIL).
+
+Everything else is Luigi's own: the scheduler (local or luigid), the worker's loop, ``luigi.build``, the
+result queue, heartbeats, the summary. A :class:`TaskThread` offers what that loop asks of a task process
+(``start``, ``is_alive``, ``exitcode``, ``terminate``, ``join``). Two kinds of task still get a forked
+process, as with the stock worker: one with a timeout (``[worker] timeout`` or ``worker_timeout``), so
+that the timeout can end it however long an engine call takes, and every task when luigi.cfg says
+``[worker] force_multiprocessing = true`` (crash isolation per task, at the old speed).
+(Overrides Luigi's private ``_create_task_process``; luigi is pinned in constraints.txt.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+from typing import Any
+
+import luigi
+import luigi.worker
+
+log = logging.getLogger(__name__)
+
+# How long terminate() waits for a task thread to reach its next Python statement (an engine call in
+# flight cannot be cut short; the longest one, a 1024 px photo on one thread, takes a few seconds).
+STOP_WAIT_S = 30.0
+
+
+class TaskThread(luigi.worker.ContextManagedTaskProcess):
+    """Luigi's task process, run on a daemon thread of the worker process instead of a forked child.
+
+    ``run()`` is Luigi's, unchanged: it checks the dependencies, runs the task, fires its events and puts
+    the result on the worker's queue in a ``finally``, whatever happens. ``terminate()`` raises
+    KeyboardInterrupt in the thread (as Ctrl-C would in a forked child), so the task's context managers
+    remove their temp files, and waits for the thread to end.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._thread: threading.Thread | None = None
+        self._exit: int | None = None
+
+    def start(self) -> None:
+        """Run the task on a new daemon thread (Luigi calls this instead of forking)."""
+        self._thread = threading.Thread(
+            target=self._run_here, name=f"pset_4 {self.task.task_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _run_here(self) -> None:
+        """Run the task; record 0, or 1 if something escaped Luigi's ``run`` (an interrupt)."""
+        try:
+            self.run()
+        except BaseException:  # KeyboardInterrupt from terminate(); the result is on the queue already
+            self._exit = 1
+        else:
+            self._exit = 0
+
+    def is_alive(self) -> bool:
+        """Whether the task's thread is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        """None while running; then 0, or 1 when the thread was interrupted (Luigi's "died" check)."""
+        return None if self.is_alive() else self._exit
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the task's thread to end (at most ``timeout`` seconds)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def terminate(self) -> None:
+        """Interrupt the task at its next Python statement and wait up to :data:`STOP_WAIT_S` for it."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread.ident is None:
+            return
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)
+        )
+        started = time.monotonic()
+        thread.join(STOP_WAIT_S)
+        if thread.is_alive():
+            log.warning("%s did not stop within %.0f s", self.task, STOP_WAIT_S)
+        else:
+            log.debug("stopped %s in %.2f s", self.task, time.monotonic() - started)
+
+
+class ThreadedWorker(luigi.worker.Worker):
+    """Luigi's worker with tasks on threads of this process (see the module docstring for when not)."""
+
+    def _create_task_process(self, task: luigi.Task) -> luigi.worker.TaskProcess:
+        process = super()._create_task_process(task)
+        if not process.use_multiprocessing or process.timeout_time is not None:
+            return process  # one worker runs tasks in this process anyway; a timeout needs a process
+        if self._config.force_multiprocessing:
+            return process
+        # The same arguments as Luigi's own (worker.py, Worker._create_task_process).
+        return TaskThread(
+            self._config.task_process_context,
+            task,
+            self._id,
+            self._task_result_queue,
+            process.status_reporter,
+            use_multiprocessing=True,
+            worker_timeout=self._config.timeout,
+            check_unfulfilled_deps=self._config.check_unfulfilled_deps,
+            check_complete_on_run=self._config.check_complete_on_run,
+            task_completion_cache=self._task_completion_cache,
+        )
