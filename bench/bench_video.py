@@ -50,18 +50,21 @@ from neural_style.video import (
     stylize_segment,
 )
 from neural_style.video.frames import decode_frames
+from neural_style.video.parallel import usable_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 _WORKER: dict[str, Stylizer] = {}
 
 
 def _worker_start(style: int, threads: int) -> None:
-    _WORKER["stylizer"] = load_model(multistyle_model_path(), style=style, threads=threads)
+    # Each worker stylizes ``threads`` frames at once, each on one thread (as the ``video`` command does).
+    _WORKER["stylizer"] = load_model(multistyle_model_path(), style=style, threads=1)
     _WORKER["stylizer"].stylize_array(np.zeros((64, 64, 3), np.uint8))
 
 
 def _worker_segment(clip: str, segment: Segment, out: str, threads: int) -> str:
-    return str(stylize_segment(clip, segment, _WORKER["stylizer"], out, threads=threads))
+    stylizer = _WORKER["stylizer"]
+    return str(stylize_segment(clip, segment, stylizer, out, threads=threads, frame_threads=threads))
 
 
 def _warm(_: int) -> int:
@@ -86,17 +89,18 @@ def run_peer(clip: Path, out: Path, style: int, frame: np.ndarray) -> float:
 
 
 def run_ours(clip: Path, out: Path, stylizer: Stylizer) -> float:
+    """As the ``video`` command runs: a one-thread stylizer, one frame in flight per core."""
     from neural_style.video import stylize_video
 
     start = time.perf_counter()
-    stylize_video(clip, out, stylizer)
+    stylize_video(clip, out, stylizer, frame_threads=usable_cores())
     return time.perf_counter() - start
 
 
 def run_ours_parallel(clip: Path, folder: Path, style: int, workers: int) -> float:
     import multiprocessing
 
-    threads = max((os.cpu_count() or 2) // workers, 1)
+    threads = max(usable_cores() // workers, 1)
     info = probe(clip)
     segments = plan_segments(info, seconds=2.0)
     context = multiprocessing.get_context("spawn")
@@ -164,7 +168,7 @@ def main() -> int:
         info = probe(clip)
         print(f"clip: {info.width}x{info.height}, {info.frame_count} frames, {info.duration:.2f} s, ", end="")
         print(f"audio streams: {info.audio_streams}")
-        stylizer = load_model(multistyle_model_path(), style=args.style)
+        stylizer = load_model(multistyle_model_path(), style=args.style, threads=1)
         first = next(decode_frames(info, 0, 1, (info.width, info.height)))
         stylizer.stylize_array(first)
         peer_times, ours_times, two_times = [], [], []

@@ -47,8 +47,11 @@ def load_stylizer(
     preserve_color: bool = False,
     device: str = "cpu",
     precision: Precision = "fp32",
+    threads: int | None = None,
 ) -> Stylizer:
     """Load a model (``model``) or the any-picture networks (``style_image``) with strength and colour.
+
+    ``threads`` caps the CPU threads one picture is computed with (default: one per core).
 
     For a style picture, strength interpolates its style vector towards the photo's own (Ghiasi et al.);
     for a fixed-style model it blends the result with the photo. The style picture is read first, so a
@@ -65,14 +68,14 @@ def load_stylizer(
         from .arbitrary import ArbitraryStyle
 
         picture = style_image if isinstance(style_image, Image.Image) else load_image(style_image)
-        networks = ArbitraryStyle.load(device=device)
+        networks = ArbitraryStyle.load(device=device, threads=threads)
         return with_color(networks.with_style_image(picture, strength=strength), keep_color=preserve_color)
     if model is None:
         msg = "give a --model or a --style-image"
         raise NeuralStyleError(msg)
     from .engine import load_model
 
-    stylizer = load_model(model, device=device, style=style, precision=precision)
+    stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
     return with_color(stylizer, strength=strength, keep_color=preserve_color)
 
 

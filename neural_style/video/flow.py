@@ -75,7 +75,15 @@ def sample_points(backward: np.ndarray) -> np.ndarray:
 
 def remap(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Sample ``image`` (any channels) at ``points`` (from :func:`sample_points`), bilinearly."""
-    return cv2.remap(image, points, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # One two-channel map and no second one (None); OpenCV's stubs only admit an array there.
+    mapped = cv2.remap(
+        image,
+        points,
+        None,  # type: ignore[call-overload]
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(mapped)
 
 
 def warp(image: np.ndarray, backward: np.ndarray) -> np.ndarray:
@@ -126,7 +134,7 @@ def _consistent(backward: np.ndarray, forward: np.ndarray, points: np.ndarray) -
     loop = backward + there
     error = _squared_length(loop)
     scale = _squared_length(backward) + _squared_length(there)
-    ok = np.asarray(error <= _FB_RELATIVE * scale + _FB_ABSOLUTE).view(np.uint8) * np.uint8(255)
+    ok = (error <= _FB_RELATIVE * scale + _FB_ABSOLUTE).view(np.uint8) * np.uint8(255)
     inside = cv2.inRange(points, (0.0, 0.0), (width - 1.0, height - 1.0))
     return np.asarray(cv2.bitwise_and(ok, inside))
 
@@ -140,4 +148,5 @@ def _squared_length(field: np.ndarray) -> np.ndarray:
 def _photometric(previous: np.ndarray, current: np.ndarray, points: np.ndarray) -> np.ndarray:
     """255 where the current frame looks as it did where the flow says a pixel came from (8-bit grey)."""
     pulled = remap(previous, points)
-    return np.asarray(cv2.compare(cv2.absdiff(pulled, current), _PHOTOMETRIC, cv2.CMP_LE))
+    close = np.asarray(cv2.absdiff(pulled, current)) <= _PHOTOMETRIC
+    return close.view(np.uint8) * np.uint8(255)
