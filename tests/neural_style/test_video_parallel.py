@@ -80,7 +80,7 @@ class _FailsAt(Stylizer):
 
 def test_an_error_in_a_frame_is_raised_in_order(stylizer: Stylizer, sources: list[np.ndarray]) -> None:
     outputs = stylized_in_order(_FailsAt(stylizer, 4), sources, Stabilizer(), frame_threads=2)
-    got = []
+    got: list[np.ndarray] = []
     with pytest.raises(RuntimeError, match="the network broke"):
         got.extend(outputs)
     assert len(got) == 3
