@@ -67,19 +67,20 @@ def _pixel_grid(height: int, width: int) -> np.ndarray:
     return grid
 
 
-def sample_points(backward: np.ndarray) -> np.ndarray:
+def sample_points(backward: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Where each pixel of the current frame samples the previous one: its coordinates plus the flow."""
     height, width = backward.shape[:2]
-    return np.asarray(backward + _pixel_grid(height, width))
+    return np.asarray(np.add(backward, _pixel_grid(height, width), out=out))
 
 
-def remap(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+def remap(image: np.ndarray, points: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Sample ``image`` (any channels) at ``points`` (from :func:`sample_points`), bilinearly."""
     # One two-channel map and no second one (None); OpenCV's stubs only admit an array there.
     mapped = cv2.remap(
         image,
         points,
         None,  # type: ignore[call-overload]
+        dst=out,
         interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
