@@ -27,11 +27,14 @@ Usage: python bench/bench_video.py [--seconds 10] [--width 640] [--height 360] [
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -49,6 +52,7 @@ from neural_style.video import (
     probe,
     stylize_segment,
 )
+from neural_style.video.flow import FlowEstimator
 from neural_style.video.frames import decode_frames
 from neural_style.video.parallel import usable_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
@@ -117,6 +121,110 @@ def run_ours_parallel(clip: Path, folder: Path, style: int, workers: int) -> flo
         return time.perf_counter() - start
 
 
+class _Stages:
+    """Wall and CPU seconds per named stage, summed over the frames a stage ran on."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent = self.seconds.setdefault(name, [0.0, 0.0])
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.process_time() - cpu
+
+
+def breakdown(clip: Path, stylizer: Stylizer, style: int, frames: int) -> dict[str, tuple[float, float]]:
+    """Each stage of a frame, ours and the peer's, run one after another: (wall ms, CPU ms) per frame.
+
+    As in the pipeline, OpenCV runs on one thread and the stylizer on one (the peer's session on its
+    defaults); the stages run back to back over ``frames`` frames, so each is timed alone.
+    """
+    import cv2
+    import onnxruntime
+
+    from neural_style.video.encode import PRESET
+    from neural_style.video.flow import _consistent, _photometric, sample_points
+    from neural_style.video.stabilize import FLOW_SIDE
+
+    info = probe(clip)
+    clock = _Stages()
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            with clock.stage("decode (PyAV)"):
+                decoded = list(itertools.islice(container.decode(stream), frames))
+        with clock.stage("yuv -> RGB (swscale)"):
+            sources = [f.to_ndarray(format="rgb24") for f in decoded]
+        with clock.stage("network (1 thread)"):
+            fresh = [stylizer.stylize_array(f) for f in sources]
+        stabilizer = Stabilizer()
+        estimator = FlowEstimator(flow_side=FLOW_SIDE)
+        with clock.stage(f"grey, shrunk to {FLOW_SIDE}"):
+            greys = [estimator.grey(f) for f in sources]
+        pairs = list(itertools.pairwise(greys))
+        with clock.stage("DIS flow, both ways"):
+            flows = [(estimator._calc(b, a), estimator._calc(a, b)) for a, b in pairs]
+        with clock.stage("checks, masks, resize to frame"):
+            for (a, b), (backward, forward) in zip(pairs, flows, strict=True):
+                points = sample_points(backward)
+                cv2.bitwise_and(_consistent(backward, forward, points), _photometric(a, b, points))
+        motions = [None, *(estimator.motion(a, b, (info.width, info.height)) for a, b in pairs)]
+        with clock.stage("warp + blend"):
+            outputs = [stabilizer.blend(m, f).frame for m, f in zip(motions, fresh, strict=True)]
+        with clock.stage("RGB -> yuv420p (OpenCV)"):
+            planes = [np.asarray(cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420), np.uint8) for f in outputs]
+        encoded = clip.with_name("breakdown.mp4")
+        with av.open(str(encoded), "w") as container, clock.stage(f"x264 {PRESET}"):
+            video = container.add_stream(
+                "libx264", rate=30, options={"crf": "18", "bf": "0", "preset": PRESET}
+            )
+            video.width, video.height, video.pix_fmt = info.width, info.height, "yuv420p"
+            for index, plane in enumerate(planes):
+                frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
+                frame.pts = index
+                for packet in video.encode(frame):
+                    container.mux(packet)
+            for packet in video.encode(None):
+                container.mux(packet)
+        weights = np.zeros(26, np.float32)
+        weights[style] = 1
+        session = onnxruntime.InferenceSession(
+            str(multistyle_model_path()), providers=["CPUExecutionProvider"]
+        )
+        batches = [np.ascontiguousarray((f / np.float32(255)).transpose(2, 0, 1)[None]) for f in sources]
+        session.run(None, {"image": batches[0], "style_weights": weights})
+        cv2.setNumThreads(before)
+        capture = cv2.VideoCapture(str(clip))
+        with clock.stage("peer: decode (OpenCV)"):
+            peer_frames = [capture.read()[1] for _ in range(len(sources))]
+        capture.release()
+        with clock.stage("peer: network (its session)"):
+            for batch in batches:
+                session.run(None, {"image": batch, "style_weights": weights})
+        writer = cv2.VideoWriter(
+            str(clip.with_name("breakdown-peer.mp4")),
+            cv2.VideoWriter.fourcc(*"mp4v"),
+            30,
+            (info.width, info.height),
+        )
+        with clock.stage("peer: mp4v encode"):
+            for picture in peer_frames:
+                writer.write(picture)
+            writer.release()
+    finally:
+        cv2.setNumThreads(before)
+    count = len(sources)
+    return {name: (1000 * wall / count, 1000 * cpu / count) for name, (wall, cpu) in clock.seconds.items()}
+
+
 def quality(clip: Path, stylizer: Stylizer, frames: int) -> dict[str, tuple[float, float, float]]:
     info = probe(clip)
     count = min(frames, info.frame_count)
@@ -157,6 +265,9 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="interleaved rounds; the best time of each counts"
     )
+    parser.add_argument(
+        "--breakdown-frames", type=int, default=60, help="frames for the per-stage table (0: none)"
+    )
     args = parser.parse_args()
     print(describe_cpu())
     with tempfile.TemporaryDirectory() as work:
@@ -189,6 +300,16 @@ def main() -> int:
         with av.open(str(folder / "peer.mp4")) as peer:
             peer_audio = len(peer.streams.audio)
         scores = quality(clip, stylizer, args.quality_frames)
+        stages = breakdown(clip, stylizer, args.style, args.breakdown_frames) if args.breakdown_frames else {}
+
+    if stages:
+        print()
+        print(f"{'per frame, stages run one by one':34} {'wall ms':>9} {'CPU ms':>8}")
+        for name, (wall, cpu) in stages.items():
+            print(f"{name:34} {wall:9.2f} {cpu:8.2f}")
+        ours_cpu = sum(cpu for name, (_, cpu) in stages.items() if not name.startswith("peer"))
+        peer_cpu = sum(cpu for name, (_, cpu) in stages.items() if name.startswith("peer"))
+        print(f"{'CPU per frame: ours / the peer':34} {ours_cpu:9.2f} {peer_cpu:8.2f}")
 
     n = info.frame_count
     peer_fps, ours_fps, two_fps = n / peer_s, n / ours_s, n / two_s
