@@ -1,9 +1,10 @@
 """Optical flow between source frames (OpenCV's DIS), warping by it, and where it can be trusted.
 
 Shared by the stabilizer and the metrics so that both judge motion the same way. Flow is computed on a
-grey copy shrunk to at most ``flow_side`` (640) pixels on its long side: DIS costs grow with the pixels,
-and motion at 640 pixels is accurate enough to carry a stylized texture along (at 320, fine texture
-aliases and the flow fails the forward-backward check too often).
+grey copy shrunk to at most ``flow_side`` pixels on its long side: DIS costs grow with the pixels. The
+stabilizer uses 480 (:data:`neural_style.video.stabilize.FLOW_SIDE`: as steady as 640 on the bench's clip
+for 70 % of the CPU); at 320 with DIS "fast", fine texture aliases on its coarsest patch grid and the
+flow fails the forward-backward check too often (the warping error target is missed).
 
 Every full-frame pass is one OpenCV call or one numpy expression on ``float32``: ``cv2.remap`` takes the
 sampling coordinates as one two-channel map (the pixel grid, built once per size, plus the flow), and
