@@ -54,7 +54,7 @@ from neural_style.video import (
 )
 from neural_style.video.flow import FlowEstimator
 from neural_style.video.frames import decode_frames
-from neural_style.video.parallel import usable_cores
+from neural_style.video.parallel import split_cores, usable_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 _WORKER: dict[str, Stylizer] = {}
@@ -97,7 +97,7 @@ def run_ours(clip: Path, out: Path, stylizer: Stylizer) -> float:
     from neural_style.video import stylize_video
 
     start = time.perf_counter()
-    stylize_video(clip, out, stylizer, frame_threads=usable_cores())
+    stylize_video(clip, out, stylizer, frame_threads=split_cores()[0])
     return time.perf_counter() - start
 
 
@@ -279,7 +279,7 @@ def main() -> int:
         info = probe(clip)
         print(f"clip: {info.width}x{info.height}, {info.frame_count} frames, {info.duration:.2f} s, ", end="")
         print(f"audio streams: {info.audio_streams}")
-        stylizer = load_model(multistyle_model_path(), style=args.style, threads=1)
+        stylizer = load_model(multistyle_model_path(), style=args.style, threads=split_cores()[1])
         first = next(decode_frames(info, 0, 1, (info.width, info.height)))
         stylizer.stylize_array(first)
         peer_times, ours_times, two_times = [], [], []

@@ -120,11 +120,12 @@ def run(args: argparse.Namespace) -> int:
             "--style picks a style of a multi-style --model; it cannot be used with --style-image",
             ExitCode.USAGE,
         )
-    from .parallel import usable_cores
+    from .parallel import split_cores
 
+    # One frame per core, each on one thread: faster than every core on one frame (docs/video.md).
+    frame_threads, threads_per_frame = split_cores()
     try:
-        # One frame per core, each on one thread: faster than every core on one frame (docs/video.md).
-        stylizer = build_stylizer(args, threads=1)
+        stylizer = build_stylizer(args, threads=threads_per_frame)
         stylize_video(
             args.input,
             args.output,
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             crf=args.crf,
             max_size=args.max_size,
             stabilize=args.stabilize,
-            frame_threads=usable_cores(),
+            frame_threads=frame_threads,
         )
     except FileExistsError as err:
         return _fail(err, ExitCode.USAGE)

@@ -27,12 +27,27 @@ from neural_style.stylizer import Stylizer
 from .flow import Motion
 from .stabilize import Stabilizer
 
+# Each frame in flight holds a network's working memory (hundreds of MB at 1080p): past this many, cores
+# go to the threads of each frame instead.
+MAX_FRAME_THREADS = 4
+
 
 def usable_cores() -> int:
     """How many cores this process may run on (its CPU affinity where the platform has one)."""
     if hasattr(os, "sched_getaffinity"):
         return max(len(os.sched_getaffinity(0)), 1)
     return max(os.cpu_count() or 1, 1)
+
+
+def split_cores(cores: int | None = None) -> tuple[int, int]:
+    """Return ``(frame_threads, threads per frame)`` for ``cores`` (default: :func:`usable_cores`).
+
+    One frame per core, each on one thread, up to :data:`MAX_FRAME_THREADS` frames at once; beyond
+    that each frame gets a share of the cores.
+    """
+    count = usable_cores() if cores is None else max(cores, 1)
+    frames = min(count, MAX_FRAME_THREADS)
+    return frames, count // frames
 
 
 def stylize_frame(stylizer: Stylizer, rgb: np.ndarray) -> np.ndarray:

@@ -9,12 +9,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neural_style.engine import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import Stabilizer, probe, stylize_video
 from neural_style.video.frames import decode_frames
-from neural_style.video.parallel import stylized_in_order, usable_cores
+from neural_style.video.parallel import MAX_FRAME_THREADS, split_cores, stylized_in_order, usable_cores
 from neural_style.video.synthetic import ClipSpec, draw_frame, make_clip
 
 SPEC = ClipSpec(width=64, height=48, seconds=0.7, cut_at=12)
@@ -117,6 +119,19 @@ def test_opencv_threads_are_put_back_afterwards(stylizer: Stylizer, sources: lis
 
 def test_usable_cores_is_at_least_one() -> None:
     assert usable_cores() >= 1
+
+
+@given(cores=st.integers(-2, 512))
+def test_cores_split_into_frames_and_threads_never_oversubscribe(cores: int) -> None:
+    frames, threads = split_cores(cores)
+    assert 1 <= frames <= MAX_FRAME_THREADS
+    assert threads >= 1
+    assert frames * threads <= max(cores, 1)
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, MAX_FRAME_THREADS])
+def test_a_few_cores_get_a_frame_each_on_one_thread(cores: int) -> None:
+    assert split_cores(cores) == (cores, 1)
 
 
 def test_a_clip_stylized_with_frame_threads_decodes_to_the_same_frames(
