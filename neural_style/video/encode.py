@@ -13,13 +13,13 @@ import numpy as np
 
 from csci_utils.io import atomic_write
 
-from .defaults import DEFAULT_CRF
+from .defaults import DEFAULT_CRF, X264_PRESET
 
 # x264's "medium" costs several times the CPU of "veryfast" for slightly smaller files at the same CRF;
 # next to a style network that time is better spent stylizing. "superfast" costs two thirds of
 # "veryfast" and, on stylized frames (busy texture, no B-frames), makes files a tenth smaller at 0.3 dB
 # less PSNR; "ultrafast" (no CABAC, no deblocking) halves it again but makes files 40 % larger.
-PRESET = "superfast"
+PRESET = X264_PRESET
 FrameSink = Callable[[np.ndarray, int, int], None]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .defaults import DEFAULT_FLOW_SIDE
 from .flow import FlowEstimator, Motion, remap, sample_points
 
 # Below this share of pixels that match once warped, the previous frame shows another scene: a cut. The
@@ -23,7 +24,7 @@ CUT_MATCHED_FRACTION = 0.5
 # Long side of the frames flow is computed on. On the bench's 640x360 clip, DIS "fast" at 480 scores a
 # warping error within 2 % of 640's (-59 % against independent frames, -60 % at 640) for 70 % of the
 # stabilizer's CPU; 320 misses the -50 % target (-46 %): fine texture aliases at DIS's coarsest patch grid.
-FLOW_SIDE = 480
+FLOW_SIDE = DEFAULT_FLOW_SIDE
 
 
 @dataclass(frozen=True)
