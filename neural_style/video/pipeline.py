@@ -29,13 +29,17 @@ def stylize_video(
     crf: int = DEFAULT_CRF,
     max_size: int | None = DEFAULT_MAX_SIZE,
     stabilize: bool = True,
+    frame_threads: int = 1,
 ) -> Path:
     """Stylize every frame of ``input_video`` into ``output_video`` (MP4, H.264), keeping timing and audio.
 
     The output keeps the frame count, every frame's timestamp (so variable frame rates too), the rotation
     and every audio stream (copied unchanged). It appears only when complete; on any error nothing is
     left. Frames larger than ``max_size`` on their long side are shrunk (with a warning). Progress goes
-    to stderr when it is a terminal.
+    to stderr when it is a terminal. ``frame_threads`` frames are stylized at once, each on its own
+    thread: give a stylizer loaded with ``threads=1`` and one frame thread per core (what the ``video``
+    command does; :func:`neural_style.video.parallel.usable_cores`), which is faster than one frame at a
+    time on a stylizer using every core.
     """
     target = Path(output_video)
     if target.suffix.lower() != ".mp4":
@@ -77,5 +81,6 @@ def stylize_video(
             max_size=max_size,
             stabilize=stabilize,
             progress=bar.update,
+            frame_threads=frame_threads,
         )
         return join_segments([(segment, part)], info, target)

@@ -13,14 +13,12 @@ import heapq
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 
 from csci_utils.io import atomic_write
 from neural_style.stylizer import Stylizer
@@ -30,6 +28,7 @@ from .encode import video_writer
 from .errors import VideoInputError
 from .frames import decode_frames, output_size
 from .info import VideoInfo, probe
+from .parallel import stylized_in_order
 from .stabilize import Stabilizer
 
 log = logging.getLogger(__name__)
@@ -84,11 +83,14 @@ def stylize_segment(
     stabilize: bool = True,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    frame_threads: int = 1,
 ) -> Path:
     """Stylize one segment and write it as an MP4 at ``out_path``, atomically; skip it if already written.
 
     Timestamps in the part start at 0 (the segment's first frame); :func:`join_segments` puts them back.
-    ``progress`` is called with 1 after each written frame.
+    ``progress`` is called with 1 after each written frame. ``threads`` caps the encoder's threads.
+    ``frame_threads`` frames are stylized at once, each on its own thread: with a stylizer loaded with
+    ``threads=1``, one per core beats one frame at a time on every core (see :mod:`.parallel`).
     """
     target = Path(out_path)
     if target.exists():
@@ -109,29 +111,14 @@ def stylize_segment(
         threads=threads,
     ) as write:
         frames = decode_frames(info, first, segment.stop, size)
-        # Flow needs only the source frames: it runs on its own thread while the network stylizes.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural_style-flow") as tracker:
-            for index, rgb in zip(range(first, segment.stop), frames, strict=False):
-                motion = tracker.submit(stabilizer.track, rgb) if stabilizer is not None else None
-                output = _stylize_frame(stylizer, rgb)
-                if stabilizer is not None and motion is not None:
-                    output = stabilizer.blend(motion.result(), output).frame
-                if index < segment.start:
-                    continue
-                write(output, info.frame_pts[index] - origin, info.frame_durations[index])
-                if progress is not None:
-                    progress(1)
+        outputs = stylized_in_order(stylizer, frames, stabilizer, frame_threads=frame_threads)
+        for index, output in zip(range(first, segment.stop), outputs, strict=False):
+            if index < segment.start:
+                continue
+            write(output, info.frame_pts[index] - origin, info.frame_durations[index])
+            if progress is not None:
+                progress(1)
     return target
-
-
-def _stylize_frame(stylizer: Stylizer, rgb: np.ndarray) -> np.ndarray:
-    """Stylize one frame and bring the result back to the frame's size (networks may round sides)."""
-    out = stylizer.stylize_array(rgb)
-    if out.shape[:2] != rgb.shape[:2]:
-        import cv2
-
-        out = cv2.resize(out, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(out, dtype=np.uint8)
 
 
 def join_segments(

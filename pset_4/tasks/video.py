@@ -33,7 +33,13 @@ from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
 from neural_style.errors import NeuralStyleError
-from neural_style.video.defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE, DEFAULT_OVERLAP
+from neural_style.video.defaults import (
+    DEFAULT_CRF,
+    DEFAULT_FLOW_SIDE,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_OVERLAP,
+    X264_PRESET,
+)
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import version_hash
 from pset_4.settings import IMAGES, STYLIZED, resolve_settings
@@ -92,6 +98,9 @@ def video_options() -> dict[str, Any]:
         "overlap": DEFAULT_OVERLAP,
         "crf": DEFAULT_CRF,
         "stabilize": True,
+        # Not settable, but they change the pixels: a new engine makes new names, never mixed parts.
+        "flow_side": DEFAULT_FLOW_SIDE,
+        "x264_preset": X264_PRESET,
     }
 
 
