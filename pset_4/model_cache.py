@@ -1,11 +1,12 @@
 """Models loaded once per process and shared by every style and every task that uses them.
 
 One load of a multi-style model serves all its styles (:meth:`Stylizer.with_style` shares the session), so
-the cache is keyed by the model file's version only. With ``--workers N`` the tasks run on threads of one
-process (:mod:`pset_4.task_threads`) and share each loaded model (ONNX Runtime runs one session from several
-threads at once); the lock makes threads that ask for a model being loaded wait for that one load. The
-worker can :func:`preload` models before the build; task processes Luigi still forks (tasks with a
-timeout, ``force_multiprocessing``) inherit the loaded pages instead of loading again per task.
+the cache is keyed by the model file (and version) and the thread cap only, never the style. With
+``--workers N`` the tasks run on threads of one process (:mod:`pset_4.task_threads`) and share each loaded
+model (ONNX Runtime runs one session from several threads at once); the lock makes threads that ask for a
+model being loaded wait for that one load. The worker can :func:`preload` models before the build; task
+processes Luigi still forks (tasks with a timeout, ``force_multiprocessing``) inherit the loaded pages
+instead of loading again per task.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class _Loaded:
     stylizer: Stylizer
 
 
-_models: dict[Path, _Loaded] = {}
+_models: dict[tuple[Path, int | None], _Loaded] = {}
 _lock = threading.Lock()
 # The cap :func:`preload` chose for this process and the task processes forked from it, used where the
 # settings set none, so that workers loading a model themselves (first run) split the cores too.
@@ -75,19 +76,25 @@ def cached_model(model: str | os.PathLike[str], *, threads: int | None = None) -
     """Return the loaded ``model``, loading it only if this process has not got this version of the file.
 
     A replaced file (other size or mtime) is loaded again. ``threads`` None takes the model with whatever
-    cap it was loaded with (e.g. by :func:`preload`); an explicit cap that differs loads it again.
+    cap it was loaded with (e.g. by :func:`preload`); an explicit cap is a load of its own, kept beside the
+    others (video segments run one-thread sessions, one frame per core, while photos use several threads).
     """
     path = Path(model).resolve()
     stamp = _stamp(path)
     with _lock:
-        loaded = _models.get(path)
-        if loaded is not None and loaded.stamp == stamp and threads in (None, loaded.threads):
-            return loaded.stylizer
+        for (known, cap), loaded in list(_models.items()):
+            if known == path and loaded.stamp != stamp:
+                del _models[known, cap]  # the file was replaced: none of its loads is current
+        if threads is None:
+            loaded_any = next((m for (known, _), m in _models.items() if known == path), None)
+            if loaded_any is not None:
+                return loaded_any.stylizer
+        elif (path, threads) in _models:
+            return _models[path, threads].stylizer
         stylizer = _load(path, threads)
-        _models.pop(path, None)
         while len(_models) >= MAX_MODELS:
             _models.pop(next(iter(_models)))
-        _models[path] = _Loaded(stamp, threads, stylizer)
+        _models[path, threads] = _Loaded(stamp, threads, stylizer)
         return stylizer
 
 

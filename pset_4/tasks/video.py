@@ -254,6 +254,7 @@ class VideoSegment(VideoTaskBase):
         """Download what this machine lacks, stylize the segment into its cache, publish it."""
         from neural_style.video import stylize_segment
         from neural_style.video.frames import MIN_SIDE, output_size
+        from neural_style.video.parallel import split_cores
 
         versions = self.versions()
         plan = read_plan(self.plan())
@@ -277,7 +278,9 @@ class VideoSegment(VideoTaskBase):
         local = SuffixPreservingLocalTarget(local_path, format=luigi.format.Nop)
         if not local.exists():
             Path(local_path).parent.mkdir(parents=True, exist_ok=True)
-            threads = resolve_settings().engine_threads
+            # This task's share of the cores (--workers N: cores // N), one frame per core on one-thread
+            # stylizers, as the video command does (neural_style.video.parallel).
+            frame_threads, threads = split_cores(resolve_settings().engine_threads)
             frames = segment.stop - segment.start
             label = f"{self.image} part {self.index + 1}/{len(plan['segments'])}"
             with (
@@ -293,7 +296,8 @@ class VideoSegment(VideoTaskBase):
                     max_size=options["max_size"],
                     stabilize=options["stabilize"],
                     progress=progress,
-                    threads=threads,
+                    threads=threads * frame_threads,
+                    frame_threads=frame_threads,
                 )
         published = target_for(self.segment_location(resolve_settings().remote_root, self.index, versions))
         if published.path != local.path:
@@ -385,7 +389,10 @@ def segment_stylizer(task: StylizeBase, inputs: Mapping[str, str], threads: int 
         from neural_style.batch import load_stylizer
 
         return load_stylizer(
-            style_image=inputs["style_image"], strength=task.strength, preserve_color=task.preserve_color
+            style_image=inputs["style_image"],
+            strength=task.strength,
+            preserve_color=task.preserve_color,
+            threads=threads,
         )
     from pset_4 import model_cache
 

@@ -86,6 +86,16 @@ def test_a_different_thread_cap_loads_again_and_none_takes_the_loaded(
     assert len(loads) == 2
 
 
+def test_loads_with_two_thread_caps_are_kept_side_by_side(
+    roots: object, model: Path, loads: list[Path]
+) -> None:
+    one = cached_model(model, threads=1)
+    two = cached_model(model, threads=2)
+    assert cached_model(model, threads=1) is one
+    assert cached_model(model, threads=2) is two
+    assert len(loads) == 2
+
+
 def test_preload_loads_what_exists_and_skips_what_does_not(
     roots: object, model: Path, tmp_path: Path, loads: list[Path]
 ) -> None:
