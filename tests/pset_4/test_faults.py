@@ -17,8 +17,12 @@ from pset_4.cli import main
 
 @pytest.fixture
 def big_job(roots, make_photo, multistyle) -> list[str]:
-    """A remote with one large PNG photo (slow to encode, so a writer can be caught mid-write); its argv."""
-    make_photo(roots.remote_images / "big.png", 1024, 768)
+    """A remote with one large PNG photo (slow to encode, so a writer can be caught mid-write); its argv.
+
+    Large enough that the write lasts well over the poll below on a busy machine: a Ctrl-C that lands
+    after it, in Luigi's event callbacks, is swallowed by Luigi (``Task.trigger_event``).
+    """
+    make_photo(roots.remote_images / "big.png", 2048, 1536)
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
     return ["-i", "big.png", "-m", "multi.onnx", "--style", "4", "--no-publish", "--no-contact-sheet"]
