@@ -45,8 +45,9 @@ _TOKEN_HEX = 16
 _MAX_SUFFIX_BYTES = 32
 _MAX_SUFFIXES_BYTES = 96
 _WRITE_MODES = frozenset("wxbt")
-# What sibling_temp_path makes: leading dot, any stem, "-", the token, then dot-led suffixes.
-_TEMP_NAME = re.compile(rf"\..*-[0-9a-f]{{{_TOKEN_HEX}}}(?:\.[^.]+)*", re.DOTALL)
+# What sibling_temp_path makes: leading dot, any stem, "-", the token, then dot-led suffixes (which may be
+# a lone dot: pathlib gives "0..0" the suffixes "." and ".0").
+_TEMP_NAME = re.compile(rf"\..*-[0-9a-f]{{{_TOKEN_HEX}}}(?:\.[^.]*)*", re.DOTALL)
 
 Pathish = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
