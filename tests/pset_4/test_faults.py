@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,21 @@ def wait_until_writing(worker: subprocess.Popen[str], folder: Path) -> None:
         assert worker.poll() is None, "the worker finished before it could be stopped"
         assert time.monotonic() < deadline, "the worker never started stylizing"
         time.sleep(0.005)
+
+
+@pytest.fixture
+def interruptible() -> Iterator[None]:
+    """Let the workers this test starts take Ctrl-C as a terminal's processes do.
+
+    A test run from a background job (``make test &``, some CI runners) inherits SIGINT ignored, and an
+    ignored signal stays ignored across exec, so Python in the worker would never raise
+    KeyboardInterrupt. A handled signal is reset to its default at exec instead.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def wait_until_stylizing(worker: subprocess.Popen[str], cache: Path) -> None:
@@ -89,7 +105,7 @@ def test_worker_killed_mid_stylize_leaves_nothing_and_the_next_run_finishes(
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, big_job: list[str]) -> None:
+def test_ctrl_c_mid_stylize_cleans_up_and_says_so(roots, big_job: list[str], interruptible: None) -> None:
     worker = start_worker(big_job, stderr=subprocess.PIPE)
     wait_until_stylizing(worker, roots.cache)
     worker.send_signal(signal.SIGINT)
@@ -130,7 +146,9 @@ def test_a_forked_worker_killed_with_sigkill_is_listed_as_failed_with_a_reason(
 
 
 @pytest.mark.slow
-def test_ctrl_c_with_two_workers_leaves_no_temp_files_after_the_rerun(roots, big_job: list[str]) -> None:
+def test_ctrl_c_with_two_workers_leaves_no_temp_files_after_the_rerun(
+    roots, big_job: list[str], interruptible: None
+) -> None:
     command = [sys.executable, "-m", "pset_4", *big_job, "--workers", "2"]
     # Ctrl-C in a terminal signals the whole process group: the CLI and the workers it forked.
     worker = subprocess.Popen(
