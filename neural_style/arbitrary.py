@@ -218,11 +218,11 @@ class ArbitraryStyle:
         """
         if isinstance(picture, Image.Image):
             square = square_for_predictor(picture.convert("RGB"))
-            return self._vector_for(b"pixels:" + square.tobytes(), lambda: square)
+            return self._vector_for(b"pixels:", square.tobytes(), lambda: square)
         path = Path(picture)
         if not path.is_file():
             load_image(path)  # raises its one-line error for what is there instead
-        return self._vector_for(b"file:" + path.read_bytes(), lambda: square_for_predictor(load_image(path)))
+        return self._vector_for(b"file:", path.read_bytes(), lambda: square_for_predictor(load_image(path)))
 
     def encode(self, square: np.ndarray) -> np.ndarray:
         """Run the predictor on ``[1, 256, 256, 3]`` floats 0..1 (see :func:`square_for_predictor`)."""
@@ -230,20 +230,21 @@ class ArbitraryStyle:
         (vector,) = self.predict.run(None, {name: square})  # type: ignore[attr-defined]
         return np.asarray(vector, dtype=np.float32)
 
-    def _vector_for(self, content: bytes, square: Callable[[], np.ndarray]) -> np.ndarray:
+    def _vector_for(self, kind: bytes, content: bytes, square: Callable[[], np.ndarray]) -> np.ndarray:
         """Return the vector of the picture ``content`` names: from memory, the cache, else encoded."""
         digest = hashlib.sha256(graph_key(model_path(_PREDICT_FILE)).encode())
+        digest.update(kind)
         digest.update(content)
         key = digest.hexdigest()[:32]
         vector = self._vectors.get(key)
         if vector is None:
             vector = _read_vector(self._vector_path(key))
         if vector is None:
-            self._start_predictor()  # both open while the picture is decoded
-            self._start_transform()
+            self._start_predictor()
+        self._start_transform()  # after the predictor, if that opens; both while pictures are read
+        if vector is None:
             vector = self.encode(square())
             _write_vector(self._vector_path(key), vector)
-        self._start_transform()  # opens while the photo is read
         self._vectors[key] = vector
         return vector
 
