@@ -683,9 +683,15 @@ def test_a_large_file_copies_with_flat_memory(s3_bucket: str, tmp_path: Path) ->
     small.write_bytes(os.urandom(9 * MiB))  # two parts: the same code paths as the big file
     url, back = f"s3://{s3_bucket}/big.bin", tmp_path / "back.bin"
     command = [sys.executable, "-c", MEASURE_PEAK, str(small), str(big), url, str(back)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+    # glibc gives each of the ten transfer threads its own malloc arena and keeps what they free there,
+    # 30-45 MiB here, varying from run to run with how the threads were scheduled. Two arenas
+    # leave what the copy itself holds (3-14 MiB seen): a part buffered per thread would add 72 MiB.
+    environment = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+    out = subprocess.run(
+        command, check=True, capture_output=True, text=True, timeout=120, env=environment
+    ).stdout
     warm, peak = map(float, out.split())
-    assert peak - warm < 40, f"peak grew {peak - warm:.0f} MiB while copying a {size // MiB} MiB file"
+    assert peak - warm < 32, f"peak grew {peak - warm:.0f} MiB while copying a {size // MiB} MiB file"
     assert back.stat().st_size == size
     assert back.read_bytes() == big.read_bytes()
 
