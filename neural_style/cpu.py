@@ -60,6 +60,42 @@ def _first_cpu_fields() -> dict[str, str]:
     return fields
 
 
+@functools.cache
+def physical_cores() -> int:
+    """Return how many physical cores this process may run on (SMT siblings count once; at least 1).
+
+    This is ONNX Runtime's own default thread count, given to it explicitly: left to itself it pins its
+    pool threads one per core, so a pinned thread cannot move off a core that the calling thread, another
+    worker or another process is using, and the whole pass waits for it.
+    """
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not allowed:
+        return max(1, os.cpu_count() or 1)
+    cores = 0
+    counted: set[int] = set()
+    for cpu in allowed:
+        if cpu in counted:
+            continue
+        cores += 1
+        counted |= _siblings(cpu)
+    return max(1, cores)
+
+
+def _siblings(cpu: int) -> set[int]:
+    """Return the logical CPUs sharing ``cpu``'s core (just ``cpu`` where the OS does not say)."""
+    path = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except OSError:
+        return {cpu}
+    siblings = {cpu}
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        if first.isdigit() and (not last or last.isdigit()):
+            siblings.update(range(int(first), int(last or first) + 1))
+    return siblings
+
+
 def describe_cpu() -> str:
     """Return one line naming the CPU and the features that matter here, for bench output."""
     flags = cpu_flags()

@@ -21,6 +21,7 @@ from typing import Any
 
 from csci_utils.io import atomic_write
 
+from .cpu import cpu_flags, physical_cores
 from .errors import NeuralStyleError, UsageError
 
 __all__ = ["cache_dir", "graph_key", "open_session", "providers_for"]
@@ -68,7 +69,7 @@ def open_session(
 ) -> Any:
     """Return an ``onnxruntime.InferenceSession`` for the graph at ``source``, optimised once per machine.
 
-    ``threads`` caps the session's intra-op threads (default: ONNX Runtime's, one per core). ``lean``
+    ``threads`` caps the session's intra-op threads (default: one per physical core, never pinned). ``lean``
     trades speed for memory (basic optimisation, no arena: for pictures too big for the fast graph).
     ``rewrite`` turns the file into the graph to run (for example with symbolic sides); its result is
     what gets optimised and cached. On a GPU the graph is optimised in memory each time.
@@ -113,8 +114,6 @@ def _graph_key(path: str, size: int, mtime_ns: int, rewritten: bool, lean: bool)
     # Size and mtime only decide when to hash again within a process; the key is the bytes' digest.
     import onnxruntime
 
-    from .cpu import cpu_flags
-
     try:
         digest = hashlib.sha256(Path(path).read_bytes())
     except OSError as err:
@@ -151,8 +150,9 @@ def _session(
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     if save_to is not None:
         options.optimized_model_filepath = save_to
-    if threads is not None:
-        # More threads than free cores costs, not helps.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+    # Always an explicit count: with none, ONNX Runtime pins each pool thread to a core, and a pinned
+    # thread that shares its core with the caller or another worker stalls every pass (about 1.6x slower
+    # in the workflow, where a task's own work runs between passes). More threads than cores costs.
+    options.intra_op_num_threads = threads if threads is not None else physical_cores()
+    options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(model, options, providers=providers)

@@ -3,7 +3,11 @@ loading thread that lets a command read its photo while the model loads."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import numpy as np
 import pytest
 
 from neural_style.background import Background
+from neural_style.cpu import physical_cores
 from neural_style.engine import load_model, multistyle_model_path
 from neural_style.errors import NeuralStyleError
 from neural_style.loading import stylize
@@ -99,3 +104,46 @@ def test_a_bad_photo_with_a_good_model_is_the_photos_error(tmp_path: Path) -> No
     with pytest.raises(FileNotFoundError, match="image not found"):
         stylize(tmp_path / "missing.jpg", multistyle_model_path(), tmp_path / "out.png")
     assert not (tmp_path / "out.png").exists()
+
+
+PINNED_THREADS = textwrap.dedent(
+    """
+    import os
+    from neural_style.engine import load_model, multistyle_model_path
+    import numpy as np
+
+    stylizer = load_model(multistyle_model_path(), style=1)
+    stylizer.stylize_array(np.zeros((40, 48, 3), np.uint8))
+    whole = os.sched_getaffinity(0)
+    for thread in os.listdir("/proc/self/task"):
+        if os.sched_getaffinity(int(thread)) != whole:
+            print(thread)
+    """
+)
+
+
+def _usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread affinity is read from /proc")
+@pytest.mark.skipif(_usable_cpus() < 2, reason="on one CPU there is no pool thread to pin")
+def test_a_session_with_the_default_thread_count_pins_no_thread(cache: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PINNED_THREADS], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == []
+
+
+def test_physical_cores_counts_the_cores_this_process_may_use() -> None:
+    assert 1 <= physical_cores() <= (_usable_cpus() or os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs sched_setaffinity")
+def test_physical_cores_is_one_for_a_process_held_to_one_cpu() -> None:
+    command = (
+        "import os; os.sched_setaffinity(0, {0}); "
+        "from neural_style.cpu import physical_cores; print(physical_cores())"
+    )
+    done = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
