@@ -15,6 +15,7 @@ import luigi.scheduler
 import luigi.worker
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
+from pset_4.interrupts import ctrl_c_latched
 from pset_4.task_threads import ThreadedWorker
 
 # How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
@@ -148,14 +149,15 @@ def run_tasks(
         msg = f"workers must be at least 1, got {workers}"
         raise ValueError(msg)
     factory = _Factory(central=scheduler.central)
-    result = luigi.build(
-        list(tasks),
-        worker_scheduler_factory=factory,
-        workers=workers,
-        detailed_summary=True,
-        log_level=log_level,
-        **scheduler.build_options(),
-    )
+    with ctrl_c_latched():
+        result = luigi.build(
+            list(tasks),
+            worker_scheduler_factory=factory,
+            workers=workers,
+            detailed_summary=True,
+            log_level=log_level,
+            **scheduler.build_options(),
+        )
     return BuildOutcome(result=result, reasons=_failure_reasons(factory.scheduler, tasks))
 
 

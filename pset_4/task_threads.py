@@ -27,6 +27,8 @@ from typing import Any
 import luigi
 import luigi.worker
 
+from pset_4.interrupts import raise_if_interrupted
+
 log = logging.getLogger(__name__)
 
 # How long terminate() waits for a task thread to reach its next Python statement (an engine call in
@@ -95,7 +97,18 @@ class TaskThread(luigi.worker.ContextManagedTaskProcess):
 
 
 class ThreadedWorker(luigi.worker.Worker):
-    """Luigi's worker with tasks on threads of this process (see the module docstring for when not)."""
+    """Luigi's worker with tasks on threads of this process (see the module docstring for when not).
+
+    It also stops at its next turn after a Ctrl-C that Luigi swallowed (:mod:`pset_4.interrupts`).
+    """
+
+    def _get_work(self) -> Any:
+        raise_if_interrupted()
+        return super()._get_work()
+
+    def _handle_next_task(self) -> None:
+        raise_if_interrupted()
+        super()._handle_next_task()
 
     def _create_task_process(self, task: luigi.Task) -> luigi.worker.TaskProcess:
         process = super()._create_task_process(task)
