@@ -132,8 +132,38 @@ def resolve_settings(
     :raises ValueError: ``engine_threads`` is not a whole number >= 1 (the message names the setting)
     """
     read_environment()
-    config = Pset4Config()
-    env = {} if environ is None else environ
+    if remote_root is None and cache_root is None and environ is None:
+        return _from_configuration()
+    return _resolve(Pset4Config(), remote_root, cache_root, {} if environ is None else environ)
+
+
+# Settings by the configuration they were read from: tasks ask for them dozens of times per pair, and
+# building the luigi.Config each time was a third of the workflow's own cost per pair.
+_resolved: dict[tuple[object, ...], WorkflowSettings] = {}
+_RESOLVED_KEPT = 32
+
+
+def _from_configuration() -> WorkflowSettings:
+    """Return the settings Luigi's configuration gives now, read again only when what it holds changed."""
+    from luigi.cmdline_parser import CmdlineParser
+
+    config = luigi.configuration.get_config()
+    section = tuple(config.items(SECTION)) if config.has_section(SECTION) else ()
+    # `luigi --module ...` can also set [pset_4] values as command-line flags, held by its parser.
+    key = (id(config), section, CmdlineParser.get_instance())
+    settings = _resolved.get(key)
+    if settings is None:
+        settings = _resolve(Pset4Config(), None, None, {})
+        if len(_resolved) >= _RESOLVED_KEPT:
+            _resolved.clear()
+        _resolved[key] = settings
+    return settings
+
+
+def _resolve(
+    config: Pset4Config, remote_root: str | None, cache_root: str | None, env: Mapping[str, str]
+) -> WorkflowSettings:
+    """Combine explicit values, ``env`` and the ``[pset_4]`` section into settings (see resolve_settings)."""
     remote = remote_root or env.get(REMOTE_ENV) or config.remote_root or DEFAULT_REMOTE
     cache = cache_root or env.get(CACHE_ENV) or config.cache_root or DEFAULT_CACHE
     threads_text = str(env.get(THREADS_ENV) or config.engine_threads or "").strip()

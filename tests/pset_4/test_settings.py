@@ -76,3 +76,39 @@ def test_the_environment_is_read_into_luigis_configuration_once(tmp_path) -> Non
     env = {"PATH": "/usr/bin:/bin", REMOTE_ENV: "s3://b/p", CACHE_ENV: str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["s3://b/p", str(tmp_path)]
+
+
+def test_an_option_set_in_luigis_configuration_is_seen_at_the_next_call() -> None:
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    with configured(remote_root="first"):
+        assert resolve_settings().remote_root == "first"
+        config.set("pset_4", "remote_root", "second")  # as luigi.cfg read again, or another library, would
+        assert resolve_settings().remote_root == "second"
+
+
+def test_a_bad_engine_threads_in_the_configuration_is_refused_at_every_call() -> None:
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    with configured(engine_threads=1):
+        config.set("pset_4", "engine_threads", "none")
+        for _ in range(2):
+            with pytest.raises(ValueError, match="engine_threads"):
+                resolve_settings()
+
+
+def test_luigis_command_line_flags_for_the_section_are_honoured() -> None:
+    import luigi
+    from luigi.cmdline_parser import CmdlineParser
+
+    from pset_4.settings import Pset4Config
+
+    class Probe(luigi.Task):
+        pass
+
+    with CmdlineParser.global_instance(["Probe", "--pset-4-remote-root", "from-flags"]):
+        assert Pset4Config().remote_root == "from-flags"
+        assert resolve_settings().remote_root == "from-flags"
+    assert resolve_settings().remote_root != "from-flags"
