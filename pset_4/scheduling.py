@@ -19,7 +19,7 @@ from pset_4.interrupts import ctrl_c_latched
 from pset_4.task_threads import ThreadedWorker
 
 # How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
-_POLL_S = 0.2
+_POLL_S = 0.1
 
 SUCCEEDED = frozenset({LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY})
 
