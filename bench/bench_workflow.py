@@ -245,6 +245,7 @@ TABLE_STYLES = 26
 PER_TASK_TARGET_MS = 5.0
 FLATNESS_TARGET = 1.3
 LARGE_BATCH = 4000
+SMALL_ROW_ROUNDS = 3  # rows under 2,000 tasks are run up to this many times, best kept
 
 
 def tasks_for(photos: int, styles: int) -> int:
@@ -288,21 +289,26 @@ def per_task_table(work: Path, model: Path, counts: list[int], *, profile: bool)
         photos = photos_for(count, len(styles))
         folder = work / f"table-{count}-photos"
         names = write_photos(folder, photos, TABLE_SIZE)
-        seconds = {}
-        for way in WAYS:
-            root = work / f"table-{count}-{way.replace(' ', '-')}"
-            root.mkdir()
-            env = seed(root, folder, model)
-            profiler = cProfile.Profile() if profile else None
-            if profiler is not None:
-                profiler.enable()
-            seconds[way] = inprocess_workflow(root, env, names, model.name, styles, way=way)
-            if profiler is not None:
-                profiler.disable()
-                print_profile(profiler, count, way)
-            if way == "one build":
-                noop = inprocess_workflow(root, env, names, model.name, styles)
-            shutil.rmtree(root)
+        seconds: dict[str, float] = {}
+        noop = float("inf")
+        # Small rows take a fraction of a second and a busy neighbour swings them by half: best of a few
+        # (which makes the flatness target, judged against the first row, no easier).
+        for attempt in range(1 if profile else max(1, min(SMALL_ROW_ROUNDS, 2000 // count))):
+            for way in WAYS:
+                root = work / f"table-{count}-{way.replace(' ', '-')}-{attempt}"
+                root.mkdir()
+                env = seed(root, folder, model)
+                profiler = cProfile.Profile() if profile else None
+                if profiler is not None:
+                    profiler.enable()
+                took = inprocess_workflow(root, env, names, model.name, styles, way=way)
+                seconds[way] = min(seconds.get(way, took), took)
+                if profiler is not None:
+                    profiler.disable()
+                    print_profile(profiler, count, way)
+                if way == "one build":
+                    noop = min(noop, inprocess_workflow(root, env, names, model.name, styles))
+                shutil.rmtree(root)
         tasks = tasks_for(photos, len(styles))
         rows.append((photos, tasks, seconds["one build"], noop, seconds["in waves"], seconds["grouped"]))
     return rows

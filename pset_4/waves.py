@@ -4,7 +4,8 @@ Luigi's scheduler walks every pending task of a worker on each ``get_work`` (``c
 sort, ``prune``), so one ``luigi.build`` of N tasks costs O(N) per task and O(N^2) in all; a central luigid
 shared by many machines pays the same per pending task. Splitting the batch by photo into waves of about
 :data:`WAVE_PAIRS` pairs bounds the pending set (and luigid's memory) by the wave, not the batch. Waves go one
-after another; a photo's styles stay in one wave, so each photo is downloaded once.
+after another; a photo's styles stay in one wave, so each photo is downloaded once. Luigi's cache of task
+instances is cleared after each wave (it would otherwise hold every task of the batch).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from typing import Any
+
+import luigi.task_register
 
 from pset_4.workflow import Batch, BatchReport, run_batch
 
@@ -50,6 +53,9 @@ def run_in_waves(
     for number, wave in enumerate(planned, start=1):
         log.info("wave %d: %d photo(s)", number, len(wave.images))
         report = run_batch(wave, sheet=False, publish=publish, **options)
+        # Luigi keeps every task instance it ever made; dropping a finished wave's keeps memory, and the
+        # cost of each later wave, bounded by one wave however long the batch.
+        luigi.task_register.Register.clear_instance_cache()
         merged.ok = merged.ok and report.ok
         summaries.append(report.summary)
         merged.outputs += report.outputs

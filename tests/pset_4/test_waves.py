@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -51,3 +52,19 @@ def test_waves_publish_what_one_build_publishes(
     again = run_batch(batch, sheet=False, log_level="CRITICAL")
     assert sorted(in_waves.published) == sorted(again.published)
     assert len(in_waves.published) == 6
+
+
+def test_a_batch_in_waves_keeps_no_earlier_waves_tasks(
+    roots, make_photo: Callable[..., Path], multistyle: Path
+) -> None:
+    from pset_4.tasks.stylize import Stylize
+
+    for i in range(4):
+        make_photo(roots.remote_images / f"p{i}.png", seed=i)
+    roots.remote_models.mkdir(parents=True)
+    shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
+    batch = Batch([f"p{i}.png" for i in range(4)], ["multi.onnx"], ["0", "7"])
+    assert run_in_waves(batch, wave_pairs=2, sheet=False, log_level="CRITICAL").ok
+    gc.collect()
+    alive = {task.image for task in gc.get_objects() if type(task) is Stylize}
+    assert alive <= {"p3.png"}  # at most the last wave's, not every task of the batch
