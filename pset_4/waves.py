@@ -53,9 +53,7 @@ def run_in_waves(
     for number, wave in enumerate(planned, start=1):
         log.info("wave %d: %d photo(s)", number, len(wave.images))
         report = run_batch(wave, sheet=False, publish=publish, **options)
-        # Luigi keeps every task instance it ever made; dropping a finished wave's keeps memory, and the
-        # cost of each later wave, bounded by one wave however long the batch.
-        luigi.task_register.Register.clear_instance_cache()
+        _forget_finished_tasks()
         merged.ok = merged.ok and report.ok
         summaries.append(report.summary)
         merged.outputs += report.outputs
@@ -76,3 +74,14 @@ def run_in_waves(
         summaries.append(report.summary)
     merged.summary = "\n".join(summaries)
     return merged
+
+
+def _forget_finished_tasks() -> None:
+    """Drop Luigi's cached task instances, so memory and each later wave's cost stay one wave's.
+
+    Luigi keeps every task instance it ever made. A program that turned the cache off keeps it off
+    (clearing it would turn it back on).
+    """
+    register = luigi.task_register.Register
+    if getattr(register, "_Register__instance_cache", None) is not None:
+        register.clear_instance_cache()
