@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pset_4.settings import resolve_settings
+from pset_4.settings import resolve_settings, threads_per_worker
 
 if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer
@@ -116,8 +116,7 @@ def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) ->
 
 def split_threads(workers: int, cores: int | None = None) -> int:
     """Return the engine threads each of ``workers`` concurrent tasks gets: together they fill the cores."""
-    available = cores if cores is not None else (os.cpu_count() or 1)
-    return max(1, available // max(1, workers))
+    return threads_per_worker(workers, cores)
 
 
 def clear() -> None:
