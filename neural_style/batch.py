@@ -20,7 +20,7 @@ from .errors import NeuralStyleError
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
-    from .engine import Precision
+    from .precision import Precision
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def load_stylizer(
     if model is None:
         msg = "give a --model or a --style-image"
         raise NeuralStyleError(msg)
-    from .engine import load_model
+    from .loading import load_model  # not .engine: that imports torch, which an .onnx model never needs
 
     stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
     return with_color(stylizer, strength=strength, keep_color=preserve_color)
