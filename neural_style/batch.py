@@ -17,6 +17,7 @@ from PIL import Image
 
 from .color import check_strength, with_color
 from .errors import NeuralStyleError, UsageError
+from .image import saving_format
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
@@ -84,6 +85,25 @@ def photos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in readable)
 
 
+def check_destination(content: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
+    """Refuse (UsageError) an ``output`` that cannot hold a folder run's results; touches nothing.
+
+    With a folder as ``content``, ``output`` must be another folder: not an existing file, not the photo
+    folder itself, and not a new name with a picture's suffix (``single.jpg`` would become a folder).
+    Nothing is checked for a single photo.
+    """
+    source, destination = Path(content), Path(output)
+    if not source.is_dir():
+        return
+    if destination.is_dir() and destination.resolve() == source.resolve():
+        msg = f"--output-image {destination} is the photo folder itself: choose another, so no photo is lost"
+        raise UsageError(msg)
+    names_a_file = destination.suffix and saving_format(destination.suffix) is not None
+    if not destination.is_dir() and (destination.exists() or names_a_file):
+        msg = f"--content-image is a folder, so --output-image must be a folder too, not {destination.name!r}"
+        raise UsageError(msg)
+
+
 def stylize_path(
     stylizer: Stylizer,
     content: str | os.PathLike[str],
@@ -101,12 +121,7 @@ def stylize_path(
             msg = f"image not found: {source}"
             raise FileNotFoundError(msg)
         return BatchResult(written=[stylizer.stylize_file(source, destination, content_scale=content_scale)])
-    if destination.exists() and not destination.is_dir():
-        msg = f"--content-image is a folder, so --output-image must be one too, not the file {destination}"
-        raise NeuralStyleError(msg)
-    if destination.exists() and destination.resolve() == source.resolve():
-        msg = f"--output-image {destination} is the photo folder itself: choose another, so no photo is lost"
-        raise NeuralStyleError(msg)
+    check_destination(source, destination)
     photos = photos_in(source)
     if not photos:
         msg = f"no photos in {source} (looked for files Pillow can read, such as .jpg and .png)"

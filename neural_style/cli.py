@@ -132,12 +132,13 @@ def run_picture_eval(args: argparse.Namespace) -> int:
     """Run eval through :mod:`neural_style.batch`; map its errors onto :class:`ExitCode`."""
     from csci_utils.exit_codes import ExitCode
 
-    from .batch import load_stylizer, stylize_path
+    from .batch import check_destination, load_stylizer, stylize_path
 
     if args.export_onnx is not None:
         print("neural_style: error: --export_onnx cannot be combined with these flags", file=sys.stderr)
         return ExitCode.USAGE
     try:
+        check_destination(args.content_image, args.output_image)  # before the model loads
         stylizer = load_stylizer(
             model=args.model,
             style_image=args.style_image,

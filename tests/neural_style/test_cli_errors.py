@@ -86,6 +86,39 @@ def test_a_style_index_with_a_style_picture_is_exit_2_with_strength_or_colour(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["single.jpg", "single.PNG", "nested/single.webp"])
+def test_a_folder_into_a_picture_name_is_exit_2_and_creates_nothing(
+    folder: Path, multistyle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    before = _files(tmp_path)
+    argv = ["eval", "--content-image", str(folder), "--model", str(multistyle), "--style", "3"]
+    assert main([*argv, "--output-image", str(tmp_path / name)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("neural_style: error: --content-image is a folder")
+    assert err.count("\n") == 1
+    assert _files(tmp_path) == before
+
+
+def test_a_folder_into_an_existing_file_is_exit_2_and_the_file_kept(
+    folder: Path, multistyle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = tmp_path / "results"
+    existing.write_text("keep me")
+    argv = ["eval", "--content-image", str(folder), "--model", str(multistyle), "--style", "3"]
+    assert main([*argv, "--output-image", str(existing)]) == ExitCode.USAGE
+    assert capsys.readouterr().err.count("\n") == 1
+    assert existing.read_text() == "keep me"
+
+
+def test_a_folder_into_a_name_with_another_suffix_is_a_folder(
+    folder: Path, multistyle: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "results.v2"
+    argv = ["eval", "--content-image", str(folder), "--model", str(multistyle), "--style", "3"]
+    assert main([*argv, "--output-image", str(out), "--strength", "0.5"]) == ExitCode.OK
+    assert sorted(path.name for path in out.iterdir()) == ["p0.png", "p1.png"]
+
+
 @pytest.mark.parametrize("flags", [["--strength", "0.5"], ["--preserve-color"]], ids=["strength", "colour"])
 def test_onnx_eval_with_strength_or_colour_never_imports_torch(
     photo: Path, multistyle: Path, tmp_path: Path, flags: list[str]

@@ -92,7 +92,7 @@ def test_a_bad_photo_in_a_folder_is_reported_and_the_rest_done(
 def test_output_folder_equal_to_the_photo_folder_is_refused(folder: Path, painting: Path) -> None:
     argv = ["--content-image", str(folder), "--style-image", str(painting)]
     code = _eval(*argv, "--output-image", str(folder))
-    assert code == ExitCode.BAD_INPUT
+    assert code == ExitCode.USAGE  # a bad --output-image, found before any work
     assert sorted(p.name for p in folder.iterdir()) == ["p0.png", "p1.png", "p2.png"]
 
 
