@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from csci_utils.exit_codes import ExitCode
@@ -220,6 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Set here, on the main thread before any worker starts: warnings filters are process-wide.
+    with warnings.catch_warnings():
+        # torch.load's safe unpickler warns of any pickle protocol but 2 (a raw pickle.dump file, a
+        # checkpoint saved with pickle_protocol=4), two lines before the one that says what is wrong.
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+        return run_command(parser, args)
+
+
+def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the parsed command; a user's mistake is one line on stderr and an exit code."""
     if args.command == "train" and args.vgg_weights is None:
         from .vgg import MISSING_WEIGHTS_HINT
 

