@@ -3,14 +3,15 @@
 Which columns a batch gets: ``-m``/``--style`` give model columns (every model x every style; the default
 model when only ``--style`` is given), ``--style-image`` gives one column per picture; both kinds fan out
 together in one batch. With neither, the default model is used. ``--strength`` and ``--preserve-color``
-apply to every column.
+apply to every column. Local files are checked before anything is uploaded (:mod:`pset_4.inputs`): an
+unusable one is left out (``Batch.skipped``), and a batch with nothing usable left is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pset_4.inputs import BadInputError, resolve_names
+from pset_4.inputs import BadInputError, resolve_models, resolve_names
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, STYLE_IMAGES, resolve_settings
 from pset_4.workflow import Batch
 
@@ -31,21 +32,21 @@ def resolve_batch(
 
     :raises FileNotFoundError: a glob matches nothing, a local path is missing (the message lists the remote)
     :raises ValueError: an unsafe name, a malformed style, a strength outside [0, 1]
-    :raises pset_4.inputs.BadInputError: every local file given was unusable
+    :raises pset_4.inputs.BadInputError: every photo, or every model and style picture, given was unusable
     """
     settings = resolve_settings()
     photos = resolve_names(
         images if images or all_images else [DEFAULT_IMAGE], IMAGES, settings, what="image", every=all_images
     )
     pictures = resolve_names(style_images, STYLE_IMAGES, settings, what="style image")
-    chosen_models = list(models) or ([DEFAULT_MODEL] if styles or not style_images else [])
-    skipped = {**photos.skipped, **pictures.skipped}
-    if not photos.names or not (chosen_models or pictures.names):
-        # Every photo (or every style picture) given was unusable: nothing is left to do.
+    chosen = resolve_models(list(models) or ([DEFAULT_MODEL] if styles or not style_images else []), settings)
+    skipped = {**photos.skipped, **chosen.skipped, **pictures.skipped}
+    if not photos.names or not (chosen.names or pictures.names):
+        # Every photo (or every model and style picture) given was unusable: nothing is left to do.
         raise BadInputError("; ".join(skipped.values()))
     return Batch(
         images=photos.names,
-        models=chosen_models,
+        models=chosen.names,
         styles=list(styles) or [None],
         style_images=pictures.names,
         strength=strength,

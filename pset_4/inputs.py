@@ -5,37 +5,55 @@ A value is, in this order:
 - a name the remote has under its folder (``<remote>/images/<name>``): used as is;
 - a glob (``*``, ``?`` or ``[``) matched against the remote's names (also on S3), sorted; one that matches
   nothing is refused, listing what the remote has;
-- a local path (it has a separator, or names an existing file or folder): its photos are uploaded to the
-  remote under their file names before the batch, said on stderr and in the summary;
+- a local path (it has a separator, or names an existing file or folder): its photos (and, for ``-i``,
+  its videos) are uploaded to the remote under their file names before the batch, said on stderr and in
+  the summary;
 - any other name: left for the batch's own check (this machine's cache may have it, else it is refused).
 
-Local files are checked with Pillow before anything is uploaded (a header read, no decoding): one that is
-not an image or is a decompression bomb is skipped with a one-line reason and the rest are still done.
+Every local file that would be uploaded (a local path's, or a name only this machine's cache has, models
+included) is decoded or loaded in full before anything is uploaded, once per file: a photo or style
+picture with Pillow (:func:`neural_style.image.load_image`), a video demuxed and every frame decoded with
+PyAV, a model read as the workflow reads it. The remote is the source of truth, and a corrupt file there
+could only be renamed away; so one that is unusable (not an image, truncated, a decompression bomb, no
+model) is skipped with a one-line reason and never uploaded, and the rest are still done.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
 from csci_utils.luigi.storage import join, list_names, object_version, target_for
+from neural_style.errors import NeuralStyleError
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_name
-from pset_4.settings import WorkflowSettings
+from pset_4.settings import MODELS, WorkflowSettings, threads_per_worker
+from pset_4.tasks.video import VIDEO_SUFFIXES, is_video
 
-__all__ = ["BadInputError", "Resolved", "is_glob", "remote_names", "resolve_names"]
+__all__ = [
+    "BadInputError",
+    "Resolved",
+    "input_problem",
+    "is_glob",
+    "model_problem",
+    "picture_problem",
+    "remote_names",
+    "resolve_models",
+    "resolve_names",
+    "video_problem",
+]
 
 _GLOB_CHARS = frozenset("*?[")
+# Files decoded at once when checking a folder: each thread holds one decoded picture in memory.
+_MAX_CHECKS_AT_ONCE = 4
 
 
 class BadInputError(ValueError):
-    """Every local file given was unusable (not an image, a decompression bomb): nothing to do."""
+    """Every local file given was unusable (not an image or video, truncated, not a model): nothing to do."""
 
 
 @dataclass
@@ -88,9 +106,40 @@ def resolve_names(
                 raise FileNotFoundError(msg)
             found.names += matched
         else:
-            found.names.append(check_name(value, what))
+            name = check_name(value, what)
+            if _usable_if_cached(Path(settings.cache_root, folder, name), what, found):
+                found.names.append(name)
     found.names = list(dict.fromkeys(found.names))
     return found
+
+
+def resolve_models(values: Sequence[str], settings: WorkflowSettings) -> Resolved:
+    """Return the models ``values`` name; one only this machine's cache has is loaded first (see the module).
+
+    :raises ValueError: a name is unsafe
+    """
+    found = Resolved()
+    for value in dict.fromkeys(values):
+        name = check_name(value, "model")
+        cached = Path(settings.cache_root, MODELS, name)
+        remote = target_for(join(settings.remote_root, MODELS, name), binary=True)
+        # Only a copy the remote lacks is uploaded, so only that one is loaded here.
+        if not cached.is_file() or remote.exists() or _usable_if_cached(cached, "model", found):
+            found.names.append(name)
+    return found
+
+
+def _usable_if_cached(cached: Path, what: str, found: Resolved) -> bool:
+    """Tell whether a name the remote lacks may be used: True unless the cache's copy is unusable (skipped).
+
+    The batch uploads the cache's copy before it starts, so it is checked as a local file is.
+    """
+    if not cached.is_file():
+        return True  # neither has it: the batch's own check refuses it, listing the remote
+    reason = input_problem(cached, what)
+    if reason is not None:
+        found.skipped[str(cached)] = reason
+    return reason is None
 
 
 def _is_local_path(value: str) -> bool:
@@ -99,22 +148,22 @@ def _is_local_path(value: str) -> bool:
 
 
 def _add_local(path: Path, folder: str, settings: WorkflowSettings, what: str, found: Resolved) -> None:
-    """Add the photo at ``path`` (or every photo of the folder ``path``) to upload under its own name."""
+    """Add the file at ``path`` (or every photo and video of the folder ``path``) to upload under its name."""
     if path.is_dir():
-        from neural_style.batch import photos_in
-
-        files = photos_in(path)
+        files = _inputs_in(path, what)
         if not files:
-            msg = f"no photos in {path} (looked for files Pillow can read, such as .jpg and .png)"
+            looked_for = "files Pillow can read, such as .jpg and .png"
+            if what == "image":
+                looked_for += f", and videos ({', '.join(sorted(VIDEO_SUFFIXES))})"
+            msg = f"no {what}s in {path} (looked for {looked_for})"
             raise FileNotFoundError(msg)
     elif path.is_file():
         files = [path]
     else:
         msg = f"{what} {str(path)!r} is neither a name on the remote nor a local file or folder"
         raise FileNotFoundError(msg)
-    for file in files:
-        name = check_name(file.name, what)
-        reason = picture_problem(file)
+    names = [check_name(file.name, what) for file in files]
+    for file, name, reason in zip(files, names, _problems(files, what), strict=True):
         if reason is not None:
             found.skipped[str(file)] = reason
             continue
@@ -127,20 +176,109 @@ def _add_local(path: Path, folder: str, settings: WorkflowSettings, what: str, f
         found.names.append(name)
 
 
+def _inputs_in(folder: Path, what: str) -> list[Path]:
+    """Return the files of ``folder`` a batch takes as ``what``: pictures, and videos for images; by name."""
+    from neural_style.batch import photos_in
+
+    files = photos_in(folder)
+    if what == "image":
+        files += [p for p in folder.iterdir() if p.is_file() and is_video(p.name)]
+    return sorted(files, key=lambda p: p.name)
+
+
+def _problems(files: Sequence[Path], what: str) -> list[str | None]:
+    """Return :func:`input_problem` of each file, in order; several files are decoded on a few threads."""
+    if len(files) < 2:
+        return [input_problem(file, what) for file in files]
+    # Pillow's and FFmpeg's decoders release the GIL, so threads decode a folder side by side.
+    with ThreadPoolExecutor(min(_MAX_CHECKS_AT_ONCE, threads_per_worker(1))) as pool:
+        return list(pool.map(lambda file: input_problem(file, what), files))
+
+
+def input_problem(path: Path, what: str) -> str | None:
+    """Return why the local file ``path`` is no usable ``what`` (decoded or loaded in full), or None.
+
+    ``what`` is ``"image"`` (a photo, or a video by its suffix), ``"style image"`` or ``"model"``.
+    """
+    if what == "model":
+        return model_problem(path)
+    if what == "image" and is_video(path.name):
+        return video_problem(path)
+    return picture_problem(path)
+
+
 def picture_problem(path: Path) -> str | None:
-    """Return why ``path`` is no usable picture (not an image, a decompression bomb), or None if it is."""
+    """Return why ``path`` is no usable picture (not an image, truncated, a decompression bomb), or None.
+
+    The picture is decoded in full, as the task that stylizes it would.
+    """
+    from neural_style.image import load_image
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                opened.size  # noqa: B018 - reading the header is the check
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return f"{path} is too large to decode safely (a possible decompression bomb)"
-    except UnidentifiedImageError:
-        return f"{path} is not an image file Pillow can read"
+        load_image(path)
+    except NeuralStyleError as err:
+        return str(err)
     except OSError as err:
         return f"{path} cannot be read: {err}"
     return None
+
+
+def video_problem(path: Path) -> str | None:
+    """Return why ``path`` is no usable video (not a video, truncated, undecodable), or None if it is.
+
+    The clip is probed as its plan is, then every frame decoded (scaled to a few pixels, so cheaply).
+    """
+    try:
+        from neural_style.video.frames import MIN_SIDE, decode_frames
+        from neural_style.video.info import probe
+    except ImportError as err:
+        return f"{path} is a video, and videos need the 'video' extra (PyAV, OpenCV): {err}"
+    try:
+        info = probe(path)
+        for _ in decode_frames(info, 0, info.frame_count, (MIN_SIDE, MIN_SIDE)):
+            pass
+    except NeuralStyleError as err:  # VideoInputError
+        return str(err)
+    except OSError as err:
+        return f"{path} cannot be read: {err}"
+    return None
+
+
+def model_problem(path: Path) -> str | None:
+    """Return why ``path`` is no usable model, or None: read as the workflow reads it, without running it.
+
+    A checkpoint is loaded with ``weights_only`` and checked against TransformerNet (this imports torch, so
+    only for a checkpoint); an ONNX graph is parsed and checked by ``onnx`` (no session is built).
+    """
+    from neural_style.loading import CHECKPOINT_SUFFIXES
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CHECKPOINT_SUFFIXES:
+            from neural_style.model import load_state_dict
+
+            load_state_dict(path)
+        elif suffix == ".onnx":
+            _check_onnx(path)
+        else:
+            return f"{path} is not a model: use a .pth/.model checkpoint or an .onnx file"
+    except NeuralStyleError as err:
+        return str(err)
+    except OSError as err:
+        return f"{path} cannot be read: {err}"
+    return None
+
+
+def _check_onnx(path: Path) -> None:
+    """Raise NeuralStyleError unless ``path`` is an ONNX graph the ``onnx`` checker accepts."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(os.fspath(path))
+    except Exception as err:  # protobuf's DecodeError, the checker's ValidationError and others
+        reason = " ".join(str(err).split())
+        msg = f"{path} is not an ONNX model ({reason[:200]})"
+        raise NeuralStyleError(msg) from err
 
 
 def _check_remote_copy(file: Path, name: str, folder: str, settings: WorkflowSettings, what: str) -> None:
