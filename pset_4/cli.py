@@ -2,9 +2,9 @@
 
 Exit codes (:mod:`csci_utils.exit_codes`): 0 all done; 1 a task failed, a disk filled up or storage broke
 mid-run; 2 a bad command line or value (a malformed style, a style the model lacks, --strength outside
-[0, 1]); 3 an unknown image, model or style picture, or a glob that matches nothing; 4 a local photo or style
-picture that is not an image (the others are still done); 5 a bad setting or refused credentials;
-130 interrupted.
+[0, 1]); 3 an unknown image, model or style picture, or a glob that matches nothing; 4 a local photo, video,
+style picture or model that does not decode or load in full (never uploaded; the others are still done);
+5 a bad setting or refused credentials; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(luigi.cfg [pset_4] remote_root, or $PSET4_REMOTE_ROOT), cached locally, stylized and published "
         "to <remote>/stylized/.",
         epilog="exit codes: 0 done, 1 a task failed (or disk full, storage broke), 2 bad command line, "
-        "3 unknown image, model or style picture (or a glob matching nothing), 4 a local file that is not "
-        "an image, 5 bad setting or refused credentials, 130 interrupted",
+        "3 unknown image, model or style picture (or a glob matching nothing), 4 a local file that does "
+        "not decode (never uploaded), 5 bad setting or refused credentials, 130 interrupted",
     )
     parser.add_argument(
         "-i",
@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="images",
         metavar="NAME|GLOB|PATH",
-        help="content image under <remote>/images, a quoted glob matched there ('*.jpg'), or a local file "
-        f"or folder, uploaded to <remote>/images first (repeatable; default {DEMO_IMAGE})",
+        help="content image or video under <remote>/images, a quoted glob matched there ('*.jpg'), or a "
+        "local file or folder of photos and videos, uploaded to <remote>/images first "
+        f"(repeatable; default {DEMO_IMAGE})",
     )
     parser.add_argument(
         "--all-images", action="store_true", help="every image under <remote>/images (with any -i)"
@@ -183,7 +184,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
             )
     except FileNotFoundError as err:  # an unknown image, model or style picture; a glob matching nothing
         return _error(err, ExitCode.MISSING_INPUT)
-    except BadInputError as err:  # every local photo (or style picture) given is not an image
+    except BadInputError as err:  # every local photo (or every model and style picture) given is unusable
         return _error(err, ExitCode.BAD_INPUT)
     except PermissionError as err:  # credentials missing or refused
         return _error(err, ExitCode.CONFIGURATION)
