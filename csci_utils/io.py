@@ -34,6 +34,7 @@ __all__ = [
     "publish_without_replacing",
     "remove_quietly",
     "remove_stale_temp_files",
+    "retarget_error",
     "sibling_temp_path",
 ]
 
@@ -48,6 +49,9 @@ _WRITE_MODES = frozenset("wxbt")
 # What sibling_temp_path makes: leading dot, any stem, "-", the token, then dot-led suffixes (which may be
 # a lone dot: pathlib gives "0..0" the suffixes "." and ".0").
 _TEMP_NAME = re.compile(rf"\..*-[0-9a-f]{{{_TOKEN_HEX}}}(?:\.[^.]*)*", re.DOTALL)
+# An OSError with no file name and one of these, raised while a temp file is written, says the data did
+# not fit where it was going, so it is about that file even when the caller's own code raised it.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 Pathish = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
@@ -110,6 +114,46 @@ def is_temp_name(name: str) -> bool:
     return _TEMP_NAME.fullmatch(name) is not None
 
 
+def _moved(name: object, tmp: str, target: str) -> str | None:
+    """Return ``name`` with the temp path ``tmp`` at its start made ``target``; None if it is elsewhere."""
+    if not isinstance(name, str | bytes | os.PathLike):
+        return None
+    text = os.fsdecode(name)
+    if text == tmp:
+        return target
+    below = [sep for sep in (os.sep, os.altsep) if sep and text.startswith(tmp + sep)]
+    return target + text[len(tmp) :] if below else None
+
+
+def retarget_error(err: OSError, tmp: Pathish, target: Pathish, *, writing: bool = False) -> OSError:
+    """Return ``err``, raised about the temp file ``tmp``, naming ``target`` (the user's file) instead.
+
+    The errno and message stay (``[Errno 30] Read-only file system: 'out/o.jpg'``, not the hidden temp
+    name). A file name that is ``tmp``, or a path below it (a directory output), is rewritten under
+    ``target``. An error with no file name gets ``target`` when ``writing`` (it came from writing,
+    flushing or publishing the temp file itself) or when it says the data did not fit (ENOSPC, EDQUOT,
+    EFBIG); anything else is returned untouched. ``err`` itself is changed, so its type and traceback
+    stay, except when it names two paths (a failed rename) or its file name cannot be set (PyAV's):
+    then a new OSError (of the subclass its errno maps to, as ``open()``'s) is returned, to be raised
+    ``from err``.
+    """
+    tmp_text, target_text = os.fsdecode(tmp), os.fsdecode(target)
+    name = _moved(err.filename, tmp_text, target_text)
+    if name is None:
+        unnamed = err.filename is None and err.errno is not None and err.strerror is not None
+        if not (unnamed and (writing or err.errno in _NO_ROOM)):
+            return err
+        name = target_text
+    if err.filename2 is None:
+        try:
+            err.filename = name
+        except AttributeError:  # a subclass whose filename is read-only (PyAV's errors)
+            return OSError(err.errno, err.strerror, name)
+        return err
+    other = _moved(err.filename2, tmp_text, target_text) or os.fsdecode(err.filename2)
+    return OSError(err.errno, err.strerror, name, None, None if other == name else other)
+
+
 def _check_mode(mode: str) -> None:
     """Refuse anything but a plain text or binary write mode."""
     chars = set(mode)
@@ -124,10 +168,11 @@ def _check_mode(mode: str) -> None:
 def _check_target(file: Pathish, target: Path, *, overwrite: bool) -> None:
     """Raise what ``open(file, 'w'/'x')`` would, with errno and filename set, before any work starts."""
     text = os.fsdecode(file)
-    if text.endswith(("/", os.sep)) or (os.altsep and text.endswith(os.altsep)) or target.is_dir():
+    slash = text.endswith(("/", os.sep)) or (os.altsep and text.endswith(os.altsep))
+    if slash or (overwrite and target.is_dir()):
         msg = "is a directory; atomic_write writes files"
         raise IsADirectoryError(errno.EISDIR, msg, text)
-    if not overwrite and os.path.lexists(target):
+    if not overwrite and os.path.lexists(target):  # a directory too: open(path, "x") says EEXIST
         msg = "already exists; remove it or write elsewhere"
         raise FileExistsError(errno.EEXIST, msg, text)
     if not target.parent.is_dir():
@@ -154,6 +199,8 @@ def _reserve(target: Path) -> tuple[Path, int]:
         except FileNotFoundError as err:
             msg = f"cannot write here: directory {target.parent} does not exist"
             raise FileNotFoundError(errno.ENOENT, msg, os.fspath(target)) from err
+        except OSError as err:
+            raise retarget_error(err, tmp, target, writing=True) from None
 
 
 def fsync_file(path: str | os.PathLike[str]) -> None:
@@ -172,13 +219,19 @@ def _remove_tree(path: Path) -> None:
 
 
 def remove_quietly(path: Path) -> None:
-    """Remove a temp file or directory tree, best effort: a failure is logged, never raised."""
+    """Remove a temp file or directory tree, best effort: a failure (of any kind) is logged, never raised.
+
+    A path that does not exist is left alone without asking the filesystem to remove it: on a read-only
+    one that would fail (EROFS), and the warning would hide the error that got us here.
+    """
     try:
+        if not os.path.lexists(path):
+            return
         if path.is_dir() and not path.is_symlink():
             _remove_tree(path)
         else:
             path.unlink(missing_ok=True)
-    except OSError as err:
+    except Exception as err:  # clean-up runs while another error is on its way out
         log.warning("could not remove temp %s: %s", path, err)
 
 
@@ -238,7 +291,7 @@ def _existing_mode(target: Path) -> int | None:
     return info.st_mode & 0o777 if stat.S_ISREG(info.st_mode) else None
 
 
-def _close_quietly(handle: IO[Any]) -> None:
+def _close_quietly(handle: IO[Any], tmp: Path) -> None:
     """Close a file on the failure path; an error in closing is logged, not raised over the first one.
 
     Only at debug level: the file is being discarded, so its unflushed data (say, on a full disk) is lost
@@ -246,8 +299,8 @@ def _close_quietly(handle: IO[Any]) -> None:
     """
     try:
         handle.close()
-    except OSError as err:
-        log.debug("closing the temp file %s failed too: %s", getattr(handle, "name", "?"), err)
+    except Exception as err:  # a detached or broken wrapper must not hide the first error
+        log.debug("closing the temp file %s failed too: %s", tmp, err)
 
 
 @contextmanager
@@ -269,18 +322,24 @@ def _written_temp(
     tmp, fd = _reserve(target)
     try:
         # Write through the descriptor that created the file, never by reopening its name: a umask
-        # without the owner's write bit makes the new file read-only, as open() would allow.
-        handle = open(tmp, mode.replace("x", "w"), opener=lambda _path, _flags: fd, **kwargs)  # noqa: SIM115
+        # without the owner's write bit makes the new file read-only, as open() would allow. open() gets
+        # a duplicate of its own, since whether it closes what its opener gave when it then refuses a
+        # keyword (buffering=0 in text mode, an unknown encoding) depends on where it refuses; ours is
+        # closed here, once.
+        handle = open(  # noqa: SIM115
+            tmp, mode.replace("x", "w"), opener=lambda _path, _flags: os.dup(fd), **kwargs
+        )
     except BaseException:
-        os.close(fd)
         remove_quietly(tmp)
         raise
+    finally:
+        os.close(fd)
     try:
         yield handle, tmp
         handle.flush()
         os.fsync(handle.fileno())
     except BaseException:
-        _close_quietly(handle)
+        _close_quietly(handle, tmp)
         raise
     handle.close()
 
@@ -308,12 +367,17 @@ def atomic_write(
     :raises FileExistsError: the target (or a symlink of that name) exists, before any work starts or
         when publishing; ``errno`` and ``filename`` are set, as ``open()`` sets them
     :raises FileNotFoundError: the target's directory does not exist
-    :raises IsADirectoryError: the target is a directory or ends in a slash
+    :raises IsADirectoryError: the target ends in a slash, or is a directory and ``overwrite`` is set
+        (without it an existing directory is FileExistsError, as for ``open(file, 'x')``)
+    :raises OSError: creating, writing or publishing the temp file failed (a read-only folder, a full
+        disk): the error names ``file``, not the temp name, and keeps its errno (see
+        :func:`retarget_error`)
 
     The temp file lies beside the target (see :func:`sibling_temp_path`), is new on every call, and its
     data is fsynced before it is published and the directory after. If the block raises anything
     (KeyboardInterrupt included), the temp file is removed, the target is left as it was, and the block's
-    own exception propagates unchanged: clean-up is best effort, and its failures are logged.
+    own exception propagates: clean-up is best effort, and its failures (of any type) are logged. Only
+    an OSError about the temp file is changed, to name ``file`` instead.
 
     Once the target is published, nothing reports a failure: an OSError while removing the temp name or
     syncing the directory is logged as a warning. A KeyboardInterrupt (or any other non-OSError) arriving
@@ -330,10 +394,13 @@ def atomic_write(
     _check_target(file, target, overwrite=overwrite)
     keep_mode = _existing_mode(target) if overwrite else None
     published = False
+    in_block = False
     tmp: Path | None = None
     try:
         with _written_temp(target, mode, as_file, kwargs) as (given, tmp):
+            in_block = True
             yield given
+            in_block = False
         if keep_mode is not None:
             tmp.chmod(keep_mode)
         if overwrite:
@@ -342,9 +409,13 @@ def atomic_write(
             publish_without_replacing(tmp, target)
         published = True
         _after_publish(target)
-    except BaseException:
+    except BaseException as err:
         if tmp is not None and not published:
             remove_quietly(tmp)
+        if isinstance(err, OSError) and tmp is not None:
+            named = retarget_error(err, tmp, file, writing=not in_block)
+            if named is not err:
+                raise named from err
         raise
     finally:
         if published and tmp is not None and os.path.lexists(tmp):

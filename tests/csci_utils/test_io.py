@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import csci_utils.io as io_module
 import csci_utils.io_cli as io_cli
 from csci_utils.exit_codes import ExitCode
-from csci_utils.io import atomic_write, remove_stale_temp_files, sibling_temp_path
+from csci_utils.io import atomic_write, remove_stale_temp_files, retarget_error, sibling_temp_path
 from csci_utils.io_cli import parse_duration
 
 
@@ -160,6 +160,28 @@ def test_kwargs_reach_open(tmp_path):
     with atomic_write(target, encoding="utf-16", newline="\r\n") as f:
         f.write("héllo\n")
     assert target.read_bytes().decode("utf-16") == "héllo\r\n"
+
+
+def open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open descriptors in /proc")
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"buffering": 0}, ValueError),
+        ({"encoding": "no-such-codec"}, LookupError),
+        ({"errors": 3}, TypeError),
+    ],
+    ids=["unbuffered-text", "unknown-encoding", "errors-not-a-string"],
+)
+def test_keywords_open_refuses_raise_opens_own_error_and_leak_nothing(tmp_path, options, error):
+    before = open_descriptors()
+    with pytest.raises(error), atomic_write(tmp_path / "x.txt", **options):
+        pytest.fail("the block must not run")
+    assert open_descriptors() == before
+    assert listing(tmp_path) == []
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
@@ -390,6 +412,7 @@ def test_module_exports_the_writer_and_its_building_blocks():
         "publish_without_replacing",
         "remove_quietly",
         "remove_stale_temp_files",
+        "retarget_error",
         "sibling_temp_path",
     ]
 
@@ -470,9 +493,19 @@ def test_target_published_meanwhile_error_carries_eexist(tmp_path):
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
 @pytest.mark.parametrize("as_file", [True, False])
-def test_failing_clean_up_never_replaces_the_blocks_exception(tmp_path, monkeypatch, caplog, error, as_file):
+@pytest.mark.parametrize(
+    "clean_up_error",
+    [
+        lambda path: PermissionError(errno.EACCES, "Permission denied", path),
+        lambda path: RecursionError(path),
+    ],
+    ids=["oserror", "any-other-error"],
+)
+def test_failing_clean_up_never_replaces_the_blocks_exception(
+    tmp_path, monkeypatch, caplog, error, as_file, clean_up_error
+):
     def read_only_folder(path, *args, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        raise clean_up_error(os.fspath(path))
 
     monkeypatch.setattr(os, "unlink", read_only_folder)
     monkeypatch.setattr(shutil, "rmtree", read_only_folder)
@@ -481,6 +514,107 @@ def test_failing_clean_up_never_replaces_the_blocks_exception(tmp_path, monkeypa
     monkeypatch.undo()
     assert caught.value is error
     assert "could not remove temp" in caplog.text
+
+
+def detach_then_fail(target: Path, error: BaseException) -> None:
+    """Leave the open file unclosable (closing it raises ValueError, not an OSError), then fail."""
+    with atomic_write(target) as f:
+        f.write("partial")
+        f.detach().close()
+        raise error
+
+
+def test_a_close_that_fails_with_any_error_never_replaces_the_blocks_exception(tmp_path):
+    error = RuntimeError("the block's own")
+    with pytest.raises(RuntimeError) as caught:
+        detach_then_fail(tmp_path / "x.txt", error)
+    assert caught.value is error
+    assert listing(tmp_path) == []
+
+
+# --- errors about the temp file name the target --------------------------------------------------------
+
+TMP, TARGET = "/out/.o-0123456789abcdef.jpg", "/out/o.jpg"
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        (TMP, TARGET),
+        (os.fsencode(TMP), TARGET),
+        (Path(TMP), TARGET),
+        (f"{TMP}/frames/0001.png", f"{TARGET}/frames/0001.png"),
+        (f"{TMP}.part", f"{TMP}.part"),
+        ("/in/photo.jpg", "/in/photo.jpg"),
+    ],
+    ids=["temp", "temp-bytes", "temp-pathlike", "below-temp", "temp-prefix-only", "elsewhere"],
+)
+def test_an_error_naming_the_temp_path_names_the_target_in_place(filename, expected):
+    err = PermissionError(errno.EACCES, "Permission denied", filename)
+    assert retarget_error(err, TMP, TARGET) is err
+    assert (type(err), err.errno, err.strerror) == (PermissionError, errno.EACCES, "Permission denied")
+    assert os.fsdecode(err.filename) == expected
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
+def test_an_unnamed_full_disk_error_names_the_target_wherever_it_came_from(code):
+    err = OSError(code, os.strerror(code))
+    retarget_error(err, TMP, TARGET)
+    assert str(err) == f"[Errno {code}] {os.strerror(code)}: {TARGET!r}"
+
+
+def test_other_unnamed_errors_name_the_target_only_when_writing_the_temp_file():
+    reset = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+    assert retarget_error(reset, TMP, TARGET).filename is None  # a download's, not the file's
+    broken = OSError(errno.EIO, "Input/output error")
+    assert retarget_error(broken, TMP, TARGET, writing=True).filename == TARGET
+    bare = OSError("no errno to show")
+    assert str(retarget_error(bare, TMP, TARGET, writing=True)) == "no errno to show"
+
+
+def test_a_two_path_error_becomes_one_of_the_same_type_naming_the_target():
+    onto_target = OSError(errno.EROFS, "Read-only file system", TMP, None, TARGET)
+    named = retarget_error(onto_target, TMP, TARGET, writing=True)
+    assert type(named) is OSError
+    assert str(named) == f"[Errno {errno.EROFS}] Read-only file system: {TARGET!r}"
+    elsewhere = PermissionError(errno.EPERM, "Operation not permitted", TMP, None, "/else/o.jpg")
+    named = retarget_error(elsewhere, TMP, TARGET, writing=True)
+    assert type(named) is PermissionError
+    assert str(named) == f"[Errno {errno.EPERM}] Operation not permitted: {TARGET!r} -> '/else/o.jpg'"
+
+
+class ReadOnlyFilename(OSError):
+    """An OSError whose file name cannot be set, as PyAV's errors are."""
+
+    @property
+    def filename(self):  # type: ignore[override]
+        return super().filename
+
+
+def test_an_error_whose_filename_cannot_be_set_becomes_a_new_one_naming_the_target():
+    err = ReadOnlyFilename(errno.ENOSPC, "No space left on device", TMP)
+    named = retarget_error(err, TMP, TARGET)
+    assert type(named) is OSError
+    assert str(named) == f"[Errno {errno.ENOSPC}] No space left on device: {TARGET!r}"
+
+
+@pytest.mark.parametrize("as_file", [True, False])
+def test_a_full_disk_in_the_block_names_the_target_and_stays_the_blocks_error(tmp_path, as_file):
+    target = tmp_path / "o.bin"
+    error = OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError, match="No space") as caught, atomic_write(target, "wb", as_file=as_file):
+        raise error
+    assert caught.value is error
+    assert str(error) == f"[Errno {errno.ENOSPC}] No space left on device: {str(target)!r}"
+    assert listing(tmp_path) == []
+
+
+def test_an_error_the_block_raises_about_the_temp_path_names_the_target(tmp_path):
+    target = tmp_path / "frames"
+    with pytest.raises(FileNotFoundError) as caught, atomic_write(target, as_file=False) as temp:
+        Path(temp, "0001.png").write_bytes(b"no folder made first")
+    assert caught.value.filename == str(target / "0001.png")
+    assert listing(tmp_path) == []
 
 
 # --- any name open(name, "x") accepts ------------------------------------------------------------------
@@ -711,11 +845,31 @@ def test_trailing_slash_is_a_directory_error(tmp_path, overwrite):
     assert listing(tmp_path) == []
 
 
-@pytest.mark.parametrize("overwrite", [False, True])
-def test_existing_directory_target_is_a_directory_error(tmp_path, overwrite):
+@pytest.mark.parametrize("name", ["folder", "link-to-folder"])
+def test_existing_directory_without_overwrite_is_file_exists_as_open_x_says(tmp_path, name):
     (tmp_path / "folder").mkdir()
-    with pytest.raises(IsADirectoryError), atomic_write(tmp_path / "folder", overwrite=overwrite):
+    (tmp_path / "link-to-folder").symlink_to(tmp_path / "folder")
+    target = tmp_path / name
+    with pytest.raises(OSError, match="xists") as by_open:
+        open(target, "x")  # noqa: SIM115  # what the builtin says, to match
+    with pytest.raises(OSError, match="xists") as caught, atomic_write(target):
         pass
+    assert type(caught.value) is type(by_open.value) is FileExistsError
+    assert (caught.value.errno, caught.value.filename) == (errno.EEXIST, str(target))
+    assert listing(tmp_path) == ["folder", "link-to-folder"]
+
+
+def test_existing_directory_with_overwrite_is_a_directory_error_as_open_w_says(tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError, match="directory") as by_open:
+        open(tmp_path / "folder", "w")  # noqa: SIM115  # what the builtin says, to match
+    with (
+        pytest.raises(OSError, match="directory") as caught,
+        atomic_write(tmp_path / "folder", overwrite=True),
+    ):
+        pass
+    assert type(caught.value) is type(by_open.value) is IsADirectoryError
+    assert caught.value.errno == errno.EISDIR
     assert listing(tmp_path) == ["folder"]
 
 
