@@ -528,3 +528,131 @@ def write_then_fail_at_close(target: LocalTarget) -> None:
     """Write a whole file through ``target.open('w')``; its writer fails only when closed."""
     with target.open("w") as f:
         f.write(b"data")
+
+
+# --- the seam: a provider's own naming and publishing serve open() and temporary_path() alike ------------
+
+
+class part_numbered_atomic_file(atomic_file):
+    """A provider that names its temp file ``<name>.part-<n>`` and logs what it publishes."""
+
+    published: list[str] = []  # noqa: RUF012  # a log the tests read, shared on purpose
+    _count = 0
+
+    def generate_tmp_path(self, path: str) -> str:
+        type(self)._count += 1
+        return f"{path}.part-{type(self)._count}"
+
+    def move_to_final_destination(self) -> None:
+        self.published.append(self.tmp_path)
+        Path(self.tmp_path).rename(self.path)
+
+
+class PartNumberedTarget(BaseAtomicProviderLocalTarget):
+    atomic_provider = part_numbered_atomic_file
+
+
+@leaks_open_temp_file
+class TestAProvidersOwnNamingAndPublishing(CollectLeaks, TargetContract):
+    """The whole contract still holds when a subclass plugs in a provider of its own."""
+
+    target_class = PartNumberedTarget
+
+    @plain_leaves_temp_until_gc
+    def test_failed_write_leaves_no_temp_file(self, make_target: MakeTarget, leftovers) -> None:
+        super().test_failed_write_leaves_no_temp_file(make_target, leftovers)
+
+    @plain_leaves_temp_until_gc
+    @pytest.mark.parametrize("fmt", [luigi.format.Gzip, luigi.format.Bzip2], ids=["gzip", "bzip2"])
+    def test_failed_compressed_write_leaves_no_temp_file(
+        self, make_target: MakeTarget, leftovers, fmt: luigi.format.Format
+    ) -> None:
+        super().test_failed_compressed_write_leaves_no_temp_file(make_target, leftovers, fmt)
+
+    def test_temporary_path_is_named_and_published_by_the_provider(self, make_target: MakeTarget) -> None:
+        target = make_target("out.csv")
+        with target.temporary_path() as tmp:
+            assert tmp.startswith(f"{target.path}.part-")
+            assert not os.path.lexists(tmp)
+            Path(tmp).write_text("external")
+        assert part_numbered_atomic_file.published[-1] == tmp
+        assert Path(target.path).read_text() == "external"
+
+    def test_open_is_named_and_published_by_the_same_provider(self, make_target: MakeTarget) -> None:
+        target = make_target("out.csv")
+        with target.open("w") as f:
+            f.write("opened")
+        assert part_numbered_atomic_file.published[-1].startswith(f"{target.path}.part-")
+        assert Path(target.path).read_text() == "opened"
+
+    def test_a_block_that_fails_or_makes_nothing_is_never_published(self, make_target: MakeTarget) -> None:
+        before = list(part_numbered_atomic_file.published)
+        with pytest.raises(FileNotFoundError), make_target("nothing.csv").temporary_path():
+            pass
+        with pytest.raises(RuntimeError, match="writer failed"):
+            external_write_then_fail(make_target("failed.csv"), b"half")
+        assert part_numbered_atomic_file.published == before
+
+
+# --- failures while cleaning up never replace the block's own exception ------------------------------
+
+
+class AbortFails:
+    """A format's writer whose abort itself fails, as a compressor that already died may."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def write(self, data: bytes) -> int:
+        return int(self._file.write(data))
+
+    def __enter__(self) -> AbortFails:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:
+            raise ValueError("the writer could not be stopped")
+        self._file.close()
+
+
+class AbortFailsFormat(luigi.format.Format):
+    input = "bytes"
+    output = "bytes"
+
+    def pipe_writer(self, output_pipe: Any) -> Any:
+        return AbortFails(output_pipe)
+
+
+def test_a_writer_whose_abort_fails_still_raises_the_blocks_error_and_leaves_nothing(tmp_path: Path) -> None:
+    target = SuffixPreservingLocalTarget(os.fspath(tmp_path / "out.bin"), format=AbortFailsFormat())
+    with pytest.raises(RuntimeError, match="writer failed"):
+        write_then_fail(target, b"partial")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_twice_publishes_once(tmp_path: Path) -> None:
+    target = SuffixPreservingLocalTarget(os.fspath(tmp_path / "out.bin"), format=luigi.format.Nop)
+    with target.open("w") as f:
+        f.write(b"data")
+        f.close()
+    assert Path(target.path).read_bytes() == b"data"
+
+
+# --- errors name the target, not the temp file ------------------------------------------------------------
+
+
+def open_and_close(target: LocalTarget, data: bytes) -> None:
+    """Write a whole (empty) file through ``target.open('w')``."""
+    target.open("w").close()
+
+
+@pytest.mark.parametrize("write", [open_and_close, external_write], ids=["open", "temporary_path"])
+def test_a_file_where_a_folder_should_be_names_the_target(
+    tmp_path: Path, write: Callable[[LocalTarget, bytes], None]
+) -> None:
+    (tmp_path / "images").write_text("a file, not a folder")
+    target = SuffixPreservingLocalTarget(os.fspath(tmp_path / "images" / "cache" / "photo.jpg"))
+    with pytest.raises(NotADirectoryError) as caught:
+        write(target, b"x")
+    assert caught.value.filename == target.path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images"]
