@@ -88,6 +88,9 @@ def _relative_segments(part: str) -> list[str]:
     if not part:
         msg = "cannot join an empty name"
         raise ValueError(msg)
+    if "\0" in part:  # no filesystem or URL takes it; os calls would fail later with a vaguer error
+        msg = f"cannot join {part!r}: a name cannot contain a NUL character"
+        raise ValueError(msg)
     if (
         part.startswith(("/", "\\"))
         or _scheme(part)
@@ -107,7 +110,7 @@ def _relative_segments(part: str) -> list[str]:
 def join(root: str | os.PathLike[str], *parts: str) -> str:
     """Join a local path or URL root with relative parts (``"images"``, ``"a/b.jpg"``).
 
-    :raises ValueError: for an empty root or part, an absolute part, or ``.``/``..`` segments
+    :raises ValueError: for an empty root or part, an absolute part, ``.``/``..`` segments, or a NUL
     """
     text = os.fspath(root)
     if not text:

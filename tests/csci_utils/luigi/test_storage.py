@@ -109,10 +109,16 @@ def test_join_url_root_with_or_without_slash() -> None:
     assert join("s3://bucket", "b.jpg") == "s3://bucket/b.jpg"
 
 
-@pytest.mark.parametrize("part", ["..", "a/../b", "/etc/passwd", "s3://other/x", "", "a//b", "./a"])
+@pytest.mark.parametrize("part", ["..", "a/../b", "/etc/passwd", "s3://other/x", "", "a//b", "./a", "a\0b"])
 def test_join_refuses_parts_that_could_leave_the_root(part: str) -> None:
     with pytest.raises(ValueError, match="cannot join"):
         join("s3://bucket/root", part)
+
+
+@pytest.mark.parametrize("root", ["s3://bucket/root", "/data/root"])
+def test_join_refuses_a_nul_in_a_name(root: str) -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        join(root, "images", "photo\0.jpg")
 
 
 @given(parts=st.lists(segment, min_size=1, max_size=4))
