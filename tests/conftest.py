@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
+
+# No test here is about how long an example takes: Hypothesis' default 200 ms deadline failed property
+# tests on a busy core (255-511 ms), so every property test runs without one.
+settings.register_profile("csci", deadline=None)
+settings.load_profile("csci")
 
 # Dummy values for a local moto server only; real runs never see these.
 _FAKE_AWS_ENV = {
