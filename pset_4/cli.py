@@ -259,5 +259,11 @@ def _configure_logging(*, verbose: bool) -> None:
 
 
 def _log_failure(task: luigi.Task, exception: BaseException) -> None:
-    """Say which task failed and why, in one line (the traceback is in Luigi's log with -v)."""
-    log.error("failed %s: %s", task, exception)
+    """Say which task failed and why, in one line (the traceback is in Luigi's log with -v).
+
+    Not for an unusable input: the report lists each once, however many results needed it.
+    """
+    from pset_4.failures import input_failure
+
+    if input_failure(task, exception) is None:
+        log.error("failed %s: %s", task, exception)

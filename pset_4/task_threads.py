@@ -13,12 +13,19 @@ result queue, heartbeats, the summary. A :class:`TaskThread` offers what that lo
 process, as with the stock worker: one with a timeout (``[worker] timeout`` or ``worker_timeout``), so
 that the timeout can end it however long an engine call takes, and every task when luigi.cfg says
 ``[worker] force_multiprocessing = true`` (crash isolation per task, at the old speed).
-(Overrides Luigi's private ``_create_task_process``; luigi is pinned in constraints.txt.)
+
+The worker also never runs a task twice in one batch for an unusable input (:mod:`pset_4.failures`):
+a task whose failure the scheduler remembers and the remote has recorded is reported failed with the
+recorded reason instead of run, and a task that fails so is disabled in the scheduler, which would
+otherwise offer it again after ``retry_delay``.
+(Overrides Luigi's private ``_create_task_process``, ``_run_task``, ``_add_task``, ``_get_work`` and
+``_handle_next_task``; luigi is pinned in constraints.txt.)
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import threading
 import time
@@ -26,7 +33,9 @@ from typing import Any
 
 import luigi
 import luigi.worker
+from luigi.scheduler import DISABLED, FAILED
 
+from pset_4.failures import InputFailure, recorded_failure
 from pset_4.interrupts import raise_if_interrupted
 
 log = logging.getLogger(__name__)
@@ -109,6 +118,57 @@ class ThreadedWorker(luigi.worker.Worker):
     def _handle_next_task(self) -> None:
         raise_if_interrupted()
         super()._handle_next_task()
+
+    def _run_task(self, task_id: str) -> None:
+        task = self._scheduled_tasks.get(task_id)
+        failure = None
+        if task is not None and task_id not in self._running_tasks:
+            failure = self._final_failure(task)
+        if failure is None:
+            super()._run_task(task_id)
+            return
+        log.debug("not running %s again in this batch: %s", task, failure.reason)
+        # What Luigi sends for a task that failed (Worker._handle_next_task), with the recorded reason.
+        self._add_task(
+            worker=self._id,
+            task_id=task_id,
+            status=FAILED,
+            expl=json.dumps(failure.reason),
+            resources=task.process_resources(),
+            runnable=None,
+            params=task.to_str_params(),
+            family=task.task_family,
+            module=task.task_module,
+            new_deps=[],
+            assistant=self._assistant,
+        )
+        self.run_succeeded = False
+
+    def _add_task(self, *args: Any, **kwargs: Any) -> None:
+        super()._add_task(*args, **kwargs)
+        if kwargs.get("status") != FAILED:
+            return
+        task = self._scheduled_tasks.get(kwargs["task_id"])
+        if task is None or recorded_failure(task) is None:
+            return
+        # A failed task is pending again after retry_delay; a disabled one only when a worker adds it anew
+        # (a machine joining the batch), and that worker's _run_task reports the record instead.
+        self._scheduler.add_task(
+            worker=self._id,
+            task_id=task.task_id,
+            status=DISABLED,
+            runnable=False,
+            expl=kwargs.get("expl"),
+            assistant=self._assistant,
+        )
+
+    def _final_failure(self, task: luigi.Task) -> InputFailure | None:
+        """Return ``task``'s input failure if this batch had one: the scheduler and the remote both say so."""
+        try:
+            error = self._scheduler.fetch_error(task.task_id).get("error")
+        except Exception:  # a lost scheduler: the task runs, and fails or succeeds on its own
+            return None
+        return recorded_failure(task) if error else None
 
     def _create_task_process(self, task: luigi.Task) -> luigi.worker.TaskProcess:
         process = super()._create_task_process(task)

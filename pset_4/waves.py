@@ -64,9 +64,11 @@ def run_in_waves(
         merged.done_before += report.done_before
         merged.uploaded += report.uploaded
         merged.skipped.update(report.skipped)
-    if sheet and not merged.failed:
+        merged.unusable += report.unusable
+    if sheet and not merged.failed and not merged.unusable:
         # Every pair is done by now: this last build only draws the sheet. (With a failed pair there is no
-        # sheet, as in one build: the sheet needs every result, and a second try would redo the failure.)
+        # sheet, as in one build: the sheet needs every result, and a second try would redo the failure; an
+        # unusable input's failure is final only for the build that found it, pset_4.failures.)
         report = run_batch(batch, sheet=True, publish=publish, **options)
         merged.contact_sheet = report.contact_sheet
         merged.ok = merged.ok and report.ok

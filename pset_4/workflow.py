@@ -15,6 +15,7 @@ from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
 from neural_style.color import check_strength
 from pset_4 import model_cache
+from pset_4.failures import InputFailure, recorded_failure
 from pset_4.inputs import remote_names
 from pset_4.naming import check_name, check_style
 from pset_4.progress import batch_progress
@@ -100,7 +101,11 @@ class Batch:
 
 @dataclass
 class BatchReport:
-    """What a batch run did: success, Luigi's summary, where results are, and what failed (with why)."""
+    """What a batch run did: success, Luigi's summary, where results are, and what failed (with why).
+
+    ``skipped`` maps each input left out to why: local files never uploaded, and inputs on the remote that
+    turned out unusable (each once, however many results needed it); ``unusable`` lists those results.
+    """
 
     ok: bool
     summary: str
@@ -113,6 +118,7 @@ class BatchReport:
     done_before: int = 0
     uploaded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unusable: list[str] = field(default_factory=list)
 
 
 def check_inputs(batch: Batch, settings: WorkflowSettings) -> None:
@@ -254,16 +260,14 @@ def run_batch(
         uploaded=uploaded,
         skipped=dict(batch.skipped),
     )
+    bad_videos = {video: recorded_failure(VideoPlan(video=video)) for video in unreadable}
     for task in every:
         if task.image in unreadable:
-            report.failed.append(str(task))
-            report.reasons[str(task)] = unreadable[task.image]
+            _add_failure(report, task, unreadable[task.image], bad_videos[task.image])
     for task in stylize:
         if not task.complete():
-            report.failed.append(str(task))
             reason = outcome.reasons.get(task.task_id) or _dependency_reason(task, outcome.reasons)
-            if reason:
-                report.reasons[str(task)] = reason
+            _add_failure(report, task, reason, _input_failure(task, outcome.reasons))
             continue
         local = task.cached_output()
         if publish:
@@ -274,7 +278,7 @@ def run_batch(
             report.remote_only.append(task.output().path)
     if sheet_task is not None:
         report.contact_sheet = _sheet_location(sheet_task)
-        if report.contact_sheet is None and not report.failed:
+        if report.contact_sheet is None and not report.failed and not report.unusable:
             report.failed.append(str(sheet_task))
             report.reasons[str(sheet_task)] = outcome.reasons.get(sheet_task.task_id, "not drawn")
     if fetch:
@@ -331,6 +335,30 @@ def _sheet_location(sheet: ContactSheet) -> str | None:
         return sheet.cached_output().as_posix()
     if sheet.complete():
         return str(sheet.output().path)
+    return None
+
+
+def _add_failure(report: BatchReport, task: luigi.Task, reason: str, failure: InputFailure | None) -> None:
+    """List a result not made: under its unusable input (once per input), else as failed, with the reason."""
+    if failure is not None:
+        report.unusable.append(str(task))
+        report.skipped.setdefault(failure.input, failure.reason)
+        return
+    report.failed.append(str(task))
+    if reason:
+        report.reasons[str(task)] = reason
+
+
+def _input_failure(task: luigi.Task, reasons: dict[str, str]) -> InputFailure | None:
+    """Return the unusable input recorded for ``task`` (or a requirement) in this batch, or None.
+
+    Only a failure the scheduler reported in this batch counts (see :mod:`pset_4.failures`).
+    """
+    for candidate in [task, *luigi.task.flatten(task.requires())]:
+        if candidate.task_id in reasons:
+            failure = recorded_failure(candidate)
+            if failure is not None:
+                return failure
     return None
 
 

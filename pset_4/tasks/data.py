@@ -1,10 +1,11 @@
 """Inputs of the workflow: images, models and style pictures on the remote (the source of truth), and copies.
 
-Down: ``ContentImage``/``SavedModel``/``StyleImage`` are the remote objects, ``DownloadImage``/
-``DownloadModel``/``DownloadStyleImage`` copy them into the local cache. Up: ``LocalImage``/``LocalModel``/
-``LocalStyleImage`` are local files, ``UploadImage``/``UploadModel``/``UploadStyleImage`` push them to the
-remote if it lacks them. Every copy is the reusable :class:`csci_utils.luigi.tasks.CopyTask`, so Luigi skips
-any transfer whose destination already exists: a second run moves no bytes.
+Down: ``ContentImage``/``SavedModel``/``StyleImage`` are the remote objects (each a :class:`RemoteInput`,
+which also says where a machine caches its copy), ``DownloadImage``/``DownloadModel``/``DownloadStyleImage``
+copy them into the local cache. Up: ``LocalImage``/``LocalModel``/``LocalStyleImage`` are local files,
+``UploadImage``/``UploadModel``/``UploadStyleImage`` push them to the remote if it lacks them. Every copy is
+the reusable :class:`csci_utils.luigi.tasks.CopyTask`, so Luigi skips any transfer whose destination already
+exists: a second run moves no bytes.
 
 The spec's class attributes (``ContentImage.IMAGE_ROOT``, ``SavedModel.MODEL_ROOT``, ``S3_ROOT``,
 ``LOCAL_ROOT`` and ``SHARED_RELATIVE_PATH`` of the downloads) are read from the configured roots each time
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import luigi
 from luigi.target import FileSystemTarget
@@ -69,30 +70,53 @@ def cache_location(folder: str, name: str) -> str:
     return join(resolve_settings().cache_root, folder, name)
 
 
-class ContentImage(luigi.ExternalTask):
-    """A content image on the remote: ``<remote>/images/<image>`` (``IMAGE_ROOT``/<image>)."""
+class RemoteInput(luigi.ExternalTask):
+    """An input on the remote, ``<remote>/<folder>/<name>``, cached at ``<cache>/<folder>/<name>``."""
 
-    IMAGE_ROOT: configured_attribute[str] = configured_attribute(lambda s: join(s.remote_root, IMAGES))
+    folder: ClassVar[str] = ""
 
-    image = NameParameter(what="image", default=DEFAULT_IMAGE, description="file name under <remote>/images")
+    @property
+    def input_name(self) -> str:
+        """Return the input's file name under :attr:`folder` (its parameter)."""
+        raise NotImplementedError
 
     def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
-        return target_for(remote_location(IMAGES, self.image), binary=True)
+        return target_for(remote_location(self.folder, self.input_name), binary=True)
+
+    def cached_location(self) -> str:
+        """Return where a machine keeps its copy of the input (the tasks download it there)."""
+        return cache_location(self.folder, self.input_name)
 
 
-class SavedModel(luigi.ExternalTask):
+class ContentImage(RemoteInput):
+    """A content image on the remote: ``<remote>/images/<image>`` (``IMAGE_ROOT``/<image>)."""
+
+    IMAGE_ROOT: configured_attribute[str] = configured_attribute(lambda s: join(s.remote_root, IMAGES))
+    folder = IMAGES
+
+    image = NameParameter(what="image", default=DEFAULT_IMAGE, description="file name under <remote>/images")
+
+    @property
+    def input_name(self) -> str:
+        """Return the image's file name."""
+        return str(self.image)
+
+
+class SavedModel(RemoteInput):
     """A style model on the remote: ``<remote>/saved_models/<model>`` (.pth, .model or .onnx)."""
 
     MODEL_ROOT: configured_attribute[str] = configured_attribute(lambda s: join(s.remote_root, MODELS))
+    folder = MODELS
 
     model = NameParameter(
         what="model", default=DEFAULT_MODEL, description="file name under <remote>/saved_models"
     )
 
-    def output(self) -> FileSystemTarget:
-        """Return the remote object (binary)."""
-        return target_for(remote_location(MODELS, self.model), binary=True)
+    @property
+    def input_name(self) -> str:
+        """Return the model's file name."""
+        return str(self.model)
 
 
 class DownloadImage(CopyTask):
@@ -183,18 +207,20 @@ class UploadModel(CopyTask):
         return target_for(remote_location(MODELS, self.model), binary=True)
 
 
-class StyleImage(luigi.ExternalTask):
+class StyleImage(RemoteInput):
     """A style picture on the remote: ``<remote>/style_images/<style_image>`` (any photo or painting)."""
 
     STYLE_IMAGE_ROOT: configured_attribute[str] = configured_attribute(
         lambda s: join(s.remote_root, STYLE_IMAGES)
     )
+    folder = STYLE_IMAGES
 
     style_image = NameParameter(what="style image", description="file name under <remote>/style_images")
 
-    def output(self) -> FileSystemTarget:
-        """Return the remote object (binary)."""
-        return target_for(remote_location(STYLE_IMAGES, self.style_image), binary=True)
+    @property
+    def input_name(self) -> str:
+        """Return the style picture's file name."""
+        return str(self.style_image)
 
 
 class DownloadStyleImage(CopyTask):

@@ -220,7 +220,16 @@ class StylizeBase(luigi.Task):
         )
 
     def on_failure(self, exception: BaseException) -> str:
-        """Report a user's mistake (bad image, bad model) in one line instead of a traceback."""
+        """Report a user's mistake (bad image, bad model) in one line instead of a traceback.
+
+        An unusable input is recorded on the remote, so this batch does not try the task again
+        (:mod:`pset_4.failures`); the reason names the remote input.
+        """
+        from pset_4.failures import record_input_failure
+
+        failure = record_input_failure(self, exception)
+        if failure is not None:
+            return failure.reason
         if isinstance(exception, (ValueError, OSError)):
             return f"{self} failed: {exception}"
         return str(super().on_failure(exception))

@@ -189,7 +189,15 @@ class VideoPlan(luigi.Task):
         log.info("%s: %d frames in %d segment(s)", self.video, info.frame_count, len(segments))
 
     def on_failure(self, exception: BaseException) -> str:
-        """Report a bad video (not a video, no frames, truncated, unsupported codec) in one line."""
+        """Report a bad video (not a video, no frames, truncated, unsupported codec) in one line.
+
+        It is recorded on the remote, so this batch does not try it again (:mod:`pset_4.failures`).
+        """
+        from pset_4.failures import record_input_failure
+
+        failure = record_input_failure(self, exception)
+        if failure is not None:
+            return failure.reason
         if isinstance(exception, (ValueError, OSError, NeuralStyleError)):
             text = one_line(exception)
             return text if self.video in text else f"{self.video}: {text}"
@@ -231,7 +239,12 @@ class VideoTaskBase(StylizeBase):
         return join(root, STYLIZED, SEGMENTS, folder, f"part-{segment:05d}.mp4")
 
     def on_failure(self, exception: BaseException) -> str:
-        """Report a user's mistake (bad video, bad model) in one line instead of a traceback."""
+        """Report a user's mistake (bad video, bad model) in one line; record an unusable input."""
+        from pset_4.failures import record_input_failure
+
+        failure = record_input_failure(self, exception)
+        if failure is not None:
+            return failure.reason
         if isinstance(exception, (ValueError, OSError, NeuralStyleError)):
             return f"{self} failed: {one_line(exception)}"
         return str(luigi.Task.on_failure(self, exception))

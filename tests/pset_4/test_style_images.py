@@ -189,8 +189,9 @@ def test_a_remote_style_picture_that_is_not_an_image_fails_its_task_only(
 ) -> None:
     (remote.remote / "style_images" / "broken.png").write_bytes(b"\x89PNG garbage")
     argv = ["-i", "a.jpg", "-m", "random.pth", "--style-image", "broken.png"]
-    assert main(argv) == ExitCode.FAILED
+    assert main(argv) == ExitCode.BAD_INPUT
     captured = capsys.readouterr()
+    assert captured.err.count("SKIPPED: ") == 1
     assert "broken.png" in captured.err
     assert "Traceback" not in captured.err
     assert [name.split("--")[1] for name in _stylized(remote)] == ["random"]
