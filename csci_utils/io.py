@@ -24,10 +24,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 __all__ = [
     "atomic_write",
+    "atomic_write_bytes",
     "fsync_dir",
     "fsync_file",
     "is_temp_name",
@@ -475,6 +476,32 @@ def remove_stale_temp_files(
             if recursive and entry.is_dir():
                 pending.append(path)
     return removed
+
+
+def atomic_write_bytes(
+    file: Pathish, data: bytes | bytearray | memoryview, *, overwrite: bool = False
+) -> Path:
+    """Write ``data`` to ``file`` atomically and check that every byte reached the file.
+
+    Encode into memory, then write here: libraries that write through a raw descriptor (Pillow's encoders
+    among them) ignore a short ``write()``, which is what a disk that fills up mid-write returns before
+    ENOSPC, and leave a smaller file with no error. Here a short write is an OSError (ENOSPC) that names
+    ``file``, and nothing is published.
+
+    :param overwrite: replace an existing file (atomically) instead of raising FileExistsError
+    :raises OSError: the data did not all reach the disk (the target is left as it was)
+    """
+    target = Path(os.fsdecode(file))
+    expected = memoryview(data).nbytes
+    with atomic_write(file, "wb", overwrite=overwrite) as opened:
+        handle = cast("IO[bytes]", opened)  # as_file=True yields the open file
+        handle.write(data)  # a buffered file retries a short write, so a full disk raises here
+        handle.flush()
+        written = os.fstat(handle.fileno()).st_size
+        if written != expected:
+            msg = f"only {written} of {expected} bytes reached the disk (is it full?)"
+            raise OSError(errno.ENOSPC, msg, os.fspath(target))
+    return target
 
 
 if __name__ == "__main__":  # ``python -m csci_utils.io clean DIR --older-than 1h``

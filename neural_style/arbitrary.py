@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from csci_utils.io import atomic_write
+from csci_utils.io import atomic_write_bytes
 
 from .background import Background
 from .color import check_strength
@@ -104,8 +105,9 @@ def _write_vector(path: Path, vector: np.ndarray) -> None:
     """Save a style vector atomically; a cache that cannot be written only costs the saving."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path, "wb", overwrite=True) as handle:
-            np.save(handle, vector, allow_pickle=False)
+        buffer = io.BytesIO()
+        np.save(buffer, vector, allow_pickle=False)
+        atomic_write_bytes(path, buffer.getbuffer(), overwrite=True)
     except OSError as err:
         log.debug("not caching the style vector (%s)", err)
 

@@ -7,6 +7,7 @@ the example gets the same picture).
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from csci_utils.io import atomic_write
+from csci_utils.io import atomic_write_bytes
 
 from .errors import NeuralStyleError, UsageError
 
@@ -120,22 +121,66 @@ def from_float(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")
 
 
-def save_image(image: Image.Image, path: str | os.PathLike[str]) -> Path:
-    """Write ``image`` atomically in the format its suffix names, replacing an existing file.
+def encode_image(image: Image.Image, image_format: str) -> bytes:
+    """Return ``image`` encoded in the Pillow format ``image_format`` (PNGs at :data:`PNG_COMPRESS_LEVEL`)."""
+    options = {"compress_level": PNG_COMPRESS_LEVEL} if image_format == "PNG" else {}
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
 
-    PNGs are written with zlib level 1 (:data:`PNG_COMPRESS_LEVEL`): the same pixels as Pillow's default
-    level 6, in a third of the time, for a slightly larger file (docs/performance.md).
+
+def save_image(image: Image.Image, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    """Write ``image`` atomically in the format its suffix names; every picture the project writes.
+
+    The picture is encoded in memory and written with checked writes
+    (:func:`csci_utils.io.atomic_write_bytes`): Pillow saving to a file hands its encoder the descriptor,
+    whose C loop ignores a short write, so a disk filling up mid-write left a truncated picture and no
+    error. Here that is an OSError and nothing is written. PNGs use zlib level 1 (:data:`PNG_COMPRESS_LEVEL`):
+    the same pixels as Pillow's default level 6 in a third of the time, for a slightly larger file.
+
+    :param overwrite: replace an existing file (atomically); False raises FileExistsError instead
+    :raises UsageError: the suffix names no format Pillow writes
+    :raises OSError: the file could not be written whole (full disk, read-only folder, ...)
     """
     destination = Path(path)
     image_format = saving_format(destination.suffix)
     if image_format is None:
         msg = f"cannot save an image as {destination.name!r}: use a suffix such as .jpg or .png"
         raise UsageError(msg)
-    options = {"compress_level": PNG_COMPRESS_LEVEL} if image_format == "PNG" else {}
-    with atomic_write(destination, "wb", as_file=True, overwrite=True) as handle:
-        image.save(handle, format=image_format, **options)
+    atomic_write_bytes(destination, encode_image(image, image_format), overwrite=overwrite)
     log.info("wrote %s", destination)
     return destination
+
+
+# What a complete file of these formats ends with: JPEG's end-of-image marker, PNG's IEND chunk and its CRC.
+_COMPLETE_ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+
+
+def check_image_file(path: str | os.PathLike[str]) -> None:
+    """Check that the picture file at ``path`` is complete: it decodes to its last byte.
+
+    Cheap next to making the picture: one decode, no conversion. JPEG and PNG must also end with their
+    end marker, which a decoder may not insist on.
+
+    :raises NeuralStyleError: the file is not a complete picture (truncated, corrupt, empty)
+    """
+    source = Path(path)
+    try:
+        with Image.open(source) as opened:
+            image_format = opened.format or ""
+            opened.load()
+        ending = _COMPLETE_ENDINGS.get(image_format)
+        if ending is not None:
+            with source.open("rb") as handle:
+                handle.seek(-len(ending), os.SEEK_END)
+                if handle.read() != ending:
+                    msg = f"it does not end with the {image_format} end marker"
+                    raise ValueError(msg)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return  # complete, merely large: load_image refuses those where it matters
+    except Exception as err:
+        msg = f"{source} is not a complete picture ({type(err).__name__}: {err})"
+        raise NeuralStyleError(" ".join(msg.split())) from err
 
 
 def saving_format(suffix: str) -> str | None:

@@ -7,6 +7,7 @@ published checkpoints (candy, mosaic, rain_princess, udnie) load as they are: ``
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from csci_utils.io import atomic_write
+from csci_utils.io import atomic_write_bytes
 
 from .errors import NeuralStyleError
 
@@ -168,8 +169,9 @@ def save_checkpoint(
         state = net_or_state_dict
     tensors = _published_state(state, "the weights to save")
     destination = Path(path)
-    with atomic_write(destination, "wb", as_file=False, overwrite=True) as temporary:
-        torch.save(tensors, temporary)
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)  # in memory, then checked writes: a full disk is an error, not a short file
+    atomic_write_bytes(destination, buffer.getbuffer(), overwrite=True)
     log.info("saved checkpoint %s", destination)
     return destination
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from csci_utils.io import atomic_write
+from neural_style.image import save_image, saving_format
 
 BACKGROUND = (255, 255, 255)
 MISSING = (200, 200, 200)
@@ -58,14 +58,11 @@ def compose(rows: Sequence[Sequence[Tile]], *, tile_size: int = TILE_SIZE) -> Im
 def write(sheet: Image.Image, path: str | os.PathLike[str]) -> Path:
     """Write ``sheet`` atomically to ``path`` (format from the suffix); never overwrite (FileExistsError)."""
     destination = Path(path)
-    image_format = Image.registered_extensions().get(destination.suffix.lower())
-    if image_format is None:
+    if saving_format(destination.suffix) is None:
         msg = f"contact sheet {destination.name!r} needs an image suffix such as .png or .jpg"
         raise ValueError(msg)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(destination, mode="wb") as f:
-        sheet.save(f, format=image_format)
-    return destination
+    return save_image(sheet, destination, overwrite=False)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, width: int) -> str:

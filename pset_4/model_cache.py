@@ -62,14 +62,14 @@ def stylize_into(
     Errors from the engine (corrupt image, broken model) propagate as they are.
     """
     from neural_style.color import with_color
-    from neural_style.image import load_image
+    from neural_style.image import load_image, save_image
 
     threads = resolve_settings().engine_threads or _default_threads[0]
     stylizer = with_color(
         cached_model(model, threads=threads).with_style(style), strength=strength, keep_color=preserve_color
     )
     picture = stylizer.stylize(load_image(content_image))
-    picture.save(output_image)
+    save_image(picture, output_image)
 
 
 def cached_model(model: str | os.PathLike[str], *, threads: int | None = None) -> Stylizer:

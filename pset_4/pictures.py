@@ -39,14 +39,14 @@ def stylize_with_picture_into(
     decompression bomb :class:`neural_style.errors.NeuralStyleError`, before the photo is touched.
     """
     from neural_style.color import with_color
-    from neural_style.image import load_image
+    from neural_style.image import load_image, save_image
 
     threads = resolve_settings().engine_threads
     picture = Path(style_image)
     with _lock:
         stylizer = _encoded_picture(picture, _stamp(picture), float(strength), threads)
     result = with_color(stylizer, keep_color=preserve_color).stylize(load_image(content_image))
-    result.save(output_image)
+    save_image(result, output_image)
 
 
 def _stamp(path: Path) -> tuple[int, int]:

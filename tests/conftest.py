@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -148,3 +150,58 @@ def photo(tmp_path: Path) -> Path:
 def make_photo() -> Callable[..., Path]:
     """The :func:`write_photo` helper, for tests that need pictures of a given size, seed or mode."""
     return write_photo
+
+
+class TinyDisk:
+    """Runs a command with a small real tmpfs mounted at a folder, in a mount namespace of its own.
+
+    The mount exists only for that command and its children (it goes away with them, whatever happens),
+    so a test can fill a disk to the last page without touching the machine's.
+    """
+
+    def __init__(self, unshare: tuple[str, ...]) -> None:
+        self.unshare = unshare
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        mountpoint: Path,
+        size_kib: int,
+        free_kib: int | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 240,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` with a ``size_kib`` tmpfs at ``mountpoint``, a ``.filler`` leaving ``free_kib``."""
+        mountpoint.mkdir(parents=True, exist_ok=True)
+        filler = 0 if free_kib is None else max(size_kib - free_kib, 0) * 1024
+        script = (
+            'mount -t tmpfs -o size="$1"k tmpfs "$2" && head -c "$3" /dev/zero > "$2/.filler" '
+            '&& shift 3 && exec "$@"'
+        )
+        command = [
+            *self.unshare,
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(size_kib),
+            str(mountpoint),
+            str(filler),
+            *argv,
+        ]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_disk(tmp_path_factory: pytest.TempPathFactory) -> TinyDisk:
+    """A :class:`TinyDisk`; skips where this user cannot mount a tmpfs in a namespace of its own."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux's unshare to mount a small tmpfs")
+    unshare = ("unshare", "--mount") if os.geteuid() == 0 else ("unshare", "--mount", "--map-root-user")
+    probe = TinyDisk(unshare).run(
+        ["true"], mountpoint=tmp_path_factory.mktemp("tmpfs-probe"), size_kib=64, timeout=30
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a mount namespace here ({probe.stderr.strip()[:200]})")
+    return TinyDisk(unshare)

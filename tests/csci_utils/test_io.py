@@ -406,6 +406,7 @@ def test_no_hard_links_falls_back_to_a_checked_rename(tmp_path, monkeypatch):
 def test_module_exports_the_writer_and_its_building_blocks():
     assert sorted(io_module.__all__) == [
         "atomic_write",
+        "atomic_write_bytes",
         "fsync_dir",
         "fsync_file",
         "is_temp_name",
