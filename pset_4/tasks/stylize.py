@@ -31,6 +31,7 @@ import neural_style
 from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
+from neural_style.image import check_image_file
 from pset_4.cached_copies import check_cached_copy
 from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
@@ -176,10 +177,15 @@ class StylizeBase(luigi.Task):
         versions = self.versions()
         inputs = self.cached_inputs(versions)
         local = self.cached_output(versions)
+        if local.exists():
+            self.discard_if_incomplete(local.path)
         if not local.exists():
             started = time.perf_counter()
             with local.temporary_path() as temp_output_path:
                 self.render(inputs, temp_output_path)
+                # Checked before it takes its final name, so only a complete result is ever cached or
+                # published: its name is versioned, and every machine would take it as done for good.
+                self.check_result(temp_output_path)
             seconds = time.perf_counter() - started
             log.info("stylized %s in %.2f s -> %s", self.describe(), seconds, local.path)
         published = self.output_for(versions)
@@ -194,6 +200,18 @@ class StylizeBase(luigi.Task):
         extras = [f"strength {self.strength:g}"] if self.strength != 1.0 else []
         extras += ["the photo's colours"] if self.preserve_color else []
         return f"{self.image} with {style}" + (f" ({', '.join(extras)})" if extras else "")
+
+    def check_result(self, path: str) -> None:
+        """Raise if the result file at ``path`` is incomplete (it must decode to its last byte)."""
+        check_image_file(path)
+
+    def discard_if_incomplete(self, path: str) -> None:
+        """Remove a cached result that fails :meth:`check_result`, so it is made again, not published."""
+        try:
+            self.check_result(path)
+        except (ValueError, OSError) as err:
+            log.warning("making %s again: the cached copy is incomplete (%s)", Path(path).name, err)
+            Path(path).unlink(missing_ok=True)
 
     def output_for(self, versions: dict[str, str]) -> FileSystemTarget:
         """Return where :meth:`run` leaves the result for ``versions`` (the published object here)."""

@@ -238,6 +238,12 @@ class VideoTaskBase(StylizeBase):
         folder = PurePosixPath(self.output_name(versions)).stem
         return join(root, STYLIZED, SEGMENTS, folder, f"part-{segment:05d}.mp4")
 
+    def check_result(self, path: str) -> None:
+        """Raise if the video at ``path`` is incomplete (it must open and demux to its last frame)."""
+        from neural_style.video.info import probe
+
+        probe(path)
+
     def on_failure(self, exception: BaseException) -> str:
         """Report a user's mistake (bad video, bad model) in one line; record an unusable input."""
         from pset_4.failures import record_input_failure
@@ -289,6 +295,8 @@ class VideoSegment(VideoTaskBase):
         inputs = self.cached_inputs(versions)
         local_path = self.segment_location(resolve_settings().cache_root, self.index, versions)
         local = SuffixPreservingLocalTarget(local_path, format=luigi.format.Nop)
+        if local.exists():
+            self.discard_if_incomplete(local_path)
         if not local.exists():
             Path(local_path).parent.mkdir(parents=True, exist_ok=True)
             # This task's share of the cores (--workers N: cores // N), one frame per core on one-thread
@@ -312,6 +320,7 @@ class VideoSegment(VideoTaskBase):
                     threads=threads * frame_threads,
                     frame_threads=frame_threads,
                 )
+                self.check_result(temp_path)
         published = target_for(self.segment_location(resolve_settings().remote_root, self.index, versions))
         if published.path != local.path:
             copy_target(local, target_for(published.path, binary=True))
@@ -354,6 +363,8 @@ class StylizeVideo(VideoTaskBase):
             yield segments
         versions = self.versions()
         local = self.cached_output(versions)
+        if local.exists():
+            self.discard_if_incomplete(local.path)
         if not local.exists():
             started = time.perf_counter()
             video = cached_video(self.image, versions["image"])
@@ -361,6 +372,8 @@ class StylizeVideo(VideoTaskBase):
             parts = []
             for task, segment in zip(segments, plan_segments_of(read_plan(self.plan())), strict=True):
                 here = self.segment_location(settings.cache_root, segment.index, versions)
+                if Path(here).is_file():
+                    self.discard_if_incomplete(here)
                 if not Path(here).is_file():
                     Path(here).parent.mkdir(parents=True, exist_ok=True)
                     copy_target(task.output(), target_for(here, binary=True))
@@ -368,6 +381,7 @@ class StylizeVideo(VideoTaskBase):
             Path(local.path).parent.mkdir(parents=True, exist_ok=True)
             with local.temporary_path() as temp_path:
                 join_segments(parts, video, temp_path)
+                self.check_result(temp_path)
             log.info("stylized %s in %.2f s -> %s", self, time.perf_counter() - started, local.path)
         published = self.output_for(versions)
         if published.path != local.path:
