@@ -14,7 +14,6 @@ from csci_utils.exit_codes import ExitCode
 from neural_style.errors import NeuralStyleError
 
 from .defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
-from .errors import VideoInputError
 
 if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer
@@ -139,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(err, ExitCode.USAGE)
     except FileNotFoundError as err:
         return _fail(err, ExitCode.MISSING_INPUT)
-    except (VideoInputError, NeuralStyleError) as err:
-        return _fail(err, ExitCode.BAD_INPUT)
+    except NeuralStyleError as err:  # each kind carries its code: a bad --style is usage, a bad clip input
+        return _fail(err, err.exit_code)
     except ValueError as err:
         return _fail(err, ExitCode.USAGE)
     except OSError as err:

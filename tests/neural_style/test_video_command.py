@@ -99,3 +99,15 @@ def test_an_unreadable_style_picture_is_bad_input(
     assert code == 4, err
     assert err.count("\n") == 1
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_style_index_the_model_lacks_is_a_usage_error_as_in_eval(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "o.mp4"
+    argv = ["video", "--input", str(clip), "--output", str(output), "--model", str(multistyle_model_path())]
+    code = main([*argv, "--style", "99"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1
+    assert not output.exists()
