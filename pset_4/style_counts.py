@@ -52,17 +52,24 @@ def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
 def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: WorkflowSettings) -> None:
     """Refuse (ValueError, one line) a style a model does not have, for each ``(model, style)`` pair.
 
-    Pairs with no style are not checked (and their models not read).
+    Pairs with no style are not checked (and their models not read). A model that is no ONNX graph is not
+    checked either: its tasks fail on it, and the batch reports it as an unusable input (exit 4).
     """
     from neural_style.styles import style_terms
 
-    counts: dict[str, int] = {}
+    counts: dict[str, int | None] = {}
     for model, style in pairs:
         if style is None:
             continue
         if model not in counts:
-            counts[model] = _count(model, settings)
+            try:
+                counts[model] = _count(model, settings)
+            except ValueError as err:
+                log.debug("not checking the styles of %s: %s", model, err)
+                counts[model] = None
         count = counts[model]
+        if count is None:
+            continue
         if count == 0:
             msg = f"{model} holds a single style; --style only applies to multi-style .onnx models"
             raise ValueError(msg)

@@ -56,7 +56,7 @@ def test_a_corrupt_photo_on_the_remote_is_one_line_and_exit_4_and_the_rest_is_do
 
 @pytest.mark.parametrize(
     ("model", "styles"),
-    [("garbage.onnx", []), ("garbage.pth", [])],
+    [("garbage.onnx", ["--style", "2"]), ("garbage.onnx", []), ("garbage.pth", [])],
 )
 def test_a_garbage_model_on_the_remote_is_exit_4_and_the_other_models_are_used(
     remote, checkpoint, capsys: pytest.CaptureFixture[str], model: str, styles: list[str]
