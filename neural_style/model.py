@@ -185,11 +185,12 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Weights only load failed" in str(err):
+        if "global" in str(err).lower():
             # weights_only refused a global (a class or function call): never run it, say why.
             msg = f"{source} was refused: it is not a plain weights file (it would run code to load)"
             raise NeuralStyleError(msg) from err
-        msg = f"{source} is not a PyTorch checkpoint (could not read it as one)"
+        # Anything else the safe unpickler stops at: a raw pickle (not torch.save's zip), or other bytes.
+        msg = f"{source} is not a PyTorch checkpoint (not a torch.save file of plain weights)"
         raise NeuralStyleError(msg) from err
     except Exception as err:
         # Arbitrary bytes make the unpickler and the zip reader fail in arbitrary ways.

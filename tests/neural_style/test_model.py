@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,11 @@ def test_checkpoint_with_a_misshaped_weight_names_it(tmp_path, weights):
     torch.save({**weights, "deconv3.conv2d.weight": torch.zeros(3, 32, 3, 3)}, path)
     with pytest.raises(NeuralStyleError, match=r"deconv3\.conv2d\.weight has shape \(3, 32, 3, 3\)"):
         load_transformer(path)
+
+
+def test_a_raw_pickle_is_not_called_code_it_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "raw.pth"
+    path.write_bytes(pickle.dumps({"conv1.conv2d.weight": [1.0]}, protocol=4))
+    with pytest.raises(NeuralStyleError, match=r"raw\.pth is not a PyTorch checkpoint") as caught:
+        load_transformer(path)
+    assert "run code" not in str(caught.value)
