@@ -22,8 +22,14 @@ from csci_utils.io import remove_stale_temp_files
 from pset_4.batch_request import resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
-from pset_4.scheduling import SchedulerAddress
-from pset_4.settings import CACHE_ENV, REMOTE_ENV, configured, threads_per_worker
+from pset_4.scheduling import SchedulerAddress, check_reachable
+from pset_4.settings import (
+    CACHE_ENV,
+    REMOTE_ENV,
+    WorkflowSettings,
+    configured,
+    threads_per_worker,
+)
 from pset_4.tasks.video import video_configured
 from pset_4.waves import run_in_waves
 from pset_4.workflow import BatchReport
@@ -137,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if not 0.0 <= args.strength <= 1.0:
         parser.error(f"--strength must be between 0 and 1, got {args.strength}")
+    if args.scheduler_port is not None and not 0 < args.scheduler_port < 65536:
+        parser.error(f"--scheduler-port must be between 1 and 65535, got {args.scheduler_port}")
     if args.no_publish and (args.scheduler_host or args.scheduler_port):
         parser.error("--no-publish keeps results on this machine; it cannot share a central scheduler")
     _configure_logging(verbose=args.verbose)
@@ -152,13 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
                 threads = threads_per_worker(args.workers)
             with configured(engine_threads=threads) as settings, video_configured(max_size=args.max_size):
-                return _run(args, scheduler, Path(settings.cache_root))
+                return _run(args, scheduler, settings)
     except ValueError as err:  # a malformed setting ([pset_4] engine_threads, [pset_4_video], ...)
         print(f"pset_4: error: {err}", file=sys.stderr)
         return ExitCode.CONFIGURATION
 
 
-def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> int:
+def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: WorkflowSettings) -> int:
     """Run the batch (or the demo) the parsed ``args`` ask for, print the report, return the exit code."""
     options = {
         "workers": args.workers,
@@ -167,6 +175,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
         "log_level": "INFO" if args.verbose else "CRITICAL",
     }
     try:
+        check_reachable(scheduler, settings.scheduler_connect_timeout)
         if args.demo:
             report = run_demo(**options)
         else:
@@ -190,10 +199,10 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, cache: Path) -> 
         return _error(err, ExitCode.CONFIGURATION)
     except ValueError as err:  # a bad value on the command line (unsafe name, malformed style)
         return _error(err, ExitCode.USAGE)
-    except OSError as err:  # storage unreachable, disk full
+    except OSError as err:  # storage or the central scheduler unreachable, disk full
         return _error(err, ExitCode.FAILED)
     except KeyboardInterrupt:
-        removed = _remove_temp_files(cache)
+        removed = _remove_temp_files(Path(settings.cache_root))
         note = f" (removed {removed} unfinished temp file(s))" if removed else ""
         print(f"pset_4: interrupted; finished results are kept, rerun to do the rest{note}", file=sys.stderr)
         return ExitCode.INTERRUPTED

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import luigi
+import luigi.configuration
 import luigi.rpc
 import luigi.scheduler
 import luigi.worker
@@ -20,6 +25,9 @@ from pset_4.task_threads import ThreadedWorker
 
 # How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
 _POLL_S = 0.1
+# Seconds between Luigi's tries of a request luigid did not answer (Luigi's default, 30, made a luigid that
+# died mid-run cost a minute per request); luigi.cfg [core] rpc-retry-wait, where set, still wins.
+_RPC_RETRY_WAIT_S = 2
 
 SUCCEEDED = frozenset({LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY})
 
@@ -45,6 +53,106 @@ class SchedulerAddress:
 
 # The old name, kept importable; it read like luigi.scheduler.Scheduler.
 Scheduler = SchedulerAddress
+
+# A task id no batch has: asking luigid why it failed reads nothing and changes nothing there.
+_PROBE_TASK_ID = "pset_4-reachability-probe"
+_WHAT_TO_CHECK = "check that luigid is running there, on that port, and that no firewall blocks the port"
+
+
+class SchedulerUnreachableError(ConnectionError):
+    """The central scheduler did not answer; the message names its host and port and what to check."""
+
+
+def check_reachable(address: SchedulerAddress, timeout_s: float) -> None:
+    """Return once luigid at ``address`` answers one request; else raise :class:`SchedulerUnreachableError`.
+
+    Asked before any work: Luigi itself tries a dead address three times 30 s apart, then raises a long
+    traceback. The whole wait (name lookup, connection, answer) is bounded by about ``timeout_s``. Nothing
+    to check for the scheduler in this process.
+    """
+    if address.host is None:
+        return
+    reason = _why_no_answer(address.host, address.port, timeout_s)
+    if reason is not None:
+        where = _host_port(address)
+        msg = f"cannot reach the central scheduler at {where} ({reason}): {_WHAT_TO_CHECK}"
+        raise SchedulerUnreachableError(msg)
+
+
+def _host_port(address: SchedulerAddress) -> str:
+    """Return ``host:port`` (an IPv6 literal in brackets)."""
+    host = str(address.host)
+    return f"[{host}]:{address.port}" if ":" in host else f"{host}:{address.port}"
+
+
+def _why_no_answer(host: str, port: int, timeout_s: float) -> str | None:
+    """Return why luigid at ``host:port`` gave no answer within ``timeout_s``, or None if it answered."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        status, body = _ask(_resolve(host, port, timeout_s), port, deadline)
+    except socket.gaierror:
+        return "the host name does not resolve"
+    except ConnectionRefusedError:
+        return "connection refused: nothing listens on that port"
+    except TimeoutError:
+        return f"no answer within {timeout_s:g} s; [pset_4] scheduler_connect_timeout sets the wait"
+    except http.client.HTTPException:
+        return "something answered, but not as luigid does"
+    except OSError as err:
+        return err.strerror or str(err)
+    with suppress(ValueError):
+        if status == http.client.OK and "response" in json.loads(body):
+            return None
+    return f"something answered, but not as luigid does (HTTP {status})"
+
+
+def _resolve(host: str, port: int, timeout_s: float) -> str:
+    """Return an IP address of ``host``; socket.gaierror if it has none, TimeoutError after ``timeout_s``.
+
+    The lookup runs on a daemon thread because the system's resolver takes no timeout.
+    """
+    found: list[str | OSError] = []
+
+    def lookup() -> None:
+        try:
+            found.append(str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0]))
+        except OSError as err:
+            found.append(err)
+
+    thread = threading.Thread(target=lookup, name="pset_4-scheduler-lookup", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not found:
+        raise TimeoutError
+    if isinstance(found[0], OSError):
+        raise found[0]
+    return found[0]
+
+
+def _ask(ip: str, port: int, deadline: float) -> tuple[int, bytes]:
+    """Send luigid one cheap RPC at ``ip:port``; return the HTTP status and body of its answer.
+
+    :raises TimeoutError: the answer is not complete by ``deadline`` (``time.monotonic()``)
+    """
+    body = urlencode({"data": json.dumps({"task_id": _PROBE_TASK_ID})})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    connection = http.client.HTTPConnection(ip, port, timeout=_time_left(deadline))
+    try:
+        connection.connect()
+        connection.sock.settimeout(_time_left(deadline))
+        connection.request("POST", "/api/fetch_error", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _time_left(deadline: float) -> float:
+    """Return the seconds left until ``deadline``; TimeoutError if none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
 
 
 class SharingWorker(ThreadedWorker):
@@ -85,6 +193,20 @@ class SharingWorker(ThreadedWorker):
         return not error
 
 
+class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
+    """Luigi's client of luigid, trying a request again after seconds, not Luigi's 30 s.
+
+    (Sets Luigi's private ``_rpc_retry_wait``, which ``RemoteScheduler.__init__`` reads from ``[core]
+    rpc-retry-wait``: setting that option in luigi.cfg instead makes Luigi warn that ``[core]`` does not
+    consume it. luigi is pinned in constraints.txt.)
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        if not luigi.configuration.get_config().has_option("core", "rpc-retry-wait"):
+            self._rpc_retry_wait = _RPC_RETRY_WAIT_S
+
+
 class _Factory:
     """Luigi's worker/scheduler factory: makes our workers and remembers the scheduler.
 
@@ -102,7 +224,7 @@ class _Factory:
         return scheduler
 
     def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        scheduler = luigi.rpc.RemoteScheduler(url)
+        scheduler = RetryingRemoteScheduler(url)
         self.scheduler = scheduler
         return scheduler
 
@@ -144,20 +266,29 @@ def run_tasks(
 
     Reasons come from the scheduler, so a task another machine ran and failed under luigid is explained
     here too (as is a forked worker process that died).
+
+    :raises SchedulerUnreachableError: the central scheduler stopped answering (Luigi's tries ran out)
     """
     if workers < 1:
         msg = f"workers must be at least 1, got {workers}"
         raise ValueError(msg)
     factory = _Factory(central=scheduler.central)
-    with ctrl_c_latched():
-        result = luigi.build(
-            list(tasks),
-            worker_scheduler_factory=factory,
-            workers=workers,
-            detailed_summary=True,
-            log_level=log_level,
-            **scheduler.build_options(),
+    try:
+        with ctrl_c_latched():
+            result = luigi.build(
+                list(tasks),
+                worker_scheduler_factory=factory,
+                workers=workers,
+                detailed_summary=True,
+                log_level=log_level,
+                **scheduler.build_options(),
+            )
+    except luigi.rpc.RPCError as err:
+        msg = (
+            f"the central scheduler at {_host_port(scheduler)} stopped answering: {_WHAT_TO_CHECK}; "
+            "finished results are kept, rerun to do the rest"
         )
+        raise SchedulerUnreachableError(msg) from err
     return BuildOutcome(result=result, reasons=_failure_reasons(factory.scheduler, tasks))
 
 

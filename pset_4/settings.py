@@ -21,6 +21,8 @@ CACHE_ENV = "PSET4_CACHE_ROOT"
 THREADS_ENV = "PSET4_ENGINE_THREADS"
 DEFAULT_REMOTE = "data/remote"
 DEFAULT_CACHE = "data"
+# Seconds a run waits for a central scheduler to answer before it gives up (luigid's own RPC timeout is 10 s).
+DEFAULT_SCHEDULER_TIMEOUT = 10.0
 
 # Which environment variable overrides which [pset_4] option.
 ENVIRONMENT = {"remote_root": REMOTE_ENV, "cache_root": CACHE_ENV, "engine_threads": THREADS_ENV}
@@ -54,6 +56,10 @@ class Pset4Config(luigi.Config):
     engine_threads = luigi.Parameter(
         default="", description="threads each stylizing process computes with; empty: one per core"
     )
+    scheduler_connect_timeout = luigi.Parameter(
+        default=str(DEFAULT_SCHEDULER_TIMEOUT),
+        description="seconds to wait for a central scheduler (luigid) to answer before any work",
+    )
 
 
 @dataclass(frozen=True)
@@ -61,12 +67,14 @@ class WorkflowSettings:
     """The two roots every task resolves its locations against, and the engine's thread cap.
 
     ``remote_root`` is a folder path, ``file://`` URL or ``s3://bucket/prefix``; ``cache_root`` is a local
-    folder. Both hold ``images/``, ``saved_models/`` and ``stylized/``.
+    folder. Both hold ``images/``, ``saved_models/`` and ``stylized/``. ``scheduler_connect_timeout`` bounds
+    the wait for a central scheduler's first answer, in seconds.
     """
 
     remote_root: str
     cache_root: str
     engine_threads: int | None = None
+    scheduler_connect_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
@@ -171,6 +179,7 @@ def _resolve(
         remote_root=str(remote).rstrip("/") or "/",
         cache_root=str(cache),
         engine_threads=_threads(threads_text),
+        scheduler_connect_timeout=_seconds(str(config.scheduler_connect_timeout).strip()),
     )
 
 
@@ -186,3 +195,15 @@ def _threads(text: str) -> int | None:
         msg = f"{THREADS_ENV} / [{SECTION}] engine_threads must be a whole number >= 1, got {text!r}"
         raise ValueError(msg)
     return threads
+
+
+def _seconds(text: str) -> float:
+    """Return ``[pset_4] scheduler_connect_timeout`` as seconds; ValueError naming the setting if bad."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        msg = f"[{SECTION}] scheduler_connect_timeout must be a number of seconds > 0, got {text!r}"
+        raise ValueError(msg)
+    return seconds
