@@ -1,30 +1,36 @@
 """``python -m pset_4``: stylize every image x model (x style) pair through the Luigi workflow.
 
-Exit codes (:mod:`csci_utils.exit_codes`): 0 all done; 1 a task failed, a disk filled up or storage broke
-mid-run; 2 a bad command line or value (a malformed style, a style the model lacks, --strength outside
-[0, 1]); 3 an unknown image, model or style picture, or a glob that matches nothing; 4 a local photo, video,
-style picture or model that does not decode or load in full (never uploaded; the others are still done);
-5 a bad setting or refused credentials; 130 interrupted.
+Exit codes (:mod:`csci_utils.exit_codes`): 0 all done; 1 a task failed, a disk filled up, storage broke
+mid-run or the central scheduler does not answer; 2 a bad command line or value (a malformed style, a style
+the model lacks, --strength outside [0, 1], a name longer than a file name may be); 3 an unknown image,
+model or style picture, a glob that matches nothing, a local remote folder that does not exist; 4 a local
+photo, video, style picture or model that does not decode or load in full (never uploaded; the others are
+still done); 5 a bad setting or refused credentials; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import luigi
 
 from csci_utils.exit_codes import ExitCode
 from csci_utils.io import remove_stale_temp_files
+from csci_utils.luigi.storage import join, target_for
 from pset_4.batch_request import resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
+from pset_4.naming import check_length
 from pset_4.scheduling import SchedulerAddress, check_reachable
 from pset_4.settings import (
     CACHE_ENV,
+    IMAGES,
     REMOTE_ENV,
     WorkflowSettings,
     configured,
@@ -175,6 +181,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
         "log_level": "INFO" if args.verbose else "CRITICAL",
     }
     try:
+        _check_roots(settings, demo=args.demo)
         check_reachable(scheduler, settings.scheduler_connect_timeout)
         if args.demo:
             report = run_demo(**options)
@@ -210,6 +217,39 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
     if report.ok:
         return ExitCode.OK
     return ExitCode.BAD_INPUT if report.skipped and not report.failed else ExitCode.FAILED
+
+
+def _check_roots(settings: WorkflowSettings, *, demo: bool) -> None:
+    """Refuse, before any work, a root with a too-long folder name, and a local remote folder that is missing.
+
+    A missing remote would otherwise be made and filled from this machine's cache: a typo would start a new
+    remote. The demo is how one starts (it seeds the folder); ``mkdir`` starts an empty one.
+
+    :raises ValueError: a folder name of either root is longer than a file name may be
+    :raises FileNotFoundError: the remote is a local folder that does not exist (and ``demo`` is False)
+    """
+    check_length(settings.cache_root, "cache folder")
+    folder = _local_folder(settings.remote_root)
+    if folder is None:
+        return
+    check_length(str(folder), "remote folder")
+    if demo or folder.is_dir():
+        return
+    state = "is not a folder" if folder.exists() else "does not exist"
+    demo_command = f"python -m pset_4 --demo --remote {shlex.quote(settings.remote_root)}"
+    msg = (
+        f"the remote folder {folder} {state}; to start a new remote, run `{demo_command}` "
+        f"(a sample photo and model) or `mkdir -p {shlex.quote(str(folder))}`"
+    )
+    raise FileNotFoundError(msg)
+
+
+def _local_folder(root: str) -> Path | None:
+    """Return the folder a local root (a path or ``file://`` URL) names; None for ``s3://``."""
+    scheme = urlsplit(root).scheme.lower()
+    if len(scheme) > 1 and scheme != "file":  # one letter is a Windows drive
+        return None
+    return Path(target_for(join(root, IMAGES)).path).parent
 
 
 def _error(err: BaseException, code: ExitCode) -> int:

@@ -30,7 +30,7 @@ from pathlib import Path
 from csci_utils.luigi.storage import join, list_names, object_version, target_for
 from neural_style.errors import NeuralStyleError
 from pset_4.cached_copies import check_cached_copy
-from pset_4.naming import check_name
+from pset_4.naming import check_length, check_name
 from pset_4.settings import MODELS, WorkflowSettings, threads_per_worker
 from pset_4.tasks.video import VIDEO_SUFFIXES, is_video
 
@@ -93,6 +93,7 @@ def resolve_names(
             raise FileNotFoundError(msg)
         found.names += have
     for value in values:
+        check_length(value, what)  # a longer name or path part fails only mid-run
         if value in have:
             found.names.append(value)
         elif _is_local_path(value):

@@ -17,6 +17,8 @@ HASH_CHARS = 10
 
 _OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+# The longest file name Linux and macOS filesystems take, in bytes (NAME_MAX).
+NAME_MAX_BYTES = 255
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -27,6 +29,7 @@ def check_name(name: str, what: str = "name") -> str:
     if not isinstance(name, str) or not name.strip():
         msg = f"{what} must be a non-empty file name, got {name!r}"
         raise ValueError(msg)
+    check_length(name, what)
     if "/" in name or "\\" in name or "\0" in name:
         msg = f"{what} {name!r} must be a plain file name without path separators"
         raise ValueError(msg)
@@ -37,6 +40,20 @@ def check_name(name: str, what: str = "name") -> str:
         msg = f"{what} {name!r} must not start with '.' (hidden and temporary files are not inputs)"
         raise ValueError(msg)
     return name
+
+
+def check_length(value: str, what: str = "name") -> str:
+    """Return ``value`` if each of its parts (a name, or a path's folder and file names) fits a file name.
+
+    Else ValueError: a longer part would only fail later, mid-run, as "[Errno 36] File name too long".
+    """
+    for part in value.replace("\\", "/").split("/"):
+        size = len(part.encode(errors="surrogateescape"))
+        if size > NAME_MAX_BYTES:
+            shown = part if len(part) <= 40 else f"{part[:24]}...{part[-12:]}"
+            msg = f"{what} {shown!r} is {size} bytes long; a file name may have at most {NAME_MAX_BYTES}"
+            raise ValueError(msg)
+    return value
 
 
 def check_style(style: str | None) -> str | None:
