@@ -9,7 +9,8 @@ import functools
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from luigi.target import FileSystemTarget
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _FALSE = ("0", "false", "no", "off")
 _RESOURCE_LOCK = threading.Lock()
+_T = TypeVar("_T")
 
 
 def _verify(text: str | None) -> bool | str | None:
@@ -73,10 +75,36 @@ def _assumed_role_session(base: Any, settings: S3Settings) -> Any:
     core = botocore.session.Session()
     # botocore's own profile-based role assumption sets its credentials the same way.
     core._credentials = DeferredRefreshableCredentials(
-        refresh_using=fetcher.fetch_credentials, method="assume-role"
+        refresh_using=_naming_sts(fetcher.fetch_credentials), method="assume-role"
     )
     log.debug("using the assumed role %s", settings.aws_role_arn)
     return boto3.session.Session(botocore_session=core, region_name=settings.region_name)
+
+
+def _naming_sts(fetch: Callable[[], _T]) -> Callable[[], _T]:
+    """Wrap the role's credential fetch so an STS endpoint out of reach says so and names STS's setting.
+
+    The fetch runs inside an S3 request, whose failure message would otherwise name S3's endpoint.
+    """
+
+    def fetch_naming_sts() -> _T:
+        from botocore import exceptions as bce
+
+        try:
+            return fetch()
+        except (bce.ConnectionError, bce.HTTPClientError) as err:
+            endpoint = err.kwargs.get("endpoint_url") or "the default AWS endpoint"
+            late = isinstance(err, bce.ConnectTimeoutError | bce.ReadTimeoutError)
+            problem = (
+                f"STS at {endpoint} did not answer in time" if late else f"cannot reach STS at {endpoint}"
+            )
+            msg = (
+                f"{problem} to assume luigi.cfg [s3] aws_role_arn: check AWS_ENDPOINT_URL_STS "
+                "(where STS is, if not AWS's) and that the server is up"
+            )
+            raise ConnectionError(msg) from err
+
+    return fetch_naming_sts
 
 
 def _resource(settings: S3Settings) -> Any:
