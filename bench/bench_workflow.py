@@ -265,12 +265,12 @@ WAYS = ("one build", "in waves", "grouped")
 def grouped_workflow(batch: object) -> float:
     """Run the batch as one task per photo x model (pset_4.grouping) in one build; return seconds."""
     from pset_4.grouping import grouped_tasks
-    from pset_4.scheduling import SUCCEEDED, Scheduler, build
+    from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build
     from pset_4.workflow import Batch
 
     assert isinstance(batch, Batch)
     started = time.perf_counter()
-    result = build(grouped_tasks(batch), workers=1, scheduler=Scheduler(), log_level="CRITICAL")
+    result = build(grouped_tasks(batch), workers=1, scheduler=SchedulerAddress(), log_level="CRITICAL")
     elapsed = time.perf_counter() - started
     if result.status not in SUCCEEDED:
         sys.exit(f"grouped workflow failed: {result.summary_text}")

@@ -76,7 +76,7 @@ def install() -> None:
 
     import neural_style.image
     import pset_4.model_cache
-    import pset_4.task_threads
+    import pset_4.runtime.workers
     import pset_4.tasks.stylize
     from neural_style.stylizer import Stylizer
 
@@ -84,7 +84,7 @@ def install() -> None:
         return
     install.done = True  # type: ignore[attr-defined]
     _timed_start(luigi.worker.TaskProcess)
-    _timed_start(pset_4.task_threads.TaskThread)
+    _timed_start(pset_4.runtime.workers.TaskThread)
     original_run = luigi.worker.TaskProcess.run
 
     def run(self: Any) -> None:

@@ -27,7 +27,7 @@ from pset_4.batch_request import resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
 from pset_4.naming import check_length
-from pset_4.scheduling import SchedulerAddress, check_reachable
+from pset_4.runtime.scheduling import SchedulerAddress, check_reachable
 from pset_4.settings import (
     CACHE_ENV,
     IMAGES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pset_4.scheduling import SchedulerAddress, build
+from pset_4.runtime.scheduling import SchedulerAddress, build
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, resolve_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.workflow import Batch, BatchReport, run_batch

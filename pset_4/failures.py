@@ -5,10 +5,10 @@ that does not decode, a model that does not load, a clip that does not demux) fa
 machine and at every retry. Luigi would still try it again: the scheduler makes a failed task pending after
 ``retry_delay``, and a machine that joins the batch later asks for it again. So the attempt that fails
 records it on the remote, ``<remote>/failures/<the task's output path under the remote>.json`` (the input
-and the reason, written atomically), and this package's workers (:class:`pset_4.task_threads.ThreadedWorker`)
-never run a task whose failure the scheduler remembers and the remote has recorded: they report the
-recorded reason instead, and the scheduler stops offering the task. Every machine's report lists the input
-once, with the reason, and exits 4 (:mod:`pset_4.workflow`).
+and the reason, written atomically), and the workflow's workers (:mod:`pset_4.runtime.workers`, given
+:func:`final_reason`) never run a task whose failure the scheduler remembers and the remote has recorded:
+they report the recorded reason instead, and the scheduler stops offering the task. Every machine's report
+lists the input once, with the reason, and exits 4 (:mod:`pset_4.workflow`).
 
 Final for the batch, not for ever: a record counts only while the scheduler remembers the failure (the
 local scheduler: one build; ``luigid``: until it drops the task, ``remove_delay`` after the batch's last
@@ -33,7 +33,14 @@ from neural_style.errors import NeuralStyleError
 from pset_4.settings import resolve_settings
 from pset_4.tasks.data import RemoteInput
 
-__all__ = ["FAILURES", "InputFailure", "input_failure", "record_input_failure", "recorded_failure"]
+__all__ = [
+    "FAILURES",
+    "InputFailure",
+    "final_reason",
+    "input_failure",
+    "record_input_failure",
+    "recorded_failure",
+]
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +130,9 @@ def recorded_failure(task: luigi.Task) -> InputFailure | None:
     except Exception as err:  # unreadable (storage, a torn record): as if there were none, so the task runs
         log.debug("no usable failure record for %s: %s", task, err)
         return None
+
+
+def final_reason(task: luigi.Task) -> str | None:
+    """Return why ``task`` failed for good on an input, as recorded on the remote (None: no record)."""
+    failure = recorded_failure(task)
+    return None if failure is None else failure.reason

@@ -2,7 +2,7 @@
 
 One load of a multi-style model serves all its styles (:meth:`Stylizer.with_style` shares the session), so
 the cache is keyed by the model file (and version) and the thread cap only, never the style. With
-``--workers N`` the tasks run on threads of one process (:mod:`pset_4.task_threads`) and share each loaded
+``--workers N`` the tasks run on threads of one process (:mod:`pset_4.runtime.workers`) and share each loaded
 model (ONNX Runtime runs one session from several threads at once); the lock makes threads that ask for a
 model being loaded wait for that one load. The worker can :func:`preload` models before the build; task
 processes Luigi still forks (tasks with a timeout, ``force_multiprocessing``) inherit the loaded pages

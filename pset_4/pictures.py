@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
-# Task threads (pset_4.task_threads) share these caches: load the networks and encode a picture once.
+# Task threads (pset_4.runtime.workers) share these caches: load the networks and encode a picture once.
 _lock = threading.Lock()
 
 

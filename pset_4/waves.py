@@ -14,8 +14,7 @@ import dataclasses
 import logging
 from typing import Any
 
-import luigi.task_register
-
+from pset_4.runtime.registry import forget_task_instances
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ def run_in_waves(
     for number, wave in enumerate(planned, start=1):
         log.info("wave %d: %d photo(s)", number, len(wave.images))
         report = run_batch(wave, sheet=False, publish=publish, **options)
-        _forget_finished_tasks()
+        forget_task_instances()  # Luigi's cache would otherwise hold every task of the batch
         merged.ok = merged.ok and report.ok
         summaries.append(report.summary)
         merged.outputs += report.outputs
@@ -76,14 +75,3 @@ def run_in_waves(
         summaries.append(report.summary)
     merged.summary = "\n".join(summaries)
     return merged
-
-
-def _forget_finished_tasks() -> None:
-    """Drop Luigi's cached task instances, so memory and each later wave's cost stay one wave's.
-
-    Luigi keeps every task instance it ever made. A program that turned the cache off keeps it off
-    (clearing it would turn it back on).
-    """
-    register = luigi.task_register.Register
-    if getattr(register, "_Register__instance_cache", None) is not None:
-        register.clear_instance_cache()

@@ -15,11 +15,11 @@ from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
 from neural_style.color import check_strength
 from pset_4 import model_cache
-from pset_4.failures import InputFailure, recorded_failure
+from pset_4.failures import InputFailure, final_reason, recorded_failure
 from pset_4.inputs import remote_names
 from pset_4.naming import check_name, check_style
 from pset_4.progress import batch_progress
-from pset_4.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
+from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
 from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, resolve_settings
 from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
@@ -244,13 +244,15 @@ def run_batch(
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
         # Fetch and load the models once here, cores split between the workers: the task threads share
-        # them (pset_4.task_threads), and any task process Luigi forks inherits them (pset_4.model_cache).
+        # them (pset_4.runtime.workers), and any task process Luigi forks inherits them (pset_4.model_cache).
         threads = settings.engine_threads or model_cache.split_threads(workers)
         model_cache.preload(_fetch_models(stylize), threads=threads)
         if batch.videos():
             importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
     with batch_progress(pending):
-        outcome = run_tasks(wanted, workers=workers, scheduler=scheduler, log_level=log_level)
+        outcome = run_tasks(
+            wanted, workers=workers, scheduler=scheduler, log_level=log_level, final_failure=final_reason
+        )
     # Success is judged by the outputs, not the worker's own status: with a central scheduler another
     # worker may have done some of this batch.
     report = BatchReport(
@@ -297,7 +299,9 @@ def plan_videos(batch: Batch, *, workers: int, scheduler: SchedulerAddress, log_
     plans = [plan for plan in (VideoPlan(video=v) for v in batch.videos()) if not plan.complete()]
     if not plans:
         return {}
-    outcome = run_tasks(plans, workers=workers, scheduler=scheduler, log_level=log_level)
+    outcome = run_tasks(
+        plans, workers=workers, scheduler=scheduler, log_level=log_level, final_failure=final_reason
+    )
     return {
         plan.video: outcome.reasons.get(plan.task_id) or f"{plan.video} could not be planned"
         for plan in plans

@@ -10,8 +10,8 @@ from pathlib import Path
 import luigi
 import pytest
 
-from pset_4.interrupts import ctrl_c_latched, raise_if_interrupted
-from pset_4.scheduling import SchedulerAddress, run_tasks
+from pset_4.runtime.interrupts import ctrl_c_latched, raise_if_interrupted
+from pset_4.runtime.scheduling import SchedulerAddress, run_tasks
 
 
 @pytest.fixture

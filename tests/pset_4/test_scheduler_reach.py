@@ -19,7 +19,7 @@ import luigi.rpc
 import pytest
 
 from csci_utils.exit_codes import ExitCode
-from pset_4.scheduling import (
+from pset_4.runtime.scheduling import (
     RetryingRemoteScheduler,
     SchedulerAddress,
     SchedulerUnreachableError,

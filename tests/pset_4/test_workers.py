@@ -1,7 +1,7 @@
 """``--workers N`` on one machine: tasks on threads of the worker process, sharing one loaded model.
 
 Luigi's scheduler, worker loop and result queue are real; only where a task runs changes
-(pset_4.task_threads).
+(pset_4.runtime.workers).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import pytest
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from pset_4 import model_cache
 from pset_4.cli import main
-from pset_4.scheduling import SchedulerAddress, run_tasks
-from pset_4.task_threads import TaskThread
+from pset_4.runtime.scheduling import SchedulerAddress, run_tasks
+from pset_4.runtime.workers import TaskThread
 
 # Two tasks of a batch meet here: only tasks that run at the same time in this process can pass it.
 _meeting: list[threading.Barrier] = [threading.Barrier(2)]

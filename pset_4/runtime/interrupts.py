@@ -3,7 +3,7 @@
 Luigi runs a task's event callbacks (progress lines, success handlers) in the worker's own thread and, by
 design, returns quietly from ``trigger_event`` when one of them is interrupted. A Ctrl-C that lands there
 would vanish and the batch would carry on. Inside :func:`ctrl_c_latched` the SIGINT handler records the
-interrupt before raising it, and the worker (:class:`pset_4.task_threads.ThreadedWorker`) calls
+interrupt before raising it, and the worker (:class:`pset_4.runtime.workers.ThreadedWorker`) calls
 :func:`raise_if_interrupted` at each turn of its loop.
 """
 

@@ -3,9 +3,9 @@
 Luigi's stock worker forks one process per task when ``workers > 1``. Each fork copies the page tables of a
 parent that holds the loaded models, and each child faults in ONNX Runtime's arena again before its first
 pass, so on two cores two forked workers ran slower than one (docs/scaling.md). Here every task runs on a
-thread of this process instead: the model loaded once (:mod:`pset_4.model_cache`) serves every thread
-with its arena warm, and one task's downloads, decoding, encoding and publishing overlap another's network
-pass (ONNX Runtime, Pillow's codecs and file I/O release the GIL).
+thread of this process instead: the model loaded once (:mod:`pset_4.render`) serves every thread with its
+arena warm, and one task's downloads, decoding, encoding and publishing overlap another's network pass
+(ONNX Runtime, Pillow's codecs and file I/O release the GIL).
 
 Everything else is Luigi's own: the scheduler (local or luigid), the worker's loop, ``luigi.build``, the
 result queue, heartbeats, the summary. A :class:`TaskThread` offers what that loop asks of a task process
@@ -14,12 +14,11 @@ process, as with the stock worker: one with a timeout (``[worker] timeout`` or `
 that the timeout can end it however long an engine call takes, and every task when luigi.cfg says
 ``[worker] force_multiprocessing = true`` (crash isolation per task, at the old speed).
 
-The worker also never runs a task twice in one batch for an unusable input (:mod:`pset_4.failures`):
-a task whose failure the scheduler remembers and the remote has recorded is reported failed with the
-recorded reason instead of run, and a task that fails so is disabled in the scheduler, which would
-otherwise offer it again after ``retry_delay``.
-(Overrides Luigi's private ``_create_task_process``, ``_run_task``, ``_add_task``, ``_get_work`` and
-``_handle_next_task``; luigi is pinned in constraints.txt.)
+A worker given ``final_failure`` never runs a task twice in one batch for a failure that is final (an
+unusable input, :mod:`pset_4.failures`): a task whose failure the scheduler remembers and ``final_failure``
+explains is reported failed with that reason instead of run, and a task that fails so is disabled in the
+scheduler, which would otherwise offer it again after ``retry_delay``. The private hooks overridden here are
+listed in :mod:`pset_4.runtime`.
 """
 
 from __future__ import annotations
@@ -29,20 +28,23 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import luigi
 import luigi.worker
 from luigi.scheduler import DISABLED, FAILED
 
-from pset_4.failures import InputFailure, recorded_failure
-from pset_4.interrupts import raise_if_interrupted
+from pset_4.runtime.interrupts import raise_if_interrupted
 
 log = logging.getLogger(__name__)
 
 # How long terminate() waits for a task thread to reach its next Python statement (an engine call in
 # flight cannot be cut short; the longest one, a 1024 px photo on one thread, takes a few seconds).
 STOP_WAIT_S = 30.0
+
+FinalFailure = Callable[[luigi.Task], "str | None"]
+"""Why a task's failure is final for the batch (the reason to report), or None: it may be tried again."""
 
 
 class TaskThread(luigi.worker.ContextManagedTaskProcess):
@@ -108,8 +110,12 @@ class TaskThread(luigi.worker.ContextManagedTaskProcess):
 class ThreadedWorker(luigi.worker.Worker):
     """Luigi's worker with tasks on threads of this process (see the module docstring for when not).
 
-    It also stops at its next turn after a Ctrl-C that Luigi swallowed (:mod:`pset_4.interrupts`).
+    It also stops at its next turn after a Ctrl-C that Luigi swallowed (:mod:`pset_4.runtime.interrupts`).
     """
+
+    def __init__(self, *args: Any, final_failure: FinalFailure | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._final_reason = final_failure
 
     def _get_work(self) -> Any:
         raise_if_interrupted()
@@ -121,19 +127,19 @@ class ThreadedWorker(luigi.worker.Worker):
 
     def _run_task(self, task_id: str) -> None:
         task = self._scheduled_tasks.get(task_id)
-        failure = None
+        reason = None
         if task is not None and task_id not in self._running_tasks:
-            failure = self._final_failure(task)
-        if failure is None:
+            reason = self._failed_for_good(task)
+        if reason is None:
             super()._run_task(task_id)
             return
-        log.debug("not running %s again in this batch: %s", task, failure.reason)
+        log.debug("not running %s again in this batch: %s", task, reason)
         # What Luigi sends for a task that failed (Worker._handle_next_task), with the recorded reason.
         self._add_task(
             worker=self._id,
             task_id=task_id,
             status=FAILED,
-            expl=json.dumps(failure.reason),
+            expl=json.dumps(reason),
             resources=task.process_resources(),
             runnable=None,
             params=task.to_str_params(),
@@ -146,10 +152,10 @@ class ThreadedWorker(luigi.worker.Worker):
 
     def _add_task(self, *args: Any, **kwargs: Any) -> None:
         super()._add_task(*args, **kwargs)
-        if kwargs.get("status") != FAILED:
+        if kwargs.get("status") != FAILED or self._final_reason is None:
             return
         task = self._scheduled_tasks.get(kwargs["task_id"])
-        if task is None or recorded_failure(task) is None:
+        if task is None or self._final_reason(task) is None:
             return
         # A failed task is pending again after retry_delay; a disabled one only when a worker adds it anew
         # (a machine joining the batch), and that worker's _run_task reports the record instead.
@@ -162,13 +168,15 @@ class ThreadedWorker(luigi.worker.Worker):
             assistant=self._assistant,
         )
 
-    def _final_failure(self, task: luigi.Task) -> InputFailure | None:
-        """Return ``task``'s input failure if this batch had one: the scheduler and the remote both say so."""
+    def _failed_for_good(self, task: luigi.Task) -> str | None:
+        """Return why ``task`` failed for good in this batch (the scheduler and ``final_failure`` agree)."""
+        if self._final_reason is None:
+            return None
         try:
             error = self._scheduler.fetch_error(task.task_id).get("error")
         except Exception:  # a lost scheduler: the task runs, and fails or succeeds on its own
             return None
-        return recorded_failure(task) if error else None
+        return self._final_reason(task) if error else None
 
     def _create_task_process(self, task: luigi.Task) -> luigi.worker.TaskProcess:
         process = super()._create_task_process(task)
@@ -189,3 +197,40 @@ class ThreadedWorker(luigi.worker.Worker):
             check_complete_on_run=self._config.check_complete_on_run,
             task_completion_cache=self._task_completion_cache,
         )
+
+
+class SharingWorker(ThreadedWorker):
+    """A worker that waits while other workers run tasks it needs, then finishes the rest itself.
+
+    Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
+    on a shared batch could exit while the first still runs tasks it depends on; with ``keep_alive`` it would
+    instead wait forever behind a failed task. This one stays while some task it needs is running elsewhere,
+    and, when such a task stops running unfinished with no explanation (its worker died: the scheduler fails
+    it once the heartbeat stops), for ``handoff_wait_s`` more, so that it takes the task over once the
+    scheduler's ``retry_delay`` makes it pending again.
+    """
+
+    def __init__(self, *args: Any, handoff_wait_s: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handoff_wait_s = handoff_wait_s
+        self._running_elsewhere: set[str] = set()
+        self._wait_until = 0.0
+
+    def _keep_alive(self, get_work_response: Any) -> bool:
+        running = {str(info.get("task_id")) for info in get_work_response.running_tasks or []}
+        stopped = self._running_elsewhere - running
+        self._running_elsewhere = running
+        if any(self._orphaned(task_id) for task_id in stopped):
+            self._wait_until = time.monotonic() + self._handoff_wait_s
+        return bool(running) or time.monotonic() < self._wait_until
+
+    def _orphaned(self, task_id: str) -> bool:
+        """Whether ``task_id`` stopped running unfinished without an explanation (its worker died)."""
+        task = self._scheduled_tasks.get(task_id)
+        if task is None or task.complete():
+            return False
+        try:
+            error = self._scheduler.fetch_error(task_id).get("error")
+        except Exception:  # the scheduler is gone: nothing will hand the task over
+            return False
+        return not error

@@ -1,4 +1,10 @@
-"""Running tasks with Luigi: the scheduler in this process or a central luigid, and workers that share it."""
+"""Running tasks with Luigi: the scheduler in this process or a central luigid, and the workers it gets.
+
+:func:`run_tasks` is the one way the workflow runs a build: Luigi's ``luigi.build`` with our worker factory
+(:class:`~pset_4.runtime.workers.ThreadedWorker`; with luigid its subclass
+:class:`~pset_4.runtime.workers.SharingWorker`), Ctrl-C latched (:mod:`pset_4.runtime.interrupts`), and the
+scheduler's reason for each task that failed.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +26,8 @@ import luigi.scheduler
 import luigi.worker
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
-from pset_4.interrupts import ctrl_c_latched
-from pset_4.task_threads import ThreadedWorker
+from pset_4.runtime.interrupts import ctrl_c_latched
+from pset_4.runtime.workers import FinalFailure, SharingWorker, ThreadedWorker
 
 # How often a worker waiting on others asks the central scheduler for work (Luigi's default: 1-6 s).
 _POLL_S = 0.1
@@ -50,9 +56,6 @@ class SchedulerAddress:
             return {"local_scheduler": True}
         return {"scheduler_host": self.host, "scheduler_port": self.port}
 
-
-# The old name, kept importable; it read like luigi.scheduler.Scheduler.
-Scheduler = SchedulerAddress
 
 # A task id no batch has: asking luigid why it failed reads nothing and changes nothing there.
 _PROBE_TASK_ID = "pset_4-reachability-probe"
@@ -155,50 +158,12 @@ def _time_left(deadline: float) -> float:
     return left
 
 
-class SharingWorker(ThreadedWorker):
-    """A worker that waits while other workers run tasks it needs, then finishes the rest itself.
-
-    Luigi's stock worker quits as soon as the scheduler has nothing for it right now, so a second worker
-    on a shared batch could exit while the first still runs tasks it depends on; with ``keep_alive`` it would
-    instead wait forever behind a failed task. This one stays while some task it needs is running elsewhere,
-    and, when such a task stops running unfinished with no explanation (its worker died: the scheduler fails
-    it once the heartbeat stops), for ``handoff_wait_s`` more, so that it takes the task over once the
-    scheduler's ``retry_delay`` makes it pending again. (Overrides Luigi's private ``_keep_alive`` hook;
-    luigi is pinned in constraints.txt.)
-    """
-
-    def __init__(self, *args: Any, handoff_wait_s: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._handoff_wait_s = handoff_wait_s
-        self._running_elsewhere: set[str] = set()
-        self._wait_until = 0.0
-
-    def _keep_alive(self, get_work_response: Any) -> bool:
-        running = {str(info.get("task_id")) for info in get_work_response.running_tasks or []}
-        stopped = self._running_elsewhere - running
-        self._running_elsewhere = running
-        if any(self._orphaned(task_id) for task_id in stopped):
-            self._wait_until = time.monotonic() + self._handoff_wait_s
-        return bool(running) or time.monotonic() < self._wait_until
-
-    def _orphaned(self, task_id: str) -> bool:
-        """Whether ``task_id`` stopped running unfinished without an explanation (its worker died)."""
-        task = self._scheduled_tasks.get(task_id)
-        if task is None or task.complete():
-            return False
-        try:
-            error = self._scheduler.fetch_error(task_id).get("error")
-        except Exception:  # the scheduler is gone: nothing will hand the task over
-            return False
-        return not error
-
-
 class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
     """Luigi's client of luigid, trying a request again after seconds, not Luigi's 30 s.
 
     (Sets Luigi's private ``_rpc_retry_wait``, which ``RemoteScheduler.__init__`` reads from ``[core]
     rpc-retry-wait``: setting that option in luigi.cfg instead makes Luigi warn that ``[core]`` does not
-    consume it. luigi is pinned in constraints.txt.)
+    consume it.)
     """
 
     def __init__(self, url: str) -> None:
@@ -211,11 +176,12 @@ class _Factory:
     """Luigi's worker/scheduler factory: makes our workers and remembers the scheduler.
 
     Workers run their tasks on threads of this process (:class:`ThreadedWorker`); with luigid they are
-    :class:`SharingWorker`s.
+    :class:`SharingWorker`s. It stands in for Luigi's private ``luigi.interface._WorkerSchedulerFactory``.
     """
 
-    def __init__(self, *, central: bool) -> None:
+    def __init__(self, *, central: bool, final_failure: FinalFailure | None = None) -> None:
         self.central = central
+        self.final_failure = final_failure
         self.scheduler: Any = None
 
     def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
@@ -232,11 +198,17 @@ class _Factory:
         self, scheduler: Any, worker_processes: int, assistant: bool = False
     ) -> luigi.worker.Worker:
         if not self.central:
-            return ThreadedWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=assistant)
+            return ThreadedWorker(
+                scheduler=scheduler,
+                worker_processes=worker_processes,
+                assistant=assistant,
+                final_failure=self.final_failure,
+            )
         return SharingWorker(
             scheduler=scheduler,
             worker_processes=worker_processes,
             assistant=assistant,
+            final_failure=self.final_failure,
             wait_interval=_POLL_S,
             wait_jitter=_POLL_S,
             handoff_wait_s=handoff_wait_s(),
@@ -260,19 +232,25 @@ class BuildOutcome:
 
 
 def run_tasks(
-    tasks: Sequence[luigi.Task], *, workers: int, scheduler: SchedulerAddress, log_level: str
+    tasks: Sequence[luigi.Task],
+    *,
+    workers: int,
+    scheduler: SchedulerAddress,
+    log_level: str,
+    final_failure: FinalFailure | None = None,
 ) -> BuildOutcome:
     """Run ``tasks`` with Luigi; return its result and why each incomplete task failed (never raises for one).
 
     Reasons come from the scheduler, so a task another machine ran and failed under luigid is explained
-    here too (as is a forked worker process that died).
+    here too (as is a forked worker process that died). ``final_failure`` says which failures are final for
+    the batch (see :mod:`pset_4.runtime.workers`); without it Luigi may try a failed task again.
 
     :raises SchedulerUnreachableError: the central scheduler stopped answering (Luigi's tries ran out)
     """
     if workers < 1:
         msg = f"workers must be at least 1, got {workers}"
         raise ValueError(msg)
-    factory = _Factory(central=scheduler.central)
+    factory = _Factory(central=scheduler.central, final_failure=final_failure)
     try:
         with ctrl_c_latched():
             result = luigi.build(
