@@ -5,7 +5,7 @@ clean, but it is often another filesystem (a tmpfs ``/tmp``): there a rename fai
 degrades to copy-then-delete, which a crash can interrupt halfway. Writing beside the target keeps the
 publish step one atomic directory operation; the price is a hidden temp name in the target's folder while
 the write runs, left there if the process is killed outright (nothing runs at SIGKILL).
-:func:`remove_stale_temp_files` (or ``python -m csci_utils.io clean DIR --older-than 1h``) removes those.
+:func:`remove_stale_temp_files` (or the command ``csci-io clean DIR --older-than 1h``) removes those.
 
 The temp-name rule (:func:`sibling_temp_path`): ``<dir>/.<stem>-<16 hex digits><kept suffixes>``. The kept
 suffixes are the target's trailing suffixes, taken from the right while each is at most 32 bytes and
@@ -502,9 +502,3 @@ def atomic_write_bytes(
             msg = f"only {written} of {expected} bytes reached the disk (is it full?)"
             raise OSError(errno.ENOSPC, msg, os.fspath(target))
     return target
-
-
-if __name__ == "__main__":  # ``python -m csci_utils.io clean DIR --older-than 1h``
-    from csci_utils.io_cli import main
-
-    raise SystemExit(main())

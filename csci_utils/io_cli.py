@@ -1,8 +1,9 @@
-"""``python -m csci_utils.io clean DIR --older-than 1h``: remove temp files that killed writers left behind.
+"""``csci-io clean DIR --older-than 1h``: remove temp files that killed writers left behind.
 
-Prints each removed path, one a line. Exit codes (``csci_utils.exit_codes``): 0 done (also when nothing was
-stale); 2 bad command line (e.g. ``--older-than 1w``); 3 ``DIR`` does not exist or is not a directory;
-1 a removal failed while running; 130 interrupted.
+The installed script ``csci-io`` (also ``python -m csci_utils.io_cli``). Prints each removed path, one a
+line. Exit codes (``csci_utils.exit_codes``): 0 done (also when nothing was stale); 2 bad command line
+(e.g. ``--older-than 1w``); 3 ``DIR`` does not exist or is not a directory; 1 a removal failed while
+running; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from csci_utils.io import remove_stale_temp_files
 
 __all__ = ["build_parser", "main", "parse_duration"]
 
+_PROG = "csci-io"
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")
 
@@ -33,8 +35,8 @@ def parse_duration(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the command line parser of ``python -m csci_utils.io``."""
-    parser = argparse.ArgumentParser(prog="python -m csci_utils.io", description=__doc__.splitlines()[0])
+    """Return the command line parser of ``csci-io``."""
+    parser = argparse.ArgumentParser(prog=_PROG, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     clean = commands.add_parser("clean", help="remove our stale hidden temp files under DIR")
     clean.add_argument("directory", type=Path, metavar="DIR")
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: object, code: ExitCode) -> int:
-    print(f"csci_utils.io: error: {message}", file=sys.stderr)
+    print(f"{_PROG}: error: {message}", file=sys.stderr)
     return int(code)
 
 
@@ -70,3 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in removed:
         print(path)
     return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

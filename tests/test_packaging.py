@@ -57,3 +57,8 @@ def test_torchvision_is_never_installed(pins):
 def test_installed_versions_match_the_pins(pins):
     for name in ("pandas", "pyarrow", "luigi", "boto3", "moto", "onnxruntime", "fastexcel"):
         assert importlib.metadata.version(name) == pins[name], name
+
+
+def test_the_installed_console_scripts_are_the_declared_ones(project):
+    installed = importlib.metadata.distribution(project["name"]).entry_points.select(group="console_scripts")
+    assert {script.name: script.value for script in installed} == project["scripts"]

@@ -6,6 +6,7 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import time
 from pathlib import Path
@@ -1002,9 +1003,14 @@ def test_clean_command_with_a_bad_age_exits_usage(tmp_path, age):
 
 
 @pytest.mark.slow
-def test_clean_command_runs_as_a_module(tmp_path):
+@pytest.mark.parametrize(
+    "program",
+    [[str(Path(sysconfig.get_path("scripts")) / "csci-io")], [sys.executable, "-m", "csci_utils.io_cli"]],
+    ids=["installed-script", "module"],
+)
+def test_clean_command_runs_as_the_installed_script_and_as_a_module(tmp_path, program):
     old = stale_temp(tmp_path, "a.txt")
-    command = [sys.executable, "-m", "csci_utils.io", "clean", str(tmp_path), "--older-than", "30m"]
+    command = [*program, "clean", str(tmp_path), "--older-than", "30m"]
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{old}\n", "")
 
