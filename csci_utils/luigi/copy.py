@@ -15,8 +15,8 @@ import posixpath
 import shutil
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,6 +112,31 @@ def _open_source(source: FileSystemTarget) -> Iterator[IO[bytes]]:
         yield f
 
 
+def _stream(
+    source: FileSystemTarget,
+    destination: FileSystemTarget,
+    open_destination: Callable[[], AbstractContextManager[IO[bytes]]],
+    part_size: int,
+    show: bool | None,
+) -> int:
+    """Stream the source's bytes into ``open_destination()``; return the size, checked against a local source.
+
+    The destination is opened only once the source is open, so a source that cannot be read leaves no
+    temp file behind.
+    """
+    expected = _local_size(source)
+    with (
+        progress(f"copy {_name(source)}", expected, show) as callback,
+        _open_source(source) as raw,
+        open_destination() as out,
+    ):
+        reader = _CountingReader(raw, callback)
+        shutil.copyfileobj(reader, out, part_size)
+        if expected is not None and reader.count != expected:
+            raise _size_mismatch(destination.path, expected, reader.count)
+    return reader.count
+
+
 def _to_local(source: FileSystemTarget, destination: LocalTarget, part_size: int, show: bool | None) -> int:
     """Copy into a local file through a hidden sibling temp file that is renamed into place on success."""
     destination.makedirs()
@@ -132,17 +157,9 @@ def _to_local(source: FileSystemTarget, destination: LocalTarget, part_size: int
                 raise _size_mismatch(destination.path, size, written)
             check_download(source, out.tmp_path, size, etag)
         return written
-    expected = _local_size(source)
-    with (
-        progress(f"copy {_name(source)}", expected, show) as callback,
-        _open_source(source) as raw,
-        suffix_preserving_atomic_file(destination.path) as out,
-    ):
-        reader = _CountingReader(raw, callback)
-        shutil.copyfileobj(reader, out, part_size)
-        if expected is not None and reader.count != expected:
-            raise _size_mismatch(destination.path, expected, reader.count)
-    return reader.count
+    return _stream(
+        source, destination, lambda: suffix_preserving_atomic_file(destination.path), part_size, show
+    )
 
 
 def _upload(
@@ -203,17 +220,7 @@ def _to_other(
     source: FileSystemTarget, destination: FileSystemTarget, part_size: int, show: bool | None
 ) -> int:
     """Copy into any other luigi target through its own atomic ``open('w')``."""
-    expected = _local_size(source)
-    with (
-        progress(f"copy {_name(source)}", expected, show) as callback,
-        _open_source(source) as raw,
-        destination.open("w") as out,
-    ):
-        reader = _CountingReader(raw, callback)
-        shutil.copyfileobj(reader, out, part_size)
-        if expected is not None and reader.count != expected:
-            raise _size_mismatch(destination.path, expected, reader.count)
-    return reader.count
+    return _stream(source, destination, lambda: destination.open("w"), part_size, show)
 
 
 def copy_target(
