@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pset_4.inputs import BadInputError, resolve_models, resolve_names
-from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, IMAGES, STYLE_IMAGES, resolve_settings
+from pset_4.settings import (
+    DEFAULT_IMAGE,
+    DEFAULT_MODEL,
+    IMAGES,
+    STYLE_IMAGES,
+    WorkflowSettings,
+    current_settings,
+)
 from pset_4.workflow import Batch
 
 __all__ = ["resolve_batch"]
@@ -27,14 +34,17 @@ def resolve_batch(
     style_images: Sequence[str] = (),
     strength: float = 1.0,
     preserve_color: bool = False,
+    settings: WorkflowSettings | None = None,
 ) -> Batch:
-    """Return the batch for these values, resolved against the configured remote (see the module doc).
+    """Return the batch for these values, resolved against the remote of ``settings`` (see the module doc).
+
+    ``settings`` default to those resolved now (:func:`pset_4.settings.current_settings`).
 
     :raises FileNotFoundError: a glob matches nothing, a local path is missing (the message lists the remote)
     :raises ValueError: an unsafe name, a malformed style, a strength outside [0, 1]
     :raises pset_4.inputs.BadInputError: every photo, or every model and style picture, given was unusable
     """
-    settings = resolve_settings()
+    settings = settings or current_settings()
     photos = resolve_names(
         images if images or all_images else [DEFAULT_IMAGE], IMAGES, settings, what="image", every=all_images
     )

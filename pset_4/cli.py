@@ -28,15 +28,7 @@ from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
 from pset_4.naming import check_length
 from pset_4.runtime.scheduling import SchedulerAddress, check_reachable
-from pset_4.settings import (
-    CACHE_ENV,
-    IMAGES,
-    REMOTE_ENV,
-    WorkflowSettings,
-    configured,
-    threads_per_worker,
-)
-from pset_4.tasks.video import video_configured
+from pset_4.settings import CACHE_ENV, IMAGES, REMOTE_ENV, WorkflowSettings, configured
 from pset_4.waves import run_in_waves
 from pset_4.workflow import BatchReport
 
@@ -160,13 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.scheduler_host or "localhost", port=args.scheduler_port or 8082
         )
     try:
-        with configured(remote_root=args.remote, cache_root=args.cache) as settings:
-            threads = None
-            if args.workers > 1 and settings.engine_threads is None:
-                # Worker processes on one machine share its cores: each engine oversubscribing them is slower.
-                threads = threads_per_worker(args.workers)
-            with configured(engine_threads=threads) as settings, video_configured(max_size=args.max_size):
-                return _run(args, scheduler, settings)
+        # The run's settings, resolved once: the batch and every task of it read these.
+        with configured(remote_root=args.remote, cache_root=args.cache, max_size=args.max_size) as settings:
+            return _run(args, scheduler, settings)
     except ValueError as err:  # a malformed setting ([pset_4] engine_threads, [pset_4_video], ...)
         print(f"pset_4: error: {err}", file=sys.stderr)
         return ExitCode.CONFIGURATION
@@ -179,6 +167,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
         "scheduler": scheduler,
         "fetch": args.fetch,
         "log_level": "INFO" if args.verbose else "CRITICAL",
+        "settings": settings,
     }
     try:
         _check_roots(settings, demo=args.demo)
@@ -194,6 +183,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
                 style_images=args.style_images or (),
                 strength=args.strength,
                 preserve_color=args.preserve_color,
+                settings=settings,
             )
             report = run_in_waves(
                 batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from pset_4.runtime.scheduling import SchedulerAddress, build
-from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, resolve_settings
+from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, WorkflowSettings, current_settings, run_settings
 from pset_4.tasks.data import UploadImage, UploadModel
 from pset_4.workflow import Batch, BatchReport, run_batch
 
@@ -25,7 +25,7 @@ def demo_sources() -> tuple[Path, Path]:
     if not image.is_file():
         msg = f"matplotlib's sample photo is missing ({image}); reinstall matplotlib (the 'demo' extra)"
         raise FileNotFoundError(msg)
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     return image, multistyle_model_path()
 
@@ -36,25 +36,32 @@ def run_demo(
     scheduler: SchedulerAddress | None = None,
     log_level: str = "WARNING",
     fetch: bool = False,
+    settings: WorkflowSettings | None = None,
 ) -> BatchReport:
-    """Upload the demo photo and model if the remote lacks them; stylize the photo in a few styles."""
+    """Upload the demo photo and model if the remote lacks them; stylize the photo in a few styles.
+
+    Seeding and the batch run with the same ``settings`` (default: resolved once, now).
+    """
+    settings = settings or current_settings()
     image, model = demo_sources()
     seed = [
         UploadImage(image=DEMO_IMAGE, source=str(image)),
         UploadModel(model=DEMO_MODEL, source=str(model)),
     ]
-    # Seeding reads this machine's files: it runs with this machine's own scheduler.
-    result = build(seed, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
-    if not all(task.complete() for task in seed):
-        return BatchReport(
-            ok=False, summary=result.summary_text, failed=[str(t) for t in seed if not t.complete()]
-        )
-    remote = resolve_settings().remote_root
+    with run_settings(settings):
+        # Seeding reads this machine's files: it runs with this machine's own scheduler.
+        result = build(seed, workers=1, scheduler=SchedulerAddress(), log_level=log_level)
+        if not all(task.complete() for task in seed):
+            return BatchReport(
+                ok=False, summary=result.summary_text, failed=[str(t) for t in seed if not t.complete()]
+            )
     log.info(
         "remote %s has %s and %s (uploaded from installed packages if it lacked them)",
-        remote,
+        settings.remote_root,
         DEMO_IMAGE,
         DEMO_MODEL,
     )
     batch = Batch(images=[DEMO_IMAGE], models=[DEMO_MODEL], styles=DEMO_STYLES)
-    return run_batch(batch, workers=workers, scheduler=scheduler, fetch=fetch, log_level=log_level)
+    return run_batch(
+        batch, workers=workers, scheduler=scheduler, fetch=fetch, log_level=log_level, settings=settings
+    )

@@ -30,7 +30,7 @@ from luigi.target import FileSystemTarget
 
 from csci_utils.luigi.storage import join, target_for
 from neural_style.errors import NeuralStyleError
-from pset_4.settings import resolve_settings
+from pset_4.settings import current_settings
 from pset_4.tasks.data import RemoteInput
 
 __all__ = [
@@ -90,7 +90,7 @@ def record_location(task: luigi.Task) -> FileSystemTarget | None:
     if len(outputs) != 1:
         return None
     path = str(outputs[0].path)
-    settings = resolve_settings()
+    settings = current_settings()
     for root in (settings.remote_root, settings.cache_root):
         marker = join(root, FAILURES)
         prefix = str(target_for(marker).path)[: -len(FAILURES)]  # the root as its targets spell it

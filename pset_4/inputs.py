@@ -31,7 +31,7 @@ from csci_utils.luigi.storage import join, list_names, object_version, target_fo
 from neural_style.errors import NeuralStyleError
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_length, check_name
-from pset_4.settings import MODELS, WorkflowSettings, threads_per_worker
+from pset_4.settings import MODELS, WorkflowSettings, machine_cores
 from pset_4.tasks.video import VIDEO_SUFFIXES, is_video
 
 __all__ = [
@@ -192,7 +192,7 @@ def _problems(files: Sequence[Path], what: str) -> list[str | None]:
     if len(files) < 2:
         return [input_problem(file, what) for file in files]
     # Pillow's and FFmpeg's decoders release the GIL, so threads decode a folder side by side.
-    with ThreadPoolExecutor(min(_MAX_CHECKS_AT_ONCE, threads_per_worker(1))) as pool:
+    with ThreadPoolExecutor(min(_MAX_CHECKS_AT_ONCE, machine_cores())) as pool:
         return list(pool.map(lambda file: input_problem(file, what), files))
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pset_4.settings import resolve_settings, threads_per_worker
+from pset_4.settings import current_settings
 
 if TYPE_CHECKING:
     from neural_style.stylizer import Stylizer
@@ -41,9 +41,6 @@ class _Loaded:
 
 _models: dict[tuple[Path, int | None], _Loaded] = {}
 _lock = threading.Lock()
-# The cap :func:`preload` chose for this process and the task processes forked from it, used where the
-# settings set none, so that workers loading a model themselves (first run) split the cores too.
-_default_threads: list[int | None] = [None]
 
 
 def stylize_into(
@@ -64,7 +61,7 @@ def stylize_into(
     from neural_style.color import with_color
     from neural_style.image import load_image, save_image
 
-    threads = resolve_settings().engine_threads or _default_threads[0]
+    threads = current_settings().engine_threads
     stylizer = with_color(
         cached_model(model, threads=threads).with_style(style), strength=strength, keep_color=preserve_color
     )
@@ -105,7 +102,6 @@ def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) ->
     pages copy-on-write) then find the model loaded. Missing files are skipped (a first run downloads them
     later; its tasks then load them once, with the same cap).
     """
-    _default_threads[0] = threads
     count = 0
     for model in models:
         if Path(model).is_file():
@@ -114,16 +110,10 @@ def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) ->
     return count
 
 
-def split_threads(workers: int, cores: int | None = None) -> int:
-    """Return the engine threads each of ``workers`` concurrent tasks gets: together they fill the cores."""
-    return threads_per_worker(workers, cores)
-
-
 def clear() -> None:
     """Forget every loaded model (tests; a long-lived process that wants the memory back)."""
     with _lock:
         _models.clear()
-        _default_threads[0] = None
 
 
 def _stamp(path: Path) -> tuple[int, int]:

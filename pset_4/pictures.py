@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pset_4.settings import resolve_settings
+from pset_4.settings import current_settings
 
 if TYPE_CHECKING:
     from neural_style.arbitrary import ArbitraryStyle
@@ -41,7 +41,7 @@ def stylize_with_picture_into(
     from neural_style.color import with_color
     from neural_style.image import load_image, save_image
 
-    threads = resolve_settings().engine_threads
+    threads = current_settings().engine_threads
     picture = Path(style_image)
     with _lock:
         stylizer = _encoded_picture(picture, _stamp(picture), float(strength), threads)

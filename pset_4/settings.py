@@ -1,8 +1,17 @@
-"""Where the workflow keeps its data, configured the Luigi way: luigi.cfg ``[pset_4]``, environment, CLI.
+"""The workflow's settings, the Luigi way, resolved once per run into one frozen object.
 
-One :class:`Pset4Config` (a ``luigi.Config``) holds the ``[pset_4]`` options. Precedence: a value the command
-line sets for its run (:func:`configured`) > ``$PSET4_*`` (read into Luigi's configuration once, when the
-configuration is first resolved) > luigi.cfg > the built-in default. Worker processes Luigi forks inherit it.
+Two sections of Luigi's configuration, each a ``luigi.Config``: ``[pset_4]`` (:class:`Pset4Config`: the roots,
+the engine's threads, the wait for a central scheduler) and ``[pset_4_video]`` (:class:`VideoConfig`: what
+every machine stylizing a batch's videos must share). For each option: a value the program sets for a block
+(:func:`configured`; the command line's ``--remote``, ``--cache``, ``--max-size``) or Luigi's own command-line
+flag (``--pset-4-remote-root``) > ``$PSET4_*`` > luigi.cfg > the built-in default.
+
+A run (:func:`pset_4.workflow.run_batch`, the waves, the demo) resolves them once (:func:`resolve_settings`)
+into a :class:`WorkflowSettings` and installs it for its duration (:func:`run_settings`): its tasks, on the
+worker's threads or in the processes Luigi forks from it, read that one object (:func:`current_settings`).
+Every run resolves afresh, so a program that changes its environment or configuration between two runs
+gets each run's own settings. Outside a run (``luigi --module pset_4.tasks.stylize ...``) every read
+resolves them anew.
 """
 
 from __future__ import annotations
@@ -10,12 +19,24 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import luigi
 import luigi.configuration
 
+from neural_style.video.defaults import (
+    DEFAULT_CRF,
+    DEFAULT_FLOW_SIDE,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_OVERLAP,
+    DEFAULT_SEGMENT_SECONDS,
+    X264_PRESET,
+)
+from pset_4.runtime.registry import command_line_value
+
 SECTION = "pset_4"
+VIDEO_SECTION = "pset_4_video"
 REMOTE_ENV = "PSET4_REMOTE_ROOT"
 CACHE_ENV = "PSET4_CACHE_ROOT"
 THREADS_ENV = "PSET4_ENGINE_THREADS"
@@ -23,6 +44,8 @@ DEFAULT_REMOTE = "data/remote"
 DEFAULT_CACHE = "data"
 # Seconds a run waits for a central scheduler to answer before it gives up (luigid's own RPC timeout is 10 s).
 DEFAULT_SCHEDULER_TIMEOUT = 10.0
+# The smallest long side a video's frames may be shrunk to.
+MIN_MAX_SIZE = 16
 
 # Which environment variable overrides which [pset_4] option.
 ENVIRONMENT = {"remote_root": REMOTE_ENV, "cache_root": CACHE_ENV, "engine_threads": THREADS_ENV}
@@ -38,16 +61,22 @@ STYLE_IMAGES = "style_images"
 STYLIZED = "stylized"
 CONTACT_SHEETS = "contact_sheets"
 
-_environment_read = False
 
+class _Section:
+    """A ``luigi.Config`` whose options live in the section :attr:`section` names."""
 
-class Pset4Config(luigi.Config):
-    """The ``[pset_4]`` section of Luigi's configuration."""
+    section: ClassVar[str]
 
     @classmethod
     def get_task_family(cls) -> str:
-        """Read the ``[pset_4]`` section (Luigi names a Config's section after its family)."""
-        return SECTION
+        """Return the section's name (Luigi reads a Config's options from the section named after it)."""
+        return cls.section
+
+
+class Pset4Config(_Section, luigi.Config):
+    """The ``[pset_4]`` section of Luigi's configuration."""
+
+    section = SECTION
 
     remote_root = luigi.Parameter(
         default=DEFAULT_REMOTE, description="folder, file:// URL or s3://bucket/prefix: the source of truth"
@@ -62,67 +91,131 @@ class Pset4Config(luigi.Config):
     )
 
 
+class VideoConfig(_Section, luigi.Config):
+    """The ``[pset_4_video]`` section: options that every machine stylizing one batch must share."""
+
+    section = VIDEO_SECTION
+
+    max_size = luigi.IntParameter(
+        default=DEFAULT_MAX_SIZE, description="frames whose long side is larger are shrunk to it"
+    )
+    segment_seconds = luigi.FloatParameter(
+        default=DEFAULT_SEGMENT_SECONDS, description="shortest segment (segments start at keyframes)"
+    )
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """What a stylized video depends on besides its inputs: part of every video output's versioned name."""
+
+    max_size: int = DEFAULT_MAX_SIZE
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+
+    def options(self) -> dict[str, Any]:
+        """Return every option a stylized video depends on, by name (its output names hash them)."""
+        return {
+            "max_size": self.max_size,
+            "segment_seconds": self.segment_seconds,
+            "overlap": DEFAULT_OVERLAP,
+            "crf": DEFAULT_CRF,
+            "stabilize": True,
+            # Not settable, but they change the pixels: a new engine makes new names, never mixed parts.
+            "flow_side": DEFAULT_FLOW_SIDE,
+            "x264_preset": X264_PRESET,
+        }
+
+
 @dataclass(frozen=True)
 class WorkflowSettings:
-    """The two roots every task resolves its locations against, and the engine's thread cap.
+    """Everything a run's tasks read: the roots, the engine's thread cap, the scheduler wait, video options.
 
     ``remote_root`` is a folder path, ``file://`` URL or ``s3://bucket/prefix``; ``cache_root`` is a local
-    folder. Both hold ``images/``, ``saved_models/`` and ``stylized/``. ``scheduler_connect_timeout`` bounds
-    the wait for a central scheduler's first answer, in seconds.
+    folder. Both hold ``images/``, ``saved_models/`` and ``stylized/``. ``engine_threads`` caps the threads of
+    each engine call (None: the engine takes every core). ``scheduler_connect_timeout`` bounds the wait for a
+    central scheduler's first answer, in seconds.
     """
 
     remote_root: str
     cache_root: str
     engine_threads: int | None = None
     scheduler_connect_timeout: float = DEFAULT_SCHEDULER_TIMEOUT
+    video: VideoSettings = field(default_factory=VideoSettings)
+
+    def for_workers(self, workers: int) -> WorkflowSettings:
+        """Return these settings for ``workers`` tasks at once on this machine: they share its cores.
+
+        Each engine call then gets :func:`threads_per_worker` threads, unless ``engine_threads`` is set.
+        """
+        if workers <= 1 or self.engine_threads is not None:
+            return self
+        return replace(self, engine_threads=threads_per_worker(workers))
+
+
+def machine_cores() -> int:
+    """Return the cores this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
-    """Return how many engine threads each of ``workers`` processes on this machine should use."""
-    available = cores if cores is not None else len(os.sched_getaffinity(0))
+    """Return the engine threads each of ``workers`` concurrent tasks gets: together they fill the cores.
+
+    The one rule that splits a machine's cores between workers: each engine oversubscribing them is slower.
+    """
+    available = cores if cores is not None else machine_cores()
     return max(1, available // max(1, workers))
 
 
-def read_environment(environ: Mapping[str, str] | None = None) -> None:
-    """Copy ``$PSET4_*`` into Luigi's configuration, once per process (later calls do nothing)."""
-    global _environment_read  # the configuration is process-wide, and so is this flag
-    if _environment_read:
-        return
-    env = os.environ if environ is None else environ
-    for option, variable in ENVIRONMENT.items():
-        if env.get(variable):
-            _set(option, env[variable])
-    _environment_read = True
-
-
-def _set(option: str, value: str) -> None:
-    """Set ``[pset_4] option`` in Luigi's configuration, making the section if luigi.cfg has none."""
-    config = luigi.configuration.get_config()
-    if not config.has_section(SECTION):
-        config.add_section(SECTION)
-    config.set(SECTION, option, value)
+# The options the program set for a block (configured): above the environment, as a command line's flags.
+_set_by_program: set[str] = set()
+# The settings of the runs in progress in this process, the innermost last (run_settings).
+_runs: list[WorkflowSettings] = []
+_SECTIONS = {
+    "remote_root": SECTION,
+    "cache_root": SECTION,
+    "engine_threads": SECTION,
+    "max_size": VIDEO_SECTION,
+    "segment_seconds": VIDEO_SECTION,
+}
 
 
 @contextmanager
 def configured(
-    *, remote_root: str | None = None, cache_root: str | None = None, engine_threads: int | None = None
+    *,
+    remote_root: str | None = None,
+    cache_root: str | None = None,
+    engine_threads: int | None = None,
+    max_size: int | None = None,
+    segment_seconds: float | None = None,
 ) -> Iterator[WorkflowSettings]:
-    """Set the given ``[pset_4]`` options for the block (a command line's overrides); restore them after."""
-    read_environment()
+    """Set the given options in Luigi's configuration for the block (a command line's); restore them after.
+
+    They take precedence over ``$PSET4_*``. Yields the settings resolved with them (ValueError for a bad one).
+    """
     config = luigi.configuration.get_config()
-    wanted = {"remote_root": remote_root, "cache_root": cache_root, "engine_threads": engine_threads}
-    before = {k: config.get(SECTION, k, None) for k, v in wanted.items() if v is not None}
+    wanted = {
+        "remote_root": remote_root,
+        "cache_root": cache_root,
+        "engine_threads": engine_threads,
+        "max_size": max_size,
+        "segment_seconds": segment_seconds,
+    }
+    given = {option: str(value) for option, value in wanted.items() if value is not None}
+    before = {option: config.get(_SECTIONS[option], option, None) for option in given}
+    set_before = set(_set_by_program)
     try:
-        for option, value in wanted.items():
-            if value is not None:
-                _set(option, str(value))
+        for option, value in given.items():
+            if not config.has_section(_SECTIONS[option]):
+                config.add_section(_SECTIONS[option])
+            config.set(_SECTIONS[option], option, value)
+        _set_by_program.update(given)
         yield resolve_settings()
     finally:
+        _set_by_program.intersection_update(set_before)
         for option, value in before.items():
             if value is None:
-                config.remove_option(SECTION, option)
+                config.remove_option(_SECTIONS[option], option)
             else:
-                config.set(SECTION, option, value)
+                config.set(_SECTIONS[option], option, value)
 
 
 def resolve_settings(
@@ -131,56 +224,48 @@ def resolve_settings(
     cache_root: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> WorkflowSettings:
-    """Return the settings: explicit argument > ``environ`` (if given) > Luigi's ``[pset_4]`` > default.
+    """Return the settings now: explicit argument > the precedence of the module docstring.
 
-    The default remote is a local folder so the workflow runs offline with no account; pointing
-    ``remote_root`` at ``s3://bucket/prefix`` is the only change needed to run on S3. ``engine_threads``
-    caps the threads each stylizing process uses; unset, the engine takes every core.
+    ``environ`` stands in for ``os.environ``. The default remote is a local folder so the workflow runs
+    offline with no account; pointing ``remote_root`` at ``s3://bucket/prefix`` is the only change needed to
+    run on S3.
 
-    :raises ValueError: ``engine_threads`` is not a whole number >= 1 (the message names the setting)
+    :raises ValueError: a setting is malformed (the message names it)
     """
-    read_environment()
-    if remote_root is None and cache_root is None and environ is None:
-        return _from_configuration()
-    return _resolve(Pset4Config(), remote_root, cache_root, {} if environ is None else environ)
-
-
-# Settings by the configuration they were read from: tasks ask for them dozens of times per pair, and
-# building the luigi.Config each time was a third of the workflow's own cost per pair.
-_resolved: dict[tuple[object, ...], WorkflowSettings] = {}
-_RESOLVED_KEPT = 32
-
-
-def _from_configuration() -> WorkflowSettings:
-    """Return the settings Luigi's configuration gives now, read again only when what it holds changed."""
-    from luigi.cmdline_parser import CmdlineParser
-
-    config = luigi.configuration.get_config()
-    section = tuple(config.items(SECTION)) if config.has_section(SECTION) else ()
-    # `luigi --module ...` can also set [pset_4] values as command-line flags, held by its parser.
-    key = (id(config), section, CmdlineParser.get_instance())
-    settings = _resolved.get(key)
-    if settings is None:
-        settings = _resolve(Pset4Config(), None, None, {})
-        if len(_resolved) >= _RESOLVED_KEPT:
-            _resolved.clear()
-        _resolved[key] = settings
-    return settings
-
-
-def _resolve(
-    config: Pset4Config, remote_root: str | None, cache_root: str | None, env: Mapping[str, str]
-) -> WorkflowSettings:
-    """Combine explicit values, ``env`` and the ``[pset_4]`` section into settings (see resolve_settings)."""
-    remote = remote_root or env.get(REMOTE_ENV) or config.remote_root or DEFAULT_REMOTE
-    cache = cache_root or env.get(CACHE_ENV) or config.cache_root or DEFAULT_CACHE
-    threads_text = str(env.get(THREADS_ENV) or config.engine_threads or "").strip()
+    env = os.environ if environ is None else environ
+    config = Pset4Config()
+    remote = remote_root or _option(config, "remote_root", env) or DEFAULT_REMOTE
+    cache = cache_root or _option(config, "cache_root", env) or DEFAULT_CACHE
     return WorkflowSettings(
-        remote_root=str(remote).rstrip("/") or "/",
-        cache_root=str(cache),
-        engine_threads=_threads(threads_text),
+        remote_root=remote.rstrip("/") or "/",
+        cache_root=cache,
+        engine_threads=_threads(_option(config, "engine_threads", env).strip()),
         scheduler_connect_timeout=_seconds(str(config.scheduler_connect_timeout).strip()),
+        video=_video(VideoConfig()),
     )
+
+
+def current_settings() -> WorkflowSettings:
+    """Return the settings of the run in progress (what its tasks read); outside a run, resolve them now."""
+    return _runs[-1] if _runs else resolve_settings()
+
+
+@contextmanager
+def run_settings(settings: WorkflowSettings) -> Iterator[WorkflowSettings]:
+    """Make ``settings`` what :func:`current_settings` returns while the block runs (a run's tasks)."""
+    _runs.append(settings)
+    try:
+        yield settings
+    finally:
+        _runs.pop()
+
+
+def _option(config: Pset4Config, option: str, env: Mapping[str, str]) -> str:
+    """Return ``[pset_4] option``: the program's or Luigi's flag > ``env`` > luigi.cfg > default."""
+    value = str(getattr(config, option) or "")
+    if option in _set_by_program or command_line_value(SECTION, option) is not None:
+        return value
+    return env.get(ENVIRONMENT[option]) or value
 
 
 def _threads(text: str) -> int | None:
@@ -207,3 +292,15 @@ def _seconds(text: str) -> float:
         msg = f"[{SECTION}] scheduler_connect_timeout must be a number of seconds > 0, got {text!r}"
         raise ValueError(msg)
     return seconds
+
+
+def _video(config: VideoConfig) -> VideoSettings:
+    """Return the ``[pset_4_video]`` options, checked (ValueError names the setting)."""
+    if config.max_size < MIN_MAX_SIZE:
+        wanted = f"at least {MIN_MAX_SIZE} pixels"
+        msg = f"--max-size / [{VIDEO_SECTION}] max_size must be {wanted}, got {config.max_size}"
+        raise ValueError(msg)
+    if not config.segment_seconds > 0:
+        msg = f"[{VIDEO_SECTION}] segment_seconds must be positive, got {config.segment_seconds}"
+        raise ValueError(msg)
+    return VideoSettings(max_size=int(config.max_size), segment_seconds=float(config.segment_seconds))

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from pset_4.runtime.registry import forget_task_instances
+from pset_4.settings import WorkflowSettings, current_settings
 from pset_4.workflow import Batch, BatchReport, run_batch
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,21 @@ def waves(batch: Batch, wave_pairs: int = WAVE_PAIRS) -> list[Batch]:
 
 
 def run_in_waves(
-    batch: Batch, *, wave_pairs: int = WAVE_PAIRS, sheet: bool = True, publish: bool = True, **options: Any
+    batch: Batch,
+    *,
+    wave_pairs: int = WAVE_PAIRS,
+    sheet: bool = True,
+    publish: bool = True,
+    settings: WorkflowSettings | None = None,
+    **options: Any,
 ) -> BatchReport:
     """Run ``batch`` wave after wave with :func:`run_batch` (same options); return one report for it all.
 
     A failed pair does not stop later waves; the report lists every failure and ``ok`` is False then.
     The contact sheet, if wanted, is drawn once at the end for the whole batch, when every pair is done.
+    Every wave runs with the same ``settings`` (default: resolved once, now).
     """
+    options["settings"] = settings or current_settings()
     planned = waves(batch, wave_pairs)
     if len(planned) == 1:
         return run_batch(batch, sheet=sheet, publish=publish, **options)

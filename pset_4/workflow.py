@@ -20,7 +20,7 @@ from pset_4.inputs import remote_names
 from pset_4.naming import check_name, check_style
 from pset_4.progress import batch_progress
 from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
-from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, resolve_settings
+from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, current_settings, run_settings
 from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
@@ -208,21 +208,48 @@ def run_batch(
     sheet: bool = True,
     fetch: bool = False,
     log_level: str = "WARNING",
+    settings: WorkflowSettings | None = None,
 ) -> BatchReport:
     """Stylize every pair of ``batch``; return where the results are and whether everything succeeded.
 
     Inputs missing everywhere fail fast (FileNotFoundError listing the remote). Failed pairs do not stop the
     others; they are listed in the report with the scheduler's reason and ``ok`` is False. Results another
     machine made are listed by their remote location; ``fetch`` downloads them into this machine's cache.
-    The roots come from :func:`resolve_settings` (Luigi's ``[pset_4]`` configuration), as the tasks' own do.
+    ``settings`` (default: resolved now, :mod:`pset_4.settings`) are this run's, split between ``workers``;
+    every task of the run reads them.
 
     :raises ValueError: ``publish=False`` with a central scheduler (a local result is not shareable)
     """
-    settings = resolve_settings()
     scheduler = scheduler or SchedulerAddress()
     if not publish and scheduler.central:
         msg = "--no-publish keeps results on this machine, so it cannot share a central scheduler"
         raise ValueError(msg)
+    settings = (settings or current_settings()).for_workers(workers)
+    with run_settings(settings):
+        return _run(
+            batch,
+            settings,
+            workers=workers,
+            scheduler=scheduler,
+            publish=publish,
+            sheet=sheet,
+            fetch=fetch,
+            log_level=log_level,
+        )
+
+
+def _run(
+    batch: Batch,
+    settings: WorkflowSettings,
+    *,
+    workers: int,
+    scheduler: SchedulerAddress,
+    publish: bool,
+    sheet: bool,
+    fetch: bool,
+    log_level: str,
+) -> BatchReport:
+    """Run ``batch`` with ``settings`` installed (see :func:`run_batch`)."""
     check_inputs(batch, settings)
     check_style_indices(
         ((model, style) for model in batch.models for style in batch.styles or (None,)), settings
@@ -245,8 +272,7 @@ def run_batch(
     if workers > 1 and done_before < len(stylize):
         # Fetch and load the models once here, cores split between the workers: the task threads share
         # them (pset_4.runtime.workers), and any task process Luigi forks inherits them (pset_4.model_cache).
-        threads = settings.engine_threads or model_cache.split_threads(workers)
-        model_cache.preload(_fetch_models(stylize), threads=threads)
+        model_cache.preload(_fetch_models(stylize), threads=settings.engine_threads)
         if batch.videos():
             importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
     with batch_progress(pending):

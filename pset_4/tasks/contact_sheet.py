@@ -26,7 +26,7 @@ from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
 from pset_4 import contact_sheet
 from pset_4.naming import version_hash
-from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, resolve_settings
+from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, current_settings
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import is_video, result_task
 from pset_4.video_strip import read_strip
@@ -85,14 +85,14 @@ class ContactSheet(luigi.Task):
 
     def cached_output(self) -> Path:
         """Return this machine's copy of the sheet."""
-        return Path(resolve_settings().cache_root, CONTACT_SHEETS, self.sheet_name())
+        return Path(current_settings().cache_root, CONTACT_SHEETS, self.sheet_name())
 
     def output(self) -> FileSystemTarget:
         """Return the sheet: published next to the results, or in this machine's cache."""
         if not self.publish:
             return target_for(self.cached_output().as_posix(), binary=True)
         return target_for(
-            join(resolve_settings().remote_root, CONTACT_SHEETS, self.sheet_name()), binary=True
+            join(current_settings().remote_root, CONTACT_SHEETS, self.sheet_name()), binary=True
         )
 
     def run(self) -> None:
@@ -107,7 +107,7 @@ class ContactSheet(luigi.Task):
 
     def rows(self) -> list[list[contact_sheet.Tile]]:
         """Return one row per image: the source photo first, then each of its results."""
-        settings = resolve_settings()
+        settings = current_settings()
         by_image: dict[str, list[StylizeBase]] = {}
         for task in self.results():
             by_image.setdefault(task.image, []).append(task)
@@ -132,7 +132,7 @@ class ContactSheet(luigi.Task):
 
     def header_row(self, tasks: Sequence[StylizeBase]) -> list[contact_sheet.Tile]:
         """Return the first row: a blank corner, then each column's style picture (or caption only)."""
-        settings = resolve_settings()
+        settings = current_settings()
         blank = Image.new("RGB", (1, 1), contact_sheet.BACKGROUND)
         row = [contact_sheet.Tile("style", blank)]
         for task in tasks:

@@ -30,7 +30,7 @@ from pset_4.settings import (
     MODELS,
     STYLE_IMAGES,
     WorkflowSettings,
-    resolve_settings,
+    current_settings,
 )
 from pset_4.tasks.params import NameParameter
 
@@ -41,13 +41,13 @@ class configured_attribute(Generic[_Value]):
     """A class attribute computed from the current settings whenever it is read (on the class or a task)."""
 
     def __init__(self, compute: Callable[[WorkflowSettings], _Value]) -> None:
-        """Compute the value with ``compute(resolve_settings())``."""
+        """Compute the value with ``compute(current_settings())`` at each read."""
         self.compute = compute
         self.__doc__ = compute.__doc__
 
     def __get__(self, instance: object, owner: type | None = None) -> _Value:
         """Return the value for the settings in force now."""
-        return self.compute(resolve_settings())
+        return self.compute(current_settings())
 
 
 def _remote_root(settings: WorkflowSettings) -> str:
@@ -62,12 +62,12 @@ def _local_root(settings: WorkflowSettings) -> str:
 
 def remote_location(folder: str, name: str) -> str:
     """Return the location of ``name`` under ``folder`` of the configured remote root."""
-    return join(resolve_settings().remote_root, folder, name)
+    return join(current_settings().remote_root, folder, name)
 
 
 def cache_location(folder: str, name: str) -> str:
     """Return the location of ``name`` under ``folder`` of the configured local cache."""
-    return join(resolve_settings().cache_root, folder, name)
+    return join(current_settings().cache_root, folder, name)
 
 
 class RemoteInput(luigi.ExternalTask):

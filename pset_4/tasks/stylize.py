@@ -43,7 +43,7 @@ from pset_4.settings import (
     MODELS,
     STYLE_IMAGES,
     STYLIZED,
-    resolve_settings,
+    current_settings,
 )
 from pset_4.tasks.data import ContentImage, SavedModel, StyleImage, cache_location
 from pset_4.tasks.params import NameParameter, OptionalNameParameter, StrengthParameter, StyleParameter
@@ -104,7 +104,7 @@ class StylizeBase(luigi.Task):
     def remote_inputs(self) -> dict[str, FileSystemTarget]:
         """Return the remote objects the inputs are."""
         # Luigi asks for the output (so for these) several times per run; build the targets once per root.
-        root = resolve_settings().remote_root
+        root = current_settings().remote_root
         cached = self.__dict__.get("_remote_inputs")
         if cached is None or cached[0] != root:
             targets = {key: task.output() for key, task in self.input_tasks().items()}
@@ -160,12 +160,12 @@ class StylizeBase(luigi.Task):
 
     def cached_output(self, versions: dict[str, str] | None = None) -> SuffixPreservingLocalTarget:
         """Return this machine's copy of the result: ``<cache>/stylized/<versioned name>``."""
-        path = Path(resolve_settings().cache_root, STYLIZED, self.output_name(versions))
+        path = Path(current_settings().cache_root, STYLIZED, self.output_name(versions))
         return SuffixPreservingLocalTarget(os.fspath(path), format=luigi.format.Nop)
 
     def published_output(self, versions: dict[str, str] | None = None) -> FileSystemTarget:
         """Return the published result: ``<remote>/stylized/<versioned name>``."""
-        location = join(resolve_settings().remote_root, STYLIZED, self.output_name(versions))
+        location = join(current_settings().remote_root, STYLIZED, self.output_name(versions))
         return target_for(location, binary=True)
 
     def output(self) -> FileSystemTarget:
@@ -254,7 +254,7 @@ class StylizeBase(luigi.Task):
 
 
 class Stylize(StylizeBase):
-    """Stylize in this process with :mod:`neural_style.engine` (the spec's option B) and publish."""
+    """Stylize in this process with :mod:`neural_style.loading` (the spec's option B) and publish."""
 
 
 class StylizeHere(StylizeBase):

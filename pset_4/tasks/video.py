@@ -11,8 +11,9 @@ workers and over machines sharing one luigid, and a killed run resumes at the se
 - :class:`StylizeVideo`: joins the segments by stream copy with the original audio, then publishes the
   result ``<remote>/stylized/<versioned name>.mp4``.
 
-Options every machine of a batch must share live in ``[pset_4_video]`` (:class:`VideoConfig`); they are part
-of the versioned names, so changing one makes new outputs instead of mixing old and new segments.
+Options every machine of a batch must share live in ``[pset_4_video]`` (:class:`pset_4.settings.VideoConfig`,
+resolved with the run's settings); they are part of the versioned names, so changing one makes new outputs
+instead of mixing old and new segments.
 """
 
 from __future__ import annotations
@@ -33,16 +34,9 @@ from csci_utils.luigi.storage import join, object_version, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
 from neural_style.errors import NeuralStyleError
-from neural_style.video.defaults import (
-    DEFAULT_CRF,
-    DEFAULT_FLOW_SIDE,
-    DEFAULT_MAX_SIZE,
-    DEFAULT_OVERLAP,
-    X264_PRESET,
-)
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import version_hash
-from pset_4.settings import IMAGES, STYLIZED, resolve_settings
+from pset_4.settings import IMAGES, STYLIZED, current_settings
 from pset_4.tasks.data import ContentImage, cache_location
 from pset_4.tasks.params import NameParameter
 from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
@@ -54,10 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
-SECTION = "pset_4_video"
 PLANS = "plans"
 SEGMENTS = "segments"
-DEFAULT_SEGMENT_SECONDS = 2.0
 # Seconds between progress lines when stderr is not a terminal.
 _PROGRESS_EVERY_S = 2.0
 
@@ -65,66 +57,6 @@ _PROGRESS_EVERY_S = 2.0
 def is_video(name: str) -> bool:
     """Whether an input name is a video (by its suffix), not a picture."""
     return PurePosixPath(name).suffix.lower() in VIDEO_SUFFIXES
-
-
-class VideoConfig(luigi.Config):
-    """The ``[pset_4_video]`` section: options that every machine stylizing one batch must share."""
-
-    @classmethod
-    def get_task_family(cls) -> str:
-        """Read the ``[pset_4_video]`` section."""
-        return SECTION
-
-    max_size = luigi.IntParameter(
-        default=DEFAULT_MAX_SIZE, description="frames whose long side is larger are shrunk to it"
-    )
-    segment_seconds = luigi.FloatParameter(
-        default=DEFAULT_SEGMENT_SECONDS, description="shortest segment (segments start at keyframes)"
-    )
-
-
-def video_options() -> dict[str, Any]:
-    """Return the options a stylized video depends on, checked (ValueError names the setting)."""
-    config = VideoConfig()
-    if config.max_size < 16:
-        msg = f"--max-size / [{SECTION}] max_size must be at least 16 pixels, got {config.max_size}"
-        raise ValueError(msg)
-    if not config.segment_seconds > 0:
-        msg = f"[{SECTION}] segment_seconds must be positive, got {config.segment_seconds}"
-        raise ValueError(msg)
-    return {
-        "max_size": int(config.max_size),
-        "segment_seconds": float(config.segment_seconds),
-        "overlap": DEFAULT_OVERLAP,
-        "crf": DEFAULT_CRF,
-        "stabilize": True,
-        # Not settable, but they change the pixels: a new engine makes new names, never mixed parts.
-        "flow_side": DEFAULT_FLOW_SIDE,
-        "x264_preset": X264_PRESET,
-    }
-
-
-@contextmanager
-def video_configured(
-    *, max_size: int | None = None, segment_seconds: float | None = None
-) -> Iterator[dict[str, Any]]:
-    """Set the given ``[pset_4_video]`` options for the block (a command line's); restore them after."""
-    config = luigi.configuration.get_config()
-    wanted = {"max_size": max_size, "segment_seconds": segment_seconds}
-    before = {k: config.get(SECTION, k, None) for k, v in wanted.items() if v is not None}
-    try:
-        for option, value in wanted.items():
-            if value is not None:
-                if not config.has_section(SECTION):
-                    config.add_section(SECTION)
-                config.set(SECTION, option, str(value))
-        yield video_options()
-    finally:
-        for option, value in before.items():
-            if value is None:
-                config.remove_option(SECTION, option)
-            else:
-                config.set(SECTION, option, value)
 
 
 def one_line(exception: BaseException) -> str:
@@ -159,7 +91,7 @@ class VideoPlan(luigi.Task):
 
     def output(self) -> FileSystemTarget:
         """Return the plan: ``<remote>/stylized/plans/<stem>--<hash of the video version, options>.json``."""
-        options = video_options()
+        options = current_settings().video.options()
         key = {
             "video": self.video,
             "version": object_version(self.requires().output()) or "missing",
@@ -167,7 +99,7 @@ class VideoPlan(luigi.Task):
             "overlap": options["overlap"],
         }
         name = f"{PurePosixPath(self.video).stem}--{version_hash(key)}.json"
-        return target_for(join(resolve_settings().remote_root, STYLIZED, PLANS, name))
+        return target_for(join(current_settings().remote_root, STYLIZED, PLANS, name))
 
     def run(self) -> None:
         """Download the video if needed, probe it, split it and write the plan (atomically)."""
@@ -175,7 +107,7 @@ class VideoPlan(luigi.Task):
 
         version = object_version(self.requires().output()) or "missing"
         info = probe(cached_video(self.video, version))
-        options = video_options()
+        options = current_settings().video.options()
         segments = plan_segments(info, options["segment_seconds"], overlap=options["overlap"])
         plan = {
             "video": self.video,
@@ -227,7 +159,7 @@ class VideoTaskBase(StylizeBase):
 
     def versions(self) -> dict[str, str]:
         """Return the remote inputs' versions and the engine's, plus the video options (as text)."""
-        return {**super().versions(), "video": json.dumps(video_options(), sort_keys=True)}
+        return {**super().versions(), "video": json.dumps(current_settings().video.options(), sort_keys=True)}
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
         """Return the versioned file name of the stylized video (always ``.mp4``, H.264)."""
@@ -267,7 +199,7 @@ class VideoSegment(VideoTaskBase):
 
     def output(self) -> FileSystemTarget:
         """Return the published part: ``<remote>/stylized/segments/<result stem>/part-00003.mp4``."""
-        return target_for(self.segment_location(resolve_settings().remote_root, self.index), binary=True)
+        return target_for(self.segment_location(current_settings().remote_root, self.index), binary=True)
 
     def run(self) -> None:
         """Download what this machine lacks, stylize the segment into its cache, publish it."""
@@ -278,7 +210,8 @@ class VideoSegment(VideoTaskBase):
         versions = self.versions()
         plan = read_plan(self.plan())
         segment = plan_segments_of(plan)[self.index]
-        options = video_options()
+        settings = current_settings()
+        options = settings.video.options()
         size = output_size(plan["width"], plan["height"], options["max_size"])
         if min(size) < MIN_SIDE:
             msg = f"{self.image}: frames of {plan['width']}x{plan['height']} are too small (min {MIN_SIDE})"
@@ -293,7 +226,7 @@ class VideoSegment(VideoTaskBase):
                 options["max_size"],
             )
         inputs = self.cached_inputs(versions)
-        local_path = self.segment_location(resolve_settings().cache_root, self.index, versions)
+        local_path = self.segment_location(settings.cache_root, self.index, versions)
         local = SuffixPreservingLocalTarget(local_path, format=luigi.format.Nop)
         if local.exists():
             self.discard_if_incomplete(local_path)
@@ -301,7 +234,7 @@ class VideoSegment(VideoTaskBase):
             Path(local_path).parent.mkdir(parents=True, exist_ok=True)
             # This task's share of the cores (--workers N: cores // N), one frame per core on one-thread
             # stylizers, as the video command does (neural_style.video.parallel).
-            frame_threads, threads = split_cores(resolve_settings().engine_threads)
+            frame_threads, threads = split_cores(settings.engine_threads)
             frames = segment.stop - segment.start
             label = f"{self.image} part {self.index + 1}/{len(plan['segments'])}"
             with (
@@ -321,7 +254,7 @@ class VideoSegment(VideoTaskBase):
                     frame_threads=frame_threads,
                 )
                 self.check_result(temp_path)
-        published = target_for(self.segment_location(resolve_settings().remote_root, self.index, versions))
+        published = target_for(self.segment_location(settings.remote_root, self.index, versions))
         if published.path != local.path:
             copy_target(local, target_for(published.path, binary=True))
 
@@ -368,7 +301,7 @@ class StylizeVideo(VideoTaskBase):
         if not local.exists():
             started = time.perf_counter()
             video = cached_video(self.image, versions["image"])
-            settings = resolve_settings()
+            settings = current_settings()
             parts = []
             for task, segment in zip(segments, plan_segments_of(read_plan(self.plan())), strict=True):
                 here = self.segment_location(settings.cache_root, segment.index, versions)
@@ -413,7 +346,7 @@ def segment_stylizer(task: StylizeBase, inputs: Mapping[str, str], threads: int 
     from neural_style.color import with_color
 
     if task.style_image:
-        from neural_style.batch import load_stylizer
+        from neural_style.loading import load_stylizer
 
         return load_stylizer(
             style_image=inputs["style_image"],

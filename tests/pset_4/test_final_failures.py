@@ -18,7 +18,6 @@ import pytest
 from csci_utils.exit_codes import ExitCode
 from pset_4.cli import main
 from pset_4.settings import REMOTE_ENV, configured
-from pset_4.tasks.video import video_configured
 from tests.pset_4.conftest import write_fast_timeouts
 
 NOT_AN_IMAGE = "is not an image file Pillow can read"
@@ -76,7 +75,7 @@ def test_a_corrupt_video_on_the_remote_is_one_line_and_exit_4(
 ) -> None:
     (remote.remote_images / "clip.mp4").write_bytes(b"just some text\n")
     argv = ["-i", "clip.mp4", "-i", "good.jpg", "-m", "multi.onnx", "--style", "3", "--style", "5"]
-    with video_configured(segment_seconds=1.0):
+    with configured(segment_seconds=1.0):
         assert main(argv) == ExitCode.BAD_INPUT
     captured = capsys.readouterr()
     clip = str(remote.remote_images / "clip.mp4")

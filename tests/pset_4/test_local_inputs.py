@@ -11,7 +11,7 @@ from csci_utils.exit_codes import ExitCode
 from neural_style.video import probe
 from neural_style.video.synthetic import ClipSpec, make_clip
 from pset_4.cli import main
-from pset_4.tasks.video import video_configured
+from pset_4.settings import configured
 
 CLIP = ClipSpec(seconds=1.0, keyframe_interval=10)  # 30 frames, with a tone
 
@@ -23,7 +23,7 @@ def remote(roots, make_photo, multistyle, checkpoint):
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
     shutil.copyfile(checkpoint, roots.remote_models / "random.pth")
-    with video_configured(segment_seconds=1.0):
+    with configured(segment_seconds=1.0):
         yield roots
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 import neural_style.loading
 from pset_4 import model_cache
-from pset_4.model_cache import cached_model, preload, split_threads, stylize_into
+from pset_4.model_cache import cached_model, preload, stylize_into
 
 STYLES = [str(s) for s in range(26)]
 
@@ -110,8 +110,3 @@ def test_a_bad_style_for_a_multistyle_model_is_a_value_error(
     photo = make_photo(tmp_path / "photo.png")
     with pytest.raises(ValueError, match="style"):
         stylize_into(photo, model, str(tmp_path / "out.png"), style="99")
-
-
-@pytest.mark.parametrize(("workers", "cores", "each"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
-def test_split_threads_fills_the_cores_without_oversubscribing(workers: int, cores: int, each: int) -> None:
-    assert split_threads(workers, cores) == each

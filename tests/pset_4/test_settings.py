@@ -8,8 +8,11 @@ from pset_4.settings import (
     DEFAULT_REMOTE,
     REMOTE_ENV,
     THREADS_ENV,
+    WorkflowSettings,
     configured,
+    current_settings,
     resolve_settings,
+    run_settings,
     threads_per_worker,
 )
 
@@ -68,7 +71,7 @@ def test_configured_restores_the_configuration_after_the_block() -> None:
     assert resolve_settings() == before
 
 
-def test_the_environment_is_read_into_luigis_configuration_once(tmp_path) -> None:
+def test_a_fresh_process_reads_the_environment(tmp_path) -> None:
     import subprocess
     import sys
 
@@ -112,3 +115,98 @@ def test_luigis_command_line_flags_for_the_section_are_honoured() -> None:
         assert Pset4Config().remote_root == "from-flags"
         assert resolve_settings().remote_root == "from-flags"
     assert resolve_settings().remote_root != "from-flags"
+
+
+def test_an_environment_change_is_seen_at_the_next_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REMOTE_ENV, "s3://first/p")
+    assert resolve_settings().remote_root == "s3://first/p"
+    monkeypatch.setenv(REMOTE_ENV, "s3://second/p")
+    assert resolve_settings().remote_root == "s3://second/p"
+    monkeypatch.delenv(REMOTE_ENV)
+    assert resolve_settings().remote_root != "s3://second/p"
+
+
+def test_what_the_program_sets_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REMOTE_ENV, "s3://from-env/p")
+    with configured(remote_root="s3://from-program/p") as settings:
+        assert settings.remote_root == "s3://from-program/p"
+        with configured(cache_root="/tmp/c"):
+            assert resolve_settings().remote_root == "s3://from-program/p"
+    assert resolve_settings().remote_root == "s3://from-env/p"
+
+
+def test_luigis_command_line_flags_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import luigi
+    from luigi.cmdline_parser import CmdlineParser
+
+    class FlagProbe(luigi.Task):
+        pass
+
+    monkeypatch.setenv(REMOTE_ENV, "s3://from-env/p")
+    with CmdlineParser.global_instance(["FlagProbe", "--pset-4-remote-root", "from-flags"]):
+        assert resolve_settings().remote_root == "from-flags"
+
+
+def test_video_options_are_resolved_with_the_rest() -> None:
+    with configured(max_size=640, segment_seconds=1.5) as settings:
+        assert (settings.video.max_size, settings.video.segment_seconds) == (640, 1.5)
+        assert settings.video.options()["max_size"] == 640
+
+
+@pytest.mark.parametrize(("option", "value"), [("max_size", 8), ("segment_seconds", 0.0)])
+def test_a_bad_video_option_is_refused_naming_the_setting(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=rf"\[pset_4_video\] {option}"), configured(**{option: value}):
+        pass
+
+
+@pytest.mark.parametrize(("threads", "workers", "expected"), [(None, 1, None), (None, 2, 1), (3, 2, 3)])
+def test_workers_share_the_cores_unless_engine_threads_is_set(
+    threads: int | None, workers: int, expected: int | None
+) -> None:
+    settings = WorkflowSettings(remote_root="r", cache_root="c", engine_threads=threads)
+    assert settings.for_workers(workers).engine_threads == (
+        threads_per_worker(workers) if expected is not None and threads is None else expected
+    )
+
+
+def test_a_run_installs_its_settings_for_the_tasks_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REMOTE_ENV, "s3://outside/p")
+    run = WorkflowSettings(remote_root="s3://the-run/p", cache_root="c")
+    with run_settings(run):
+        monkeypatch.setenv(REMOTE_ENV, "s3://changed-mid-run/p")
+        assert current_settings() is run
+    assert current_settings().remote_root == "s3://changed-mid-run/p"
+
+
+@pytest.mark.parametrize("change", ["environment", "configured"])
+def test_each_run_of_a_program_gets_its_own_settings(
+    change: str, tmp_path, monkeypatch: pytest.MonkeyPatch, make_photo, multistyle
+) -> None:
+    """Two runs in one process, the settings changed between them: each run's tasks use its own."""
+    import contextlib
+    import shutil
+
+    from pset_4.workflow import Batch, run_batch
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("first", "second"):
+        make_photo(tmp_path / name / "remote" / "images" / "p.png")
+        (tmp_path / name / "remote" / "saved_models").mkdir()
+        shutil.copyfile(multistyle, tmp_path / name / "remote" / "saved_models" / "m.onnx")
+    for name in ("first", "second"):
+        remote, cache = str(tmp_path / name / "remote"), str(tmp_path / name / "cache")
+        block: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if change == "environment":
+            monkeypatch.setenv(REMOTE_ENV, remote)
+            monkeypatch.setenv(CACHE_ENV, cache)
+        else:
+            block = configured(remote_root=remote, cache_root=cache)
+        with block:
+            report = run_batch(
+                Batch(["p.png"], ["m.onnx"], ["3"]), workers=2, sheet=False, log_level="CRITICAL"
+            )
+        assert report.ok, report.reasons
+        assert [path.startswith(remote) for path in report.published] == [True]
+    for name in ("first", "second"):
+        assert len(list((tmp_path / name / "remote" / "stylized").iterdir())) == 1
+        assert len(list((tmp_path / name / "cache" / "stylized").iterdir())) == 1

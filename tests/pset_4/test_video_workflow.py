@@ -19,8 +19,9 @@ from csci_utils.exit_codes import ExitCode
 from neural_style.video import probe
 from neural_style.video.synthetic import ClipSpec, make_clip
 from pset_4.cli import main
+from pset_4.settings import configured
 from pset_4.tasks.contact_sheet import ContactSheet
-from pset_4.tasks.video import StylizeVideo, is_video, video_configured
+from pset_4.tasks.video import StylizeVideo, is_video
 from pset_4.video_strip import frame_strip
 
 CLIP = ClipSpec(seconds=2.5, keyframe_interval=10)  # 75 frames, keyframes every 1/3 s: 3 segments of 1 s
@@ -38,7 +39,7 @@ def _parts_done(err: str) -> set[str]:
 
 @pytest.fixture
 def one_second_segments() -> Iterator[None]:
-    with video_configured(segment_seconds=1.0):
+    with configured(segment_seconds=1.0):
         yield
 
 
