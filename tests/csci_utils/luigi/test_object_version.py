@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csci_utils.luigi.storage import ContentVersion, content_version, object_version, target_for
+from csci_utils.luigi.locations import target_for
+from csci_utils.luigi.versions import ContentVersion, content_version, object_version
 
 
 def test_a_missing_object_has_no_version(tmp_path: Path) -> None:

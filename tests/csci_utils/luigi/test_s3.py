@@ -18,10 +18,10 @@ import pytest
 from luigi.configuration.cfg_parser import LuigiConfigParser
 
 from csci_utils.exit_codes import ExitCode
+from csci_utils.luigi.locations import target_for
 from csci_utils.luigi.s3 import OpenUpload, S3Settings, abort_stale_uploads, s3_client
 from csci_utils.luigi.s3.cli import parse_duration
 from csci_utils.luigi.s3.uploads import select_stale
-from csci_utils.luigi.storage import target_for
 
 
 def use_luigi_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, s3_section: str) -> Path:

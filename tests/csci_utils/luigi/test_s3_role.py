@@ -10,7 +10,7 @@ import luigi.configuration
 import pytest
 from luigi.configuration.cfg_parser import LuigiConfigParser
 
-from csci_utils.luigi.storage import target_for
+from csci_utils.luigi.locations import target_for
 
 
 def test_an_unreachable_sts_endpoint_names_its_setting(

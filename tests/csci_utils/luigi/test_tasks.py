@@ -32,7 +32,8 @@ from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.mock import MockTarget
 from luigi.target import FileSystemTarget
 
-from csci_utils.luigi.storage import target_for
+from csci_utils.luigi.copy import copy_target
+from csci_utils.luigi.locations import target_for
 from csci_utils.luigi.tasks import (
     CopyFile,
     CopyTask,
@@ -40,7 +41,6 @@ from csci_utils.luigi.tasks import (
     ExternalFile,
     UpDown,
     UploadIfMissing,
-    copy_target,
 )
 
 MiB = 1024 * 1024
@@ -556,8 +556,8 @@ KILLED_UPLOADER = textwrap.dedent(
     """
     import io, sys, time
     from luigi.target import FileSystemTarget
-    from csci_utils.luigi.storage import target_for
-    from csci_utils.luigi.tasks import copy_target
+    from csci_utils.luigi.copy import copy_target
+    from csci_utils.luigi.locations import target_for
 
     MiB = 1024 * 1024
 
@@ -655,8 +655,8 @@ def write(path: Path, data: bytes) -> Path:
 MEASURE_PEAK = textwrap.dedent(
     """
     import re, sys
-    from csci_utils.luigi.storage import target_for
-    from csci_utils.luigi.tasks import copy_target
+    from csci_utils.luigi.copy import copy_target
+    from csci_utils.luigi.locations import target_for
 
     def peak_mib():  # this process's own high-water mark; ru_maxrss keeps the forked parent's pre-exec peak
         with open("/proc/self/status") as status:

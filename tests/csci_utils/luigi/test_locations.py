@@ -14,14 +14,9 @@ from hypothesis import strategies as st
 from luigi.configuration.cfg_parser import LuigiConfigParser
 from luigi.contrib.s3 import S3Target
 
-from csci_utils.luigi.storage import (
-    S3Settings,
-    join,
-    list_names,
-    split_s3_url,
-    target_for,
-    translate_s3_errors,
-)
+from csci_utils.luigi.locations import join, list_names, target_for
+from csci_utils.luigi.s3.errors import split_s3_url, translate_s3_errors
+from csci_utils.luigi.s3.settings import S3Settings
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 SECRET = "s3cr3t-value-never-shown"
