@@ -28,7 +28,7 @@ import luigi
 import luigi.task
 from luigi.target import FileSystemTarget
 
-from csci_utils.luigi.storage import join, target_for
+from csci_utils.luigi.locations import join, target_for
 from neural_style.errors import NeuralStyleError
 from pset_4.settings import current_settings
 from pset_4.tasks.data import RemoteInput

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from csci_utils.luigi.storage import join, list_names, object_version, target_for
+from csci_utils.luigi.locations import join, list_names, target_for
+from csci_utils.luigi.versions import object_version
 from neural_style.errors import NeuralStyleError
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_length, check_name

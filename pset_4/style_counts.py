@@ -13,7 +13,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from csci_utils.luigi.storage import join, object_version, target_for
+from csci_utils.luigi.locations import join, target_for
+from csci_utils.luigi.versions import object_version
 from pset_4.cached_copies import check_cached_copy
 from pset_4.settings import MODELS, WorkflowSettings
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from csci_utils.luigi.storage import target_for
+from csci_utils.luigi.locations import target_for
 
 log = logging.getLogger(__name__)
 

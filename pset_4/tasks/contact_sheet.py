@@ -22,8 +22,8 @@ import luigi
 from luigi.target import FileSystemTarget
 from PIL import Image
 
-from csci_utils.luigi.storage import join, target_for
-from csci_utils.luigi.tasks import copy_target
+from csci_utils.luigi.copy import copy_target
+from csci_utils.luigi.locations import join, target_for
 from pset_4 import contact_sheet
 from pset_4.naming import version_hash
 from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, current_settings

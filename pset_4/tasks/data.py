@@ -21,7 +21,7 @@ from typing import ClassVar, Generic, TypeVar
 import luigi
 from luigi.target import FileSystemTarget
 
-from csci_utils.luigi.storage import join, target_for
+from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.tasks import CopyTask
 from pset_4.settings import (
     DEFAULT_IMAGE,

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csci_utils.luigi.storage import ContentVersion, object_version, target_for
+from csci_utils.luigi.locations import target_for
+from csci_utils.luigi.versions import ContentVersion, object_version
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_name, stylized_name
 
