@@ -27,7 +27,7 @@ from csci_utils.parquet import (
     read_parquet_columns,
 )
 
-__all__ = ["DEFAULT_EXCEL", "ID_COLUMN", "ExitCode", "hashed_ids", "main"]
+__all__ = ["DEFAULT_EXCEL", "ID_COLUMN", "hashed_ids", "main"]
 
 ID_COLUMN = "hashed_id"
 DEFAULT_EXCEL = Path("data/hashed.xlsx")

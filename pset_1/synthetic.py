@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from csci_utils.exit_codes import ExitCode
 from csci_utils.hashing import hash_series
 from csci_utils.io import atomic_write
 
@@ -133,12 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"pset_1.synthetic: error: {args.output} exists; pass --overwrite to replace it", file=sys.stderr
         )
-        return 1
+        return int(ExitCode.FAILED)
     except OSError as err:
         print(f"pset_1.synthetic: error: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
-        return 1
+        return int(ExitCode.FAILED)
     print(f"wrote {args.rows} rows to {path}")
-    return 0
+    return int(ExitCode.OK)
 
 
 if __name__ == "__main__":
