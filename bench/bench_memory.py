@@ -31,8 +31,8 @@ def measure(size: int, precision: str) -> None:
     import numpy as np
     import torch
 
-    from neural_style.engine import STREAM_ABOVE_PIXELS, TorchStylizer
     from neural_style.model import TransformerNet
+    from neural_style.torch_stylizer import STREAM_ABOVE_PIXELS, TorchStylizer
 
     torch.manual_seed(0)
     stylizer = TorchStylizer(TransformerNet(), precision=precision)

@@ -96,8 +96,8 @@ def run_machines(
 
 def engine_floor(photos: Path, names: list[str], model: Path, styles: list[str]) -> float:
     """Seconds per pair for the engine alone, one thread, model loaded once."""
-    from neural_style.engine import load_model
     from neural_style.image import load_image
+    from neural_style.loading import load_model
 
     stylizer = load_model(model, threads=1)
     started = time.perf_counter()
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from neural_style.cpu import describe_cpu
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()
     styles = [str(s) for s in np.linspace(0, 25, args.styles).astype(int)]

@@ -117,7 +117,7 @@ def example_rate(photos: list[Path], model: Path, folder: Path) -> float:
 
 
 def engine_rate(photos: list[Path], model: Path, folder: Path, precision: str) -> float:
-    from neural_style.engine import load_model
+    from neural_style.loading import load_model
 
     start = time.perf_counter()
     stylizer = load_model(model, precision=precision)
@@ -316,7 +316,7 @@ def multistyle_bf16_psnr(photos: list[Path], styles=(0, 7, 19)) -> tuple[float, 
     import torch
     from PIL import Image
 
-    from neural_style.engine import load_model, multistyle_model_path
+    from neural_style.loading import load_model, multistyle_model_path
 
     path = multistyle_model_path()
     errors, runtime_errors = [], []

@@ -196,8 +196,8 @@ def workflow_command(names: list[str], model: str, styles: list[str], workers: i
 
 def engine_loop(photos: Path, names: list[str], model: Path, styles: list[str], out: Path) -> float:
     """Stylize every pair in this process with the engine alone (model loaded once): the floor."""
-    from neural_style.engine import load_model
     from neural_style.image import load_image
+    from neural_style.loading import load_model
 
     out.mkdir()
     started = time.perf_counter()
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from neural_style.cpu import describe_cpu
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()
     counts = [int(c) for c in args.task_counts.split(",") if c]

@@ -1,8 +1,7 @@
-"""One photo or a folder of photos through one loaded Stylizer, with strength, colour and style pictures.
+"""What ``python -m neural_style eval`` runs: one photo, or every photo of a folder into a folder.
 
-What ``python -m neural_style eval`` runs for ``--style-image``, ``--strength``, ``--preserve-color`` and a
-folder as ``--content-image``; the workflow can call :func:`load_stylizer` once and
-:meth:`Stylizer.stylize_file` per photo.
+:func:`stylize_path` is the one eval path, whatever the flags (a model or a style picture, strength,
+colour); it loads through :func:`neural_style.loading.load_stylizer`.
 """
 
 from __future__ import annotations
@@ -15,13 +14,15 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from .color import check_strength, with_color
 from .errors import NeuralStyleError, UsageError
 from .image import saving_format
-from .stylizer import Stylizer
+from .loading import load_stylizer, stylize
 
 if TYPE_CHECKING:
-    from .precision import Precision
+    from typing import Unpack
+
+    from .loading import LoadOptions
+    from .stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
@@ -32,51 +33,10 @@ class BatchError(NeuralStyleError):
 
 @dataclass
 class BatchResult:
-    """What a folder run wrote and which photos it could not stylize (with the one-line reason)."""
+    """What a run wrote and which photos of a folder it could not stylize (with the one-line reason)."""
 
     written: list[Path] = field(default_factory=list)
     failed: dict[Path, str] = field(default_factory=dict)
-
-
-def load_stylizer(
-    *,
-    model: str | os.PathLike[str] | None = None,
-    style_image: str | os.PathLike[str] | Image.Image | None = None,
-    style: int | str | None = None,
-    strength: float = 1.0,
-    preserve_color: bool = False,
-    device: str = "cpu",
-    precision: Precision = "fp32",
-    threads: int | None = None,
-) -> Stylizer:
-    """Load a model (``model``) or the any-picture networks (``style_image``) with strength and colour.
-
-    ``threads`` caps the CPU threads one picture is computed with (default: one per core).
-
-    For a style picture, strength interpolates its style vector towards the photo's own (Ghiasi et al.);
-    for a fixed-style model it blends the result with the photo. Nothing is written for a bad style
-    picture; the networks load on their own thread while it is read.
-    """
-    check_strength(strength)
-    if model is not None and style_image is not None:
-        msg = "give either --model or --style-image, not both"
-        raise UsageError(msg)
-    if style_image is not None:
-        if style is not None:
-            msg = "--style picks a style of a multi-style --model; it cannot be used with --style-image"
-            raise UsageError(msg)
-        from .arbitrary import ArbitraryStyle
-
-        networks = ArbitraryStyle.load(device=device, threads=threads)
-        painted = networks.with_style_image(style_image, strength=strength)
-        return with_color(painted, keep_color=preserve_color)
-    if model is None:
-        msg = "give a --model or a --style-image"
-        raise UsageError(msg)
-    from .loading import load_model  # not .engine: that imports torch, which an .onnx model never needs
-
-    stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
-    return with_color(stylizer, strength=strength, keep_color=preserve_color)
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -105,23 +65,35 @@ def check_destination(content: str | os.PathLike[str], output: str | os.PathLike
 
 
 def stylize_path(
-    stylizer: Stylizer,
     content: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
+    model: str | os.PathLike[str] | None = None,
     content_scale: float | None = None,
+    export_onnx: str | os.PathLike[str] | None = None,
+    **options: Unpack[LoadOptions],
 ) -> BatchResult:
-    """Stylize one photo, or every photo of a folder into a folder under the same names (each atomic).
+    """Stylize one photo (:func:`~neural_style.loading.stylize`), or a folder into a folder with one load.
 
-    A photo that fails in a folder run is recorded in the result and the rest are still done.
+    A folder's photos keep their names (each written atomically); one that fails is recorded in the
+    result and the rest are still done. A bad ``output`` for a folder is refused before the model loads.
     """
-    source, destination = Path(content), Path(output)
+    source = Path(content)
     if not source.is_dir():
-        if not source.exists():
-            msg = f"image not found: {source}"
-            raise FileNotFoundError(msg)
-        return BatchResult(written=[stylizer.stylize_file(source, destination, content_scale=content_scale)])
-    check_destination(source, destination)
+        written = stylize(
+            source, model, output, content_scale=content_scale, export_onnx=export_onnx, **options
+        )
+        return BatchResult(written=[written])
+    if export_onnx is not None:
+        msg = "--export_onnx takes one photo as --content-image, not a folder"
+        raise UsageError(msg)
+    check_destination(source, output)
+    return _stylize_folder(load_stylizer(model, **options), source, Path(output), content_scale)
+
+
+def _stylize_folder(
+    stylizer: Stylizer, source: Path, destination: Path, content_scale: float | None
+) -> BatchResult:
     photos = photos_in(source)
     if not photos:
         msg = f"no photos in {source} (looked for files Pillow can read, such as .jpg and .png)"

@@ -1,9 +1,10 @@
-"""``python -m neural_style eval|train``: the example's command line, over our engine and trainer.
+"""``python -m neural_style eval|train|video``: the example's command line, over our engine and trainer.
 
 Thin by design: parse, call one library function, turn a user's mistake into one line on stderr and an
 exit status from :class:`csci_utils.exit_codes.ExitCode` (2 a bad option, 3 a missing file, 4 a file that is
-not an image or a model, 1 a failure while running, 130 interrupted). Quick to start: nothing heavy is
-imported until the command needs it, and an ``.onnx`` model never imports torch.
+not an image, a model or a clip, 5 a missing extra, 1 a failure while running, 130 interrupted), in one
+place for every command. Quick to start: nothing heavy is imported until the command needs it, and an
+``.onnx`` model or a style picture never imports torch.
 """
 
 from __future__ import annotations
@@ -12,21 +13,29 @@ import argparse
 import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from csci_utils.exit_codes import ExitCode
 
 from . import __version__
-from .errors import NeuralStyleError
+from .errors import ConfigurationError, NeuralStyleError
 from .precision import PRECISIONS
+from .video.defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
+
+if TYPE_CHECKING:
+    from .loading import LoadOptions
 
 log = logging.getLogger(__name__)
 
+PROG = "neural_style"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the parser: the example's flags and defaults, plus a few of ours.
+    """Return the parser: the example's flags and defaults (``--accel`` and ``--mps`` too), plus ours.
 
-    Ours: ``--style`` and ``--precision`` for eval, ``--vgg-weights`` and ``--max-steps`` for train.
+    Ours: ``--style``, ``--style-image``, ``--strength``, ``--preserve-color`` and ``--precision`` for eval,
+    ``--vgg-weights`` and ``--max-steps`` for train, and the ``video`` command.
     """
     parser = argparse.ArgumentParser(
         prog="python -m neural_style", description="Fast neural style transfer (Johnson et al., 2016)."
@@ -34,21 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video}")
 
-    evaluate = commands.add_parser("eval", help="stylize one photo with a trained model")
-    evaluate.add_argument("--content-image", required=True, help="path to the photo to stylize")
+    evaluate = commands.add_parser("eval", help="stylize one photo (or a folder of them) with a model")
+    evaluate.add_argument("--content-image", required=True, help="the photo to stylize, or a folder of them")
     evaluate.add_argument(
         "--content-scale", type=float, default=None, help="factor for scaling down the photo first"
     )
     evaluate.add_argument("--output-image", required=True, help="where to write the stylized picture")
-    evaluate.add_argument(
-        "--model", default=None, help="a .pth/.model checkpoint, or an .onnx model run by ONNX Runtime"
-    )
-    evaluate.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1 to run on a CUDA GPU")
+    add_model_flags(evaluate, subject="photo")
+    add_device_flags(evaluate, verb="run")
     evaluate.add_argument(
         "--export_onnx", default=None, help="also export the checkpoint as an ONNX graph to this .onnx path"
-    )
-    evaluate.add_argument(
-        "--style", default=None, help="multi-style .onnx models: an index (7) or a blend (3:0.5,12:0.5)"
     )
     evaluate.add_argument(
         "--precision",
@@ -57,7 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): bf16 for checkpoints where the CPU computes it natively (AVX512_BF16 or AMX), "
         "else fp32; .onnx models always run in fp32",
     )
-    add_picture_style_flags(evaluate)
 
     training = commands.add_parser("train", help="train a model for one style")
     training.add_argument("--epochs", type=int, default=2, help="passes over the dataset")
@@ -70,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     training.add_argument("--image-size", type=int, default=256, help="training photos are cropped to this")
     training.add_argument("--style-size", type=int, default=None, help="resize the style picture to this")
-    training.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1 to train on a CUDA GPU")
+    add_device_flags(training, verb="train")
     training.add_argument("--seed", type=int, default=42, help="random seed")
     training.add_argument("--content-weight", type=float, default=1e5, help="weight of the content loss")
     training.add_argument("--style-weight", type=float, default=1e10, help="weight of the style loss")
@@ -86,111 +89,127 @@ def build_parser() -> argparse.ArgumentParser:
     )
     training.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
 
-    from .video.command import add_arguments as add_video_arguments
-
-    add_video_arguments(commands.add_parser("video", help="stylize a video clip, stabilized, audio kept"))
+    video = commands.add_parser("video", help="stylize a video clip, stabilized, audio kept")
+    video.add_argument("--input", required=True, help="the clip to stylize (any format FFmpeg reads)")
+    video.add_argument("--output", required=True, help="where to write the stylized clip (.mp4, H.264)")
+    add_model_flags(video, subject="clip")
+    video.add_argument(
+        "--max-size",
+        type=_bounded(int, 16, None, "must be at least 16 pixels"),
+        default=DEFAULT_MAX_SIZE,
+        help=f"shrink frames whose long side exceeds this (default {DEFAULT_MAX_SIZE})",
+    )
+    video.add_argument(
+        "--crf",
+        type=_bounded(int, 0, 51, "must be 0 (lossless) to 51 (worst)"),
+        default=DEFAULT_CRF,
+        help=f"H.264 quality, 0 best to 51 worst (default {DEFAULT_CRF})",
+    )
+    video.add_argument(
+        "--no-stabilize",
+        dest="stabilize",
+        action="store_false",
+        help="stylize frames independently (flickers; for comparison)",
+    )
     return parser
 
 
-def add_picture_style_flags(evaluate: argparse.ArgumentParser) -> None:
-    """Add ``--style-image``, ``--strength`` and ``--preserve-color`` to the eval parser."""
-    evaluate.add_argument(
+def add_model_flags(parser: argparse.ArgumentParser, *, subject: str) -> None:
+    """Add what picks the style: ``--model`` or ``--style-image``, ``--style``, ``--strength``, colour."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model", default=None, help="a .pth/.model checkpoint, or an .onnx model run by ONNX Runtime"
+    )
+    source.add_argument(
         "--style-image", default=None, help="any picture as the style (instead of --model); needs no training"
     )
-    evaluate.add_argument(
-        "--strength", type=float, default=1.0, help="0..1: how much style (1, the default, is full style)"
+    parser.add_argument(
+        "--style", default=None, help="multi-style .onnx models: an index (7) or a blend (3:0.5,12:0.5)"
     )
-    evaluate.add_argument(
-        "--preserve-color", action="store_true", help="keep the photo's colours, take the style's luminance"
+    parser.add_argument(
+        "--strength",
+        type=_strength,
+        default=1.0,
+        help="0..1: how much style (1, the default, is full style)",
     )
-
-
-def check_picture_style_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse bad combinations of eval's model flags before any work (argparse's usage error, exit 2)."""
-    if args.style_image is not None and args.model is not None:
-        parser.error("give either --model or --style-image, not both")
-    if args.style_image is not None and args.style is not None:
-        parser.error("--style picks a style of a multi-style --model; it cannot be used with --style-image")
-    if args.style_image is None and args.model is None:
-        parser.error("one of --model or --style-image is required")
-    if not 0.0 <= args.strength <= 1.0:
-        parser.error(f"--strength must be between 0 and 1, got {args.strength}")
-
-
-def uses_picture_style(args: argparse.Namespace) -> bool:
-    """Whether eval needs :func:`run_picture_eval` (style picture, strength, colour, or a folder)."""
-    from pathlib import Path
-
-    return bool(
-        args.style_image is not None
-        or args.strength != 1.0
-        or args.preserve_color
-        or Path(args.content_image).is_dir()
+    parser.add_argument(
+        "--preserve-color",
+        action="store_true",
+        help=f"keep the {subject}'s colours, take the style's luminance",
     )
 
 
-def run_picture_eval(args: argparse.Namespace) -> int:
-    """Run eval through :mod:`neural_style.batch`; map its errors onto :class:`ExitCode`."""
-    from csci_utils.exit_codes import ExitCode
+def add_device_flags(parser: argparse.ArgumentParser, *, verb: str) -> None:
+    """Add the example's device flags: ``--cuda 0|1``, ``--accel`` and ``--mps``."""
+    parser.add_argument("--cuda", type=int, choices=(0, 1), default=0, help=f"1 to {verb} on a CUDA GPU")
+    parser.add_argument(
+        "--accel", action="store_true", help=f"{verb} on this machine's accelerator (CUDA here)"
+    )
+    parser.add_argument("--mps", action="store_true", help="Apple's MPS backend (not supported: an error)")
 
-    from .batch import check_destination, load_stylizer, stylize_path
 
-    if args.export_onnx is not None:
-        print("neural_style: error: --export_onnx cannot be combined with these flags", file=sys.stderr)
-        return ExitCode.USAGE
+def _strength(text: str) -> float:
+    from .color import check_strength  # numpy and Pillow: not for --help
+
     try:
-        check_destination(args.content_image, args.output_image)  # before the model loads
-        stylizer = load_stylizer(
-            model=args.model,
-            style_image=args.style_image,
-            style=args.style,
-            strength=args.strength,
-            preserve_color=args.preserve_color,
-            device=_device(args.cuda),
-            precision=args.precision,
-        )
-        result = stylize_path(
-            stylizer, args.content_image, args.output_image, content_scale=args.content_scale
-        )
-    except FileNotFoundError as err:
-        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return ExitCode.MISSING_INPUT
-    except NeuralStyleError as err:
-        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return err.exit_code  # a bad --style is exit 2 here as in run_eval, a bad model 4
-    except OSError as err:
-        print(f"neural_style: error: {err.strerror or err}", file=sys.stderr)
-        return ExitCode.FAILED
-    except KeyboardInterrupt:
-        print("neural_style: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    for reason in result.failed.values():
-        print(f"neural_style: error: {reason}", file=sys.stderr)
-    return ExitCode.BAD_INPUT if result.failed else ExitCode.OK
+        return check_strength(float(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _device(cuda: int) -> str:
-    return "cuda" if cuda else "cpu"
+def _bounded(kind: Callable[[str], int], low: int, high: int | None, rule: str) -> Callable[[str], int]:
+    """Return an argparse type: ``kind(text)`` within ``low..high``, else the ``rule`` and the value."""
+
+    def parse(text: str) -> int:
+        value = kind(text)
+        if value < low or (high is not None and value > high):
+            msg = f"{rule}, got {value}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
 
 
-def run_eval(args: argparse.Namespace) -> None:
-    """Stylize (and optionally export) as the example's ``eval`` does."""
-    from .loading import stylize  # not .engine: that imports torch, which an .onnx model never needs
+def _device(args: argparse.Namespace) -> str:
+    from .device import pick_device
 
-    written = stylize(
+    return pick_device(cuda=bool(args.cuda), accel=args.accel, mps=args.mps)
+
+
+def _load_options(args: argparse.Namespace) -> LoadOptions:
+    return {
+        "style_image": args.style_image,
+        "style": args.style,
+        "strength": args.strength,
+        "preserve_color": args.preserve_color,
+    }
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Stylize one photo or a folder (and optionally export) as the example's ``eval`` does."""
+    from .batch import stylize_path
+
+    options = _load_options(args)
+    options["device"] = _device(args)
+    options["precision"] = args.precision
+    result = stylize_path(
         args.content_image,
-        args.model,
         args.output_image,
+        model=args.model,
         content_scale=args.content_scale,
-        device=_device(args.cuda),
-        style=args.style,
-        precision=args.precision,
         export_onnx=args.export_onnx,
+        **options,
     )
-    log.info("stylized %s -> %s", args.content_image, written)
+    for reason in result.failed.values():
+        print(f"{PROG}: error: {reason}", file=sys.stderr)
+    if result.failed:
+        return ExitCode.BAD_INPUT
+    log.info("stylized %s -> %s", args.content_image, args.output_image)
+    return ExitCode.OK
 
 
-def run_train(args: argparse.Namespace) -> None:
+def run_train(args: argparse.Namespace) -> int:
     """Train as the example's ``train`` does, with local VGG16 weights."""
     # Imported here so that eval works without the training module's dependencies loaded.
     from .train import train
@@ -204,7 +223,7 @@ def run_train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         image_size=args.image_size,
         style_size=args.style_size,
-        device=_device(args.cuda),
+        device=_device(args),
         seed=args.seed,
         content_weight=args.content_weight,
         style_weight=args.style_weight,
@@ -215,56 +234,85 @@ def run_train(args: argparse.Namespace) -> None:
         max_steps=args.max_steps,
     )
     log.info("trained model saved at %s", saved)
+    return ExitCode.OK
+
+
+def run_video(args: argparse.Namespace) -> int:
+    """Stylize the clip the flags name, one frame per core (faster than every core on one frame)."""
+    try:
+        from .video.pipeline import stylize_video
+    except ImportError as err:
+        msg = f"the video command needs the 'video' extra (PyAV, OpenCV): {err}"
+        raise ConfigurationError(msg) from err
+    from .loading import load_stylizer
+    from .video.parallel import split_cores
+
+    frame_threads, threads_per_frame = split_cores()  # docs/video.md
+    options = _load_options(args)
+    options["threads"] = threads_per_frame
+    stylizer = load_stylizer(args.model, **options)
+    stylize_video(
+        args.input,
+        args.output,
+        stylizer,
+        crf=args.crf,
+        max_size=args.max_size,
+        stabilize=args.stabilize,
+        frame_threads=frame_threads,
+    )
+    return ExitCode.OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "eval": run_eval,
+    "train": run_train,
+    "video": run_video,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train" and args.vgg_weights is None:
+        from .vgg import MISSING_WEIGHTS_HINT
+
+        parser.error(MISSING_WEIGHTS_HINT)  # a usage error, with the hint argparse's "required" lacks
     # Set here, on the main thread before any worker starts: warnings filters are process-wide.
     with warnings.catch_warnings():
         # torch.load's safe unpickler warns of any pickle protocol but 2 (a raw pickle.dump file, a
         # checkpoint saved with pickle_protocol=4), two lines before the one that says what is wrong.
         warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
-        return run_command(parser, args)
+        return run_command(args)
 
 
-def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Run the parsed command; a user's mistake is one line on stderr and an exit code."""
-    if args.command == "train" and args.vgg_weights is None:
-        from .vgg import MISSING_WEIGHTS_HINT
-
-        parser.error(MISSING_WEIGHTS_HINT)  # a usage error, with the hint argparse's "required" lacks
-    if args.command == "eval":
-        check_picture_style_args(parser, args)
-        if uses_picture_style(args):
-            return run_picture_eval(args)
-    if args.command == "video":
-        from .video.command import run as run_video
-
-        return run_video(args)  # maps its own errors onto csci_utils.exit_codes
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; a user's mistake is one line on stderr and its exit code (module docstring)."""
     try:
-        if args.command == "eval":
-            run_eval(args)
-        else:
-            run_train(args)
-    except NeuralStyleError as err:
-        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return err.exit_code
+        return _COMMANDS[args.command](args)
+    except NeuralStyleError as err:  # each kind carries its code: a bad --style is usage, a bad file input
+        return _fail(err, err.exit_code)
+    except FileExistsError as err:  # an output that must not be replaced (a video)
+        return _fail(err, ExitCode.USAGE)
     except FileNotFoundError as err:
-        print(f"neural_style: error: {_one_line(err)}", file=sys.stderr)
-        return ExitCode.MISSING_INPUT
+        return _fail(err, ExitCode.MISSING_INPUT)
+    except ValueError as err:  # a bad value the library refused
+        return _fail(err, ExitCode.USAGE)
     except OSError as err:  # permissions, a full disk, a directory where a file was expected
-        detail = err.strerror or str(err)
-        where = f": {err.filename}" if err.filename else ""
-        print(f"neural_style: error: {detail}{where}", file=sys.stderr)
-        return ExitCode.FAILED
+        return _fail(err, ExitCode.FAILED)
     except KeyboardInterrupt:
-        print("neural_style: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    return ExitCode.OK
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err)
-    return " ".join(text.split()) if text else type(err).__name__
+def _fail(err: Exception, code: ExitCode) -> int:
+    print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+    return code
+
+
+def _one_line(err: Exception) -> str:
+    """Return the error's message on one line; the operating system's errors as "reason: file"."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    text = " ".join(str(err).split())
+    return text or type(err).__name__

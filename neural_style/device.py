@@ -1,5 +1,6 @@
 """Device choice for the engine: the CPU, or a CUDA GPU where this machine and this runtime have one.
 
+:func:`pick_device` turns the example's flags (``--cuda``, ``--accel``, ``--mps``) into a device name;
 :func:`device_kind` decides "cpu" or "cuda" from the name alone, without importing torch, so an ONNX model
 on the CPU starts without it; :func:`resolve_device` turns the choice into a ``torch.device`` for the PyTorch
 runner and checks that PyTorch sees a GPU.
@@ -18,6 +19,34 @@ DeviceKind = Literal["cpu", "cuda"]
 NO_CUDA_HINT = (
     "a CUDA GPU was requested (--cuda 1) but none is available here; use --cuda 0 to run on the CPU"
 )
+
+
+def pick_device(*, cuda: bool = False, accel: bool = False, mps: bool = False) -> DeviceKind:
+    """Return the device the example's flags ask for: ``--mps``, ``--accel``, ``--cuda 1``, else the CPU.
+
+    ``--cuda 1`` is taken at its word (the runtime checks it when the model loads). ``--accel`` and
+    ``--mps`` ask PyTorch which accelerator this machine has, so only they import torch. Raises
+    UsageError for an accelerator that is missing or that this engine cannot run on (all but CUDA).
+    """
+    if not (accel or mps):
+        return "cuda" if cuda else "cpu"
+    import torch
+
+    if mps:
+        if not torch.backends.mps.is_available():
+            msg = "--mps: Apple's MPS backend is not available on this machine; drop the flag to use the CPU"
+            raise UsageError(msg)
+        name = "mps"
+    else:
+        if not torch.accelerator.is_available():
+            msg = "--accel: no accelerator (CUDA, MPS, XPU) is available here; drop the flag to use the CPU"
+            raise UsageError(msg)
+        accelerator = torch.accelerator.current_accelerator()
+        name = "cpu" if accelerator is None else accelerator.type
+    if name not in ("cpu", "cuda"):
+        msg = f"the {name} device is not supported by this engine; drop the flag to use the CPU"
+        raise UsageError(msg)
+    return "cuda" if name == "cuda" else "cpu"
 
 
 def device_kind(device: str | torch.device) -> DeviceKind:

@@ -18,3 +18,9 @@ class UsageError(NeuralStyleError):
     """A bad option or value (a style, a precision, a device), found before any work."""
 
     exit_code = ExitCode.USAGE
+
+
+class ConfigurationError(NeuralStyleError):
+    """An optional part the command needs is not installed (an extra such as ``video``)."""
+
+    exit_code = ExitCode.CONFIGURATION

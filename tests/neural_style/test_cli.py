@@ -34,7 +34,7 @@ def test_eval_content_scale(published_checkpoint, photo, tmp_path):
 
 
 def test_eval_runs_the_multi_style_model_with_a_blend(photo, tmp_path):
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     out = tmp_path / "out.png"
     argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
@@ -136,28 +136,13 @@ def test_python_dash_m_error_has_no_traceback(tmp_path):
     assert done.stderr.strip().startswith("neural_style: error:")
 
 
-def test_eval_of_an_onnx_model_never_imports_torch(photo, tmp_path):
-    from neural_style.engine import multistyle_model_path
-
-    out = tmp_path / "out.png"
-    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
-    argv += ["--output-image", str(out), "--style", "3"]
-    script = (
-        "import sys\nfrom neural_style.cli import main\n"
-        f"code = main({argv!r})\nprint(code, 'torch' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.stdout.split() == ["0", "False"], done.stderr
-    assert size_of(out) == (48, 40)
-
-
 def test_precision_defaults_to_auto():
     args = build_parser().parse_args(["eval", "--content-image", "a", "--output-image", "b", "--model", "m"])
     assert args.precision == "auto"
 
 
 def test_bf16_for_an_onnx_model_is_a_usage_error(photo, tmp_path, capsys):
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
     assert main([*argv, "--output-image", str(tmp_path / "o.png"), "--precision", "bf16"]) == ExitCode.USAGE
@@ -166,7 +151,7 @@ def test_bf16_for_an_onnx_model_is_a_usage_error(photo, tmp_path, capsys):
 
 
 def test_a_bad_style_is_a_usage_error(photo, tmp_path, capsys):
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
     assert main([*argv, "--output-image", str(tmp_path / "o.png"), "--style", "3:x"]) == ExitCode.USAGE

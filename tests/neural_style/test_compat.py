@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,8 @@ from PIL import Image
 
 from csci_utils.exit_codes import ExitCode
 from neural_style import utils
-from neural_style.engine import load_model, multistyle_model_path
 from neural_style.image import load_image as our_load_image
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.model import TransformerNet as OurTransformerNet
 from neural_style.transformer_net import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
 from neural_style.vgg import Vgg16
@@ -104,12 +105,12 @@ def test_train_without_vgg_weights_says_where_they_come_from(tmp_path: Path) -> 
         train(args)
 
 
+@pytest.mark.parametrize("entry", ["neural_style.neural_style", "neural_style.cli"])
 @pytest.mark.parametrize("flag", ["--mps", "--accel"])
 def test_unavailable_device_flags_are_one_line_and_exit_2(
-    photo: Path, tmp_path: Path, flag: str, capsys: pytest.CaptureFixture[str]
+    photo: Path, tmp_path: Path, flag: str, entry: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from neural_style.neural_style import main
-
+    main = importlib.import_module(entry).main  # the example's entry and ours: one parser
     if flag == "--accel" and torch.accelerator.is_available():
         pytest.skip("this machine has an accelerator")
     out = tmp_path / "out.png"

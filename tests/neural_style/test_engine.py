@@ -8,9 +8,10 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from neural_style.engine import load_model, resolve_device, stylize
+from neural_style.device import resolve_device
 from neural_style.errors import NeuralStyleError
 from neural_style.fast import FastTransformerNet, phase_kernels, space_to_depth_kernels
+from neural_style.loading import load_model, stylize
 from neural_style.model import TransformerNet
 
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from csci_utils.exit_codes import ExitCode
 from neural_style.cli import main
-from neural_style.engine import load_model, multistyle_model_path
 from neural_style.errors import NeuralStyleError
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.onnx import parse_style
 
 

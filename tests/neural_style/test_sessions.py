@@ -16,9 +16,8 @@ import pytest
 
 from neural_style.background import Background
 from neural_style.cpu import physical_cores
-from neural_style.engine import load_model, multistyle_model_path
 from neural_style.errors import NeuralStyleError
-from neural_style.loading import stylize
+from neural_style.loading import load_model, multistyle_model_path, stylize
 from neural_style.sessions import graph_key
 
 
@@ -109,7 +108,7 @@ def test_a_bad_photo_with_a_good_model_is_the_photos_error(tmp_path: Path) -> No
 PINNED_THREADS = textwrap.dedent(
     """
     import os
-    from neural_style.engine import load_model, multistyle_model_path
+    from neural_style.loading import load_model, multistyle_model_path
     import numpy as np
 
     stylizer = load_model(multistyle_model_path(), style=1)

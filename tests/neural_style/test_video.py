@@ -12,7 +12,7 @@ import av
 import pytest
 
 from neural_style.cli import main
-from neural_style.engine import load_model, multistyle_model_path
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import VideoInputError, probe, stylize_video
 from neural_style.video.synthetic import ClipSpec, make_clip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +10,8 @@ from PIL import Image
 
 from neural_style.cli import main
 from neural_style.color import ColorStylizer
-from neural_style.engine import multistyle_model_path
+from neural_style.loading import load_stylizer, multistyle_model_path
 from neural_style.video import probe
-from neural_style.video.command import build_stylizer
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 
@@ -30,11 +28,6 @@ def style_picture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _args(**flags: object) -> argparse.Namespace:
-    defaults = {"model": None, "style_image": None, "style": None, "strength": 1.0, "preserve_color": False}
-    return argparse.Namespace(**{**defaults, **flags})
-
-
 def test_a_style_picture_stylizes_every_frame(clip: Path, style_picture: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     assert (
@@ -44,14 +37,12 @@ def test_a_style_picture_stylizes_every_frame(clip: Path, style_picture: Path, t
 
 
 def test_strength_and_preserve_color_apply_to_a_model(tmp_path: Path) -> None:
-    stylizer = build_stylizer(
-        _args(model=str(multistyle_model_path()), style="3", strength=0.5, preserve_color=True)
-    )
+    stylizer = load_stylizer(multistyle_model_path(), style="3", strength=0.5, preserve_color=True)
     assert isinstance(stylizer, ColorStylizer)
 
 
 def test_a_model_at_full_strength_is_used_as_it_is() -> None:
-    stylizer = build_stylizer(_args(model=str(multistyle_model_path()), style="3"))
+    stylizer = load_stylizer(multistyle_model_path(), style="3")
     assert not isinstance(stylizer, ColorStylizer)
 
 

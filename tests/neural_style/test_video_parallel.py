@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neural_style.engine import load_model, multistyle_model_path
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import Stabilizer, probe, stylize_video
 from neural_style.video.frames import decode_frames

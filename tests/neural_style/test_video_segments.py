@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neural_style.engine import load_model, multistyle_model_path
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import Segment, VideoInfo, join_segments, plan_segments, probe, stylize_segment
 from neural_style.video.frames import decode_frames, output_size
@@ -115,7 +115,7 @@ class _Counting(Stylizer):
 _WORKER = """
 import sys, time
 from pathlib import Path
-from neural_style.engine import load_model, multistyle_model_path
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.video import plan_segments, probe, stylize_segment
 
 class Slow:

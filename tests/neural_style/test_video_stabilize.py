@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural_style.engine import load_model, multistyle_model_path
+from neural_style.loading import load_model, multistyle_model_path
 from neural_style.video import Stabilizer, metrics
 from neural_style.video.synthetic import ClipSpec, draw_frame
 

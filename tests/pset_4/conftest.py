@@ -60,7 +60,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def multistyle() -> Path:
-    from neural_style.engine import multistyle_model_path
+    from neural_style.loading import multistyle_model_path
 
     return multistyle_model_path()
 
