@@ -117,9 +117,10 @@ def phase_breakdown(
     import luigi
     import workflow_phases
 
-    from pset_4 import model_cache
+    from pset_4 import render
+    from pset_4.batch import Batch
     from pset_4.settings import configured
-    from pset_4.workflow import Batch, run_batch
+    from pset_4.workflow import run_batch
 
     workflow_phases.install()
     config = luigi.configuration.get_config()
@@ -128,7 +129,7 @@ def phase_breakdown(
         root = work / f"phases-{workers}{'-forked' if forked else ''}"
         root.mkdir()
         env = seed(root, photos, model)
-        model_cache.clear()  # each way loads (and preloads) the model as a fresh run would
+        render.clear()  # each way loads (and preloads) the model as a fresh run would
         os.chdir(root)
         if not config.has_section("worker"):
             config.add_section("worker")
@@ -220,14 +221,14 @@ def inprocess_workflow(
     way: str = "one build",
 ) -> float:
     """Run the batch in this process, publishing included: ``way`` is one build, in waves or grouped."""
+    from pset_4.batch import Batch
     from pset_4.settings import configured
     from pset_4.waves import run_in_waves
-    from pset_4.workflow import Batch, run_batch
+    from pset_4.workflow import run_batch
 
     os.chdir(root)
     batch = Batch(names, [model], styles)
-    # The roots go through Luigi's configuration, as the command line sets them (the environment is read
-    # once per process).
+    # The roots go through Luigi's configuration, as the command line sets them; each run resolves them once.
     with configured(remote_root=env["PSET4_REMOTE_ROOT"], cache_root=env["PSET4_CACHE_ROOT"]):
         if way == "grouped":
             return grouped_workflow(batch)
@@ -264,9 +265,9 @@ WAYS = ("one build", "in waves", "grouped")
 
 def grouped_workflow(batch: object) -> float:
     """Run the batch as one task per photo x model (pset_4.grouping) in one build; return seconds."""
+    from pset_4.batch import Batch
     from pset_4.grouping import grouped_tasks
     from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build
-    from pset_4.workflow import Batch
 
     assert isinstance(batch, Batch)
     started = time.perf_counter()
@@ -419,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         run_table_cell(way, Path(root), Path(folder), Path(model_path))
         return 0
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
     from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()

@@ -75,7 +75,7 @@ def install() -> None:
     import PIL.Image
 
     import neural_style.image
-    import pset_4.model_cache
+    import pset_4.render
     import pset_4.runtime.workers
     import pset_4.tasks.stylize
     from neural_style.stylizer import Stylizer
@@ -99,7 +99,7 @@ def install() -> None:
     luigi.worker.TaskProcess.run = run
     _timed(pset_4.tasks.stylize.StylizeBase, "versions", "versions")
     _timed(pset_4.tasks.stylize.StylizeBase, "cached_inputs", "download/check inputs")
-    _timed(pset_4.model_cache, "cached_model", "model lookup")
+    _timed(pset_4.render, "cached_model", "model lookup")
     _timed(neural_style.image, "load_image", "decode")
     _timed(Stylizer, "stylize", "engine (stylize)")
     _timed(PIL.Image.Image, "save", "encode")

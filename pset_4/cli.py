@@ -22,15 +22,14 @@ import luigi
 
 from csci_utils.exit_codes import ExitCode
 from csci_utils.io import remove_stale_temp_files
-from csci_utils.luigi.storage import join, target_for
-from pset_4.batch_request import resolve_batch
+from csci_utils.luigi.locations import join, target_for
+from pset_4.batch import BatchReport, resolve_batch
 from pset_4.demo import DEMO_IMAGE, DEMO_MODEL, run_demo
 from pset_4.inputs import BadInputError
 from pset_4.naming import check_length
 from pset_4.runtime.scheduling import SchedulerAddress, check_reachable
 from pset_4.settings import CACHE_ENV, IMAGES, REMOTE_ENV, WorkflowSettings, configured
 from pset_4.waves import run_in_waves
-from pset_4.workflow import BatchReport
 
 log = logging.getLogger("pset_4")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from pset_4.batch import Batch, BatchReport
 from pset_4.runtime.scheduling import SchedulerAddress, build
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL, WorkflowSettings, current_settings, run_settings
 from pset_4.tasks.data import UploadImage, UploadModel
-from pset_4.workflow import Batch, BatchReport, run_batch
+from pset_4.workflow import run_batch
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 import luigi
 from luigi.target import FileSystemTarget
 
+from pset_4.batch import Batch
 from pset_4.naming import check_style
 from pset_4.settings import DEFAULT_IMAGE, DEFAULT_MODEL
 from pset_4.tasks.params import NameParameter
 from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
-from pset_4.workflow import Batch
 
 
 class StylizeGroup(luigi.Task):
@@ -46,7 +46,7 @@ class StylizeGroup(luigi.Task):
         return [pair.output() for pair in self.pairs()]
 
     def run(self) -> None:
-        """Do each pair that is not done; the model stays loaded between them (pset_4.model_cache)."""
+        """Do each pair that is not done; the model stays loaded between them (pset_4.render)."""
         for pair in self.pairs():
             if not pair.complete():
                 pair.run()

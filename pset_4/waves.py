@@ -14,9 +14,10 @@ import dataclasses
 import logging
 from typing import Any
 
+from pset_4.batch import Batch, BatchReport
 from pset_4.runtime.registry import forget_task_instances
 from pset_4.settings import WorkflowSettings, current_settings
-from pset_4.workflow import Batch, BatchReport, run_batch
+from pset_4.workflow import run_batch
 
 log = logging.getLogger(__name__)
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import importlib
-import itertools
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import luigi
 
 from csci_utils.luigi.storage import join, target_for
 from csci_utils.luigi.tasks import copy_target
-from neural_style.color import check_strength
-from pset_4 import model_cache
+from pset_4 import render
+from pset_4.batch import Batch, BatchReport
 from pset_4.failures import InputFailure, final_reason, recorded_failure
 from pset_4.inputs import remote_names
-from pset_4.naming import check_name, check_style
 from pset_4.progress import batch_progress
 from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
 from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, current_settings, run_settings
@@ -25,100 +22,9 @@ from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
 from pset_4.tasks.stylize import StylizeBase
-from pset_4.tasks.video import VideoPlan, is_video, result_task
+from pset_4.tasks.video import VideoPlan
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Every image x column to stylize; a column is a model x style pair or a style picture.
-
-    ``styles`` empty: the model's own single style. Model columns come first, then one column per style
-    picture (``style_images``, names under ``<remote>/style_images``); ``strength`` and ``preserve_color``
-    apply to every column. ``uploads`` maps a folder (``images``, ``style_images``) to the names to upload
-    from this machine before the batch (name -> local path); ``skipped`` the local files left out (why).
-    """
-
-    images: Sequence[str]
-    models: Sequence[str] = ()
-    styles: Sequence[str | None] = (None,)
-    style_images: Sequence[str] = ()
-    strength: float = 1.0
-    preserve_color: bool = False
-    uploads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    skipped: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        """Refuse an empty batch, unsafe names and bad values before any work."""
-        if not self.images or not (self.models or self.style_images):
-            msg = "a batch needs at least one image and one model or style image"
-            raise ValueError(msg)
-        for name in self.images:
-            check_name(name, "image")
-        for name in self.models:
-            check_name(name, "model")
-        for name in self.style_images:
-            check_name(name, "style image")
-        for style in self.styles or (None,):
-            check_style(style)
-        check_strength(self.strength)
-
-    def pairs(self) -> list[tuple[str, str, str | None]]:
-        """Return every (image, model, style) of the model columns, image-major, without duplicates."""
-        return list(
-            itertools.product(
-                dict.fromkeys(self.images), dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,))
-            )
-        )
-
-    def columns(self) -> list[dict[str, object]]:
-        """Return the stylize parameters of each column (besides the image), model columns first."""
-        extra: dict[str, object] = {}
-        if self.strength != 1.0:
-            extra["strength"] = float(self.strength)
-        if self.preserve_color:
-            extra["preserve_color"] = True
-        columns: list[dict[str, object]] = [
-            {"model": m, "style": s, **extra}
-            for m, s in itertools.product(dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,)))
-        ]
-        columns += [{"style_image": p, **extra} for p in dict.fromkeys(self.style_images)]
-        return columns
-
-    def params(self) -> list[dict[str, object]]:
-        """Return the parameters of every stylize task, image-major, in column order."""
-        return [{"image": i, **c} for i in dict.fromkeys(self.images) for c in self.columns()]
-
-    def tasks(self, *, publish: bool = True) -> list[StylizeBase]:
-        """Return one task per pair: published (:class:`Stylize`, :class:`StylizeVideo`) or kept here."""
-        return [result_task(p, publish=publish) for p in self.params()]
-
-    def videos(self) -> list[str]:
-        """Return the images of the batch that are videos (by suffix), without duplicates."""
-        return [name for name in dict.fromkeys(self.images) if is_video(name)]
-
-
-@dataclass
-class BatchReport:
-    """What a batch run did: success, Luigi's summary, where results are, and what failed (with why).
-
-    ``skipped`` maps each input left out to why: local files never uploaded, and inputs on the remote that
-    turned out unusable (each once, however many results needed it); ``unusable`` lists those results.
-    """
-
-    ok: bool
-    summary: str
-    outputs: list[str] = field(default_factory=list)
-    published: list[str] = field(default_factory=list)
-    remote_only: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    reasons: dict[str, str] = field(default_factory=dict)
-    contact_sheet: str | None = None
-    done_before: int = 0
-    uploaded: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    unusable: list[str] = field(default_factory=list)
 
 
 def check_inputs(batch: Batch, settings: WorkflowSettings) -> None:
@@ -271,8 +177,8 @@ def _run(
         wanted.append(sheet_task)
     if workers > 1 and done_before < len(stylize):
         # Fetch and load the models once here, cores split between the workers: the task threads share
-        # them (pset_4.runtime.workers), and any task process Luigi forks inherits them (pset_4.model_cache).
-        model_cache.preload(_fetch_models(stylize), threads=settings.engine_threads)
+        # them (pset_4.runtime.workers), and any task process Luigi forks inherits them (pset_4.render).
+        render.preload(_fetch_models(stylize), threads=settings.engine_threads)
         if batch.videos():
             importlib.import_module("neural_style.video.segments")  # PyAV and OpenCV, imported once
     with batch_progress(pending):

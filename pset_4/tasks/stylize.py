@@ -33,9 +33,8 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from csci_utils.luigi.tasks import copy_target
 from neural_style.image import check_image_file
 from pset_4.cached_copies import check_cached_copy
-from pset_4.model_cache import stylize_into
 from pset_4.naming import stylized_name
-from pset_4.pictures import stylize_with_picture_into
+from pset_4.render import render_picture, stylizer_for
 from pset_4.settings import (
     DEFAULT_IMAGE,
     DEFAULT_MODEL,
@@ -58,7 +57,7 @@ _CACHE_FOLDERS = {"image": IMAGES, "model": MODELS, "style_image": STYLE_IMAGES}
 
 def _computes_in_bf16(model: str) -> bool:
     """Return True if this machine runs ``model`` in bf16 (a checkpoint on a CPU with native bf16)."""
-    from neural_style.precision import resolve_precision
+    from neural_style.hardware import resolve_precision
 
     return PurePosixPath(model).suffix.lower() != ".onnx" and resolve_precision("auto") == "bf16"
 
@@ -219,23 +218,8 @@ class StylizeBase(luigi.Task):
 
     def render(self, inputs: dict[str, str], output_path: str) -> None:
         """Write the stylized picture of the cached ``inputs`` to ``output_path`` (a temp path)."""
-        if self.style_image:
-            stylize_with_picture_into(
-                inputs["image"],
-                inputs["style_image"],
-                output_path,
-                strength=self.strength,
-                preserve_color=self.preserve_color,
-            )
-            return
-        stylize_into(
-            inputs["image"],
-            inputs["model"],
-            output_path,
-            style=self.style,
-            strength=self.strength,
-            preserve_color=self.preserve_color,
-        )
+        stylizer = stylizer_for(self, inputs, threads=current_settings().engine_threads)
+        render_picture(stylizer, inputs["image"], output_path)
 
     def on_failure(self, exception: BaseException) -> str:
         """Report a user's mistake (bad image, bad model) in one line instead of a traceback.

@@ -36,13 +36,13 @@ from csci_utils.luigi.tasks import copy_target
 from neural_style.errors import NeuralStyleError
 from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import version_hash
+from pset_4.render import stylizer_for
 from pset_4.settings import IMAGES, STYLIZED, current_settings
 from pset_4.tasks.data import ContentImage, cache_location
 from pset_4.tasks.params import NameParameter
 from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
 
 if TYPE_CHECKING:
-    from neural_style.stylizer import Stylizer
     from neural_style.video import Segment
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class VideoSegment(VideoTaskBase):
                 stylize_segment(
                     inputs["image"],
                     segment,
-                    segment_stylizer(self, inputs, threads),
+                    stylizer_for(self, inputs, threads=threads),
                     temp_path,
                     crf=options["crf"],
                     max_size=options["max_size"],
@@ -334,30 +334,6 @@ def result_task(params: Mapping[str, Any], *, publish: bool = True) -> StylizeBa
         return StylizeVideo(**params)
     kind: type[StylizeBase] = Stylize if publish else StylizeHere
     return kind(**params)
-
-
-def segment_stylizer(task: StylizeBase, inputs: Mapping[str, str], threads: int | None) -> Stylizer:
-    """Return the stylizer ``task`` asks for: its model (loaded once per process) or its style picture.
-
-    A model comes from :func:`pset_4.model_cache.cached_model` (``threads`` None: as
-    :func:`~pset_4.model_cache.preload` loaded it before the fork), set to the task's style; strength and
-    colour wrap it. A style picture loads the any-picture networks for this segment.
-    """
-    from neural_style.color import with_color
-
-    if task.style_image:
-        from neural_style.loading import load_stylizer
-
-        return load_stylizer(
-            style_image=inputs["style_image"],
-            strength=task.strength,
-            preserve_color=task.preserve_color,
-            threads=threads,
-        )
-    from pset_4 import model_cache
-
-    model = model_cache.cached_model(inputs["model"], threads=threads).with_style(task.style)
-    return with_color(model, strength=task.strength, keep_color=task.preserve_color)
 
 
 @contextmanager

@@ -9,9 +9,10 @@ from pathlib import Path
 import luigi
 import pytest
 
-from pset_4 import model_cache
+from pset_4 import render
+from pset_4.batch import Batch
 from pset_4.grouping import StylizeGroup, grouped_tasks
-from pset_4.workflow import Batch, run_batch
+from pset_4.workflow import run_batch
 
 STYLES = ["0", "7", "19"]
 
@@ -22,7 +23,7 @@ def remote(roots, make_photo: Callable[..., Path], multistyle: Path):
         make_photo(roots.remote_images / f"p{i}.png", seed=i)
     roots.remote_models.mkdir(parents=True)
     shutil.copyfile(multistyle, roots.remote_models / "multi.onnx")
-    model_cache.clear()
+    render.clear()
     return roots
 
 

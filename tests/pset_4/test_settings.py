@@ -186,7 +186,8 @@ def test_each_run_of_a_program_gets_its_own_settings(
     import contextlib
     import shutil
 
-    from pset_4.workflow import Batch, run_batch
+    from pset_4.batch import Batch
+    from pset_4.workflow import run_batch
 
     monkeypatch.chdir(tmp_path)
     for name in ("first", "second"):

@@ -260,8 +260,8 @@ def test_the_program_task_passes_the_style_picture_to_the_engine_command(remote)
 
 
 def test_waves_keep_the_style_pictures_strength_colour_and_uploads() -> None:
+    from pset_4.batch import Batch
     from pset_4.waves import waves
-    from pset_4.workflow import Batch
 
     batch = Batch(
         images=["a.jpg", "b.jpg", "c.jpg"],

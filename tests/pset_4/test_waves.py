@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pset_4.batch import Batch
 from pset_4.waves import run_in_waves, waves
-from pset_4.workflow import Batch, run_batch
+from pset_4.workflow import run_batch
 
 names = st.lists(st.from_regex(r"[a-z]{1,8}\.png", fullmatch=True), min_size=1, max_size=30, unique=True)
 styles = st.lists(st.integers(0, 25).map(str), min_size=1, max_size=26, unique=True)
@@ -68,7 +69,7 @@ TASKS_ALIVE_AFTER_WAVES = textwrap.dedent(
     import gc, sys
     from pset_4.tasks.stylize import Stylize
     from pset_4.waves import run_in_waves
-    from pset_4.workflow import Batch
+    from pset_4.batch import Batch
 
     names = sys.argv[1:]
     batch = Batch(names, ["multi.onnx"], ["0", "7"])

@@ -22,7 +22,7 @@ import luigi.worker
 import pytest
 
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
-from pset_4 import model_cache
+from pset_4 import render
 from pset_4.cli import main
 from pset_4.runtime.scheduling import SchedulerAddress, run_tasks
 from pset_4.runtime.workers import TaskThread
@@ -170,25 +170,23 @@ def test_terminate_stops_a_task_thread_and_its_temp_file_is_removed(tmp_path: Pa
 def test_threads_asking_for_one_model_at_once_share_one_load(
     multistyle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model_cache.clear()
+    render.clear()
     loads: list[Path] = []
-    real = model_cache._load
+    real = render._load
 
     def slow_load(path: Path, threads: int | None) -> object:
         loads.append(path)
         time.sleep(0.2)  # every thread asks while the first load is under way
         return real(path, threads)
 
-    monkeypatch.setattr(model_cache, "_load", slow_load)
+    monkeypatch.setattr(render, "_load", slow_load)
     got: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: got.append(model_cache.cached_model(multistyle))) for _ in range(4)
-    ]
+    threads = [threading.Thread(target=lambda: got.append(render.cached_model(multistyle))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    model_cache.clear()
+    render.clear()
     assert loads == [multistyle.resolve()]
     assert len({id(stylizer) for stylizer in got}) == 1
 

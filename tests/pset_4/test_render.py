@@ -1,10 +1,12 @@
-"""The per-process model cache: one load serves every style; a replaced file or thread cap loads again."""
+"""The one renderer: one load of a model serves every style (a replaced file or thread cap loads again), a
+style picture is encoded once for every task that uses it, and the picture is written in full."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +14,31 @@ import pytest
 from PIL import Image
 
 import neural_style.loading
-from pset_4 import model_cache
-from pset_4.model_cache import cached_model, preload, stylize_into
+from pset_4 import render
+from pset_4.render import cached_model, preload, render_picture, stylizer_for
 
 STYLES = [str(s) for s in range(26)]
 
 
+@dataclass(frozen=True)
+class Request:
+    """A stylize task's parameters, as the renderer reads them."""
+
+    style: str | None = None
+    style_image: str | None = None
+    strength: float = 1.0
+    preserve_color: bool = False
+
+
+def stylize_into(photo: Path, model: Path, output: str, *, style: str | None = None) -> None:
+    render_picture(stylizer_for(Request(style=style), {"model": str(model)}, threads=None), photo, output)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    model_cache.clear()
+    render.clear()
     yield
-    model_cache.clear()
+    render.clear()
 
 
 @pytest.fixture
@@ -110,3 +126,27 @@ def test_a_bad_style_for_a_multistyle_model_is_a_value_error(
     photo = make_photo(tmp_path / "photo.png")
     with pytest.raises(ValueError, match="style"):
         stylize_into(photo, model, str(tmp_path / "out.png"), style="99")
+
+
+def test_the_picture_is_written_at_the_photos_size(
+    roots: object, model: Path, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    photo = make_photo(tmp_path / "photo.png")
+    stylize_into(photo, model, str(tmp_path / "out.jpg"), style="3")
+    with Image.open(tmp_path / "out.jpg") as written, Image.open(photo) as original:
+        assert (written.format, written.size) == ("JPEG", original.size)
+
+
+def test_a_style_picture_is_encoded_once_for_every_task_that_uses_it(
+    roots: object, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    picture = make_photo(tmp_path / "waves.png", seed=3)
+    inputs = {"style_image": str(picture)}
+    first = stylizer_for(Request(style_image="waves.png", strength=0.5), inputs, threads=1)
+    assert stylizer_for(Request(style_image="waves.png", strength=0.5), inputs, threads=1) is first
+    assert stylizer_for(Request(style_image="waves.png"), inputs, threads=1) is not first
+
+
+def test_a_missing_style_picture_is_named(roots: object, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"style image not found: .*gone\.png"):
+        stylizer_for(Request(style_image="gone.png"), {"style_image": str(tmp_path / "gone.png")}, threads=1)
