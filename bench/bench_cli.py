@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-rerun", action="store_true", help="skip the pset_4 no-op rerun")
     args = parser.parse_args(argv)
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
     from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()

@@ -226,7 +226,7 @@ def main() -> int:
         "--workdir", type=Path, default=None, help="where to put the files (default: a temp dir)"
     )
     args = parser.parse_args()
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     print(describe_cpu())
     sizes = sorted(args.sizes_mib)

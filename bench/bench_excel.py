@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from csci_utils.io import atomic_write
 from csci_utils.parquet import convert_excel_to_parquet
-from neural_style.cpu import describe_cpu
+from neural_style.hardware import describe_cpu
 from pset_1.synthetic import write_workbook
 
 TARGET = 10.0

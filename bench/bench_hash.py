@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from csci_utils.hashing import hash_series, hash_str
-from neural_style.cpu import describe_cpu
+from neural_style.hardware import describe_cpu
 
 TARGET = 1.5
 SALT = bytes.fromhex("64656d6f2d73616c742d6e6f742d736563726574")  # the public demo salt

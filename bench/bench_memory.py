@@ -31,8 +31,8 @@ def measure(size: int, precision: str) -> None:
     import numpy as np
     import torch
 
-    from neural_style.model import TransformerNet
-    from neural_style.torch_stylizer import STREAM_ABOVE_PIXELS, TorchStylizer
+    from neural_style.torch.model import TransformerNet
+    from neural_style.torch.runner import STREAM_ABOVE_PIXELS, TorchStylizer
 
     torch.manual_seed(0)
     stylizer = TorchStylizer(TransformerNet(), precision=precision)
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     print(
         f"neural_style memory bench ({args.precision}); target: {TARGET_SIDE}x{TARGET_SIDE} within "

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from csci_utils.io import atomic_write
 from csci_utils.parquet import read_parquet_columns
-from neural_style.cpu import describe_cpu
+from neural_style.hardware import describe_cpu
 from pset_1.synthetic import make_survey
 
 OVERHEAD_LIMIT = 256 * 1024  # footer + page indexes; far below one column chunk of a large file

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared-cache", action="store_true", help="one cache folder for every machine")
     args = parser.parse_args(argv)
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
     from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()

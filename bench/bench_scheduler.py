@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = sorted(int(c) for c in args.counts.split(",") if c)
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     rows: list[tuple[int, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-scheduler-") as tmp:

@@ -50,7 +50,7 @@ def example_eval(content: str, model: str, output: str) -> None:
     import torch
     from PIL import Image
 
-    from neural_style.model import TransformerNet
+    from neural_style.torch.model import TransformerNet
 
     image = Image.open(content).convert("RGB")
     batch = torch.from_numpy(np.array(image)).permute(2, 0, 1).unsqueeze(0).float()
@@ -71,7 +71,7 @@ def trained_like_checkpoint(path: Path) -> Path:
     """Random weights whose output spans 0..255 like a trained model's (seeded)."""
     import torch
 
-    from neural_style.model import TransformerNet, save_checkpoint
+    from neural_style.torch.model import TransformerNet, save_checkpoint
 
     generator = torch.Generator().manual_seed(0)
     state = {}
@@ -136,9 +136,9 @@ def forward_times(model: Path, size: int, repeats: int = 5) -> dict[str, float]:
     2048^3 matmul that measures the FP32 peak ("peak"), timed in the same rounds."""
     import torch
 
-    from neural_style.fast import FastTransformerNet
-    from neural_style.heap import keep_freed_memory
-    from neural_style.model import load_transformer
+    from neural_style.torch.fast import FastTransformerNet
+    from neural_style.torch.heap import keep_freed_memory
+    from neural_style.torch.model import load_transformer
 
     keep_freed_memory()  # as the engine does on the CPU; applies to all three forms timed here
     net = load_transformer(model)
@@ -185,7 +185,7 @@ def statistics_figures(size: int, repeats: int = 7) -> str:
     """
     import torch
 
-    from neural_style.statistics import image_stats
+    from neural_style.torch.statistics import image_stats
 
     generator = torch.Generator().manual_seed(size)
     x = torch.randn(1, 32, size, size, generator=generator).mul_(30).add_(50)
@@ -360,7 +360,7 @@ def main() -> None:
 
     import torch
 
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     figures: list[str] = []
     missed: list[str] = []

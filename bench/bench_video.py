@@ -45,7 +45,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from neural_style.cpu import describe_cpu
+from neural_style.hardware import describe_cpu
 from neural_style.loading import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import (

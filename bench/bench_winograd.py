@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=256, help="map side (256 = a 1024 px photo)")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    from neural_style.cpu import describe_cpu
+    from neural_style.hardware import describe_cpu
 
     print(describe_cpu())
     generator = torch.Generator().manual_seed(0)

@@ -20,7 +20,7 @@ from csci_utils.exit_codes import ExitCode
 
 from . import __version__
 from .errors import ConfigurationError, NeuralStyleError
-from .precision import PRECISIONS
+from .hardware import PRECISIONS
 from .video.defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def _bounded(kind: Callable[[str], int], low: int, high: int | None, rule: str) 
 
 
 def _device(args: argparse.Namespace) -> str:
-    from .device import pick_device
+    from .hardware import pick_device
 
     return pick_device(cuda=bool(args.cuda), accel=args.accel, mps=args.mps)
 

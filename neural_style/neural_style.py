@@ -30,7 +30,7 @@ import torch
 
 def _device(args: Any) -> str:
     """Return the device the example's flags ask for: ``--cuda 1``, ``--accel``, ``--mps`` or the CPU."""
-    from .device import pick_device
+    from .hardware import pick_device
 
     cuda, accel, mps = (getattr(args, flag, False) for flag in ("cuda", "accel", "mps"))
     return pick_device(cuda=bool(cuda), accel=bool(accel), mps=bool(mps))
@@ -76,7 +76,7 @@ def stylize(args: Any) -> Path:
 def stylize_onnx(content_image: torch.Tensor, args: Any) -> torch.Tensor:
     """Run the ONNX model ``args.model`` on a ``[1, 3, H, W]`` 0..255 tensor; return the output tensor."""
     from .errors import UsageError
-    from .onnx import OnnxStylizer
+    from .onnx.runner import OnnxStylizer
 
     if getattr(args, "export_onnx", None):
         msg = "--export_onnx needs a .pth/.model checkpoint as --model, not an .onnx file"

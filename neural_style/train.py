@@ -23,10 +23,10 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from .device import resolve_device
 from .errors import NeuralStyleError
+from .hardware import resolve_device
 from .image import load_image
-from .model import TransformerNet, save_checkpoint
+from .torch.model import TransformerNet, save_checkpoint
 from .vgg import Vgg16, load_vgg16
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The example's ``transformer_net`` module: its layer classes, with its constructor arguments.
 
 A compatibility name for code written against PyTorch's ``fast_neural_style`` example; the network
-itself lives in :mod:`neural_style.model`. State dicts saved from the example's ``TransformerNet`` load
+itself lives in :mod:`neural_style.torch.model`. State dicts saved from the example's ``TransformerNet`` load
 into ours unchanged (the same parameter names and shapes).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .model import ConvLayer, ResidualBlock, TransformerNet
+from .torch.model import ConvLayer, ResidualBlock, TransformerNet
 
 __all__ = ["ConvLayer", "ResidualBlock", "TransformerNet", "UpsampleConvLayer"]
 
@@ -19,7 +19,7 @@ class UpsampleConvLayer(ConvLayer):
     """The example's layer: optional nearest-neighbour upsampling, reflection padding, a convolution.
 
     Takes the example's arguments ``(in_channels, out_channels, kernel_size, stride, upsample=None)``;
-    :class:`neural_style.model.UpsampleConvLayer` is ours (always upsampling, stride 1).
+    :class:`neural_style.torch.model.UpsampleConvLayer` is ours (always upsampling, stride 1).
     """
 
     def __init__(

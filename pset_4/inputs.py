@@ -257,7 +257,7 @@ def model_problem(path: Path) -> str | None:
     suffix = path.suffix.lower()
     try:
         if suffix in CHECKPOINT_SUFFIXES:
-            from neural_style.model import load_state_dict
+            from neural_style.torch.model import load_state_dict
 
             load_state_dict(path)
         elif suffix == ".onnx":

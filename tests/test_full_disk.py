@@ -54,7 +54,7 @@ def contact_sheet_writer():
 
 def checkpoint_writer():
     import torch
-    from neural_style.model import TransformerNet, load_state_dict, save_checkpoint
+    from neural_style.torch.model import TransformerNet, load_state_dict, save_checkpoint
 
     torch.manual_seed(0)
     state = TransformerNet().state_dict()
@@ -67,7 +67,7 @@ def checkpoint_writer():
 
 
 def vector_writer():
-    from neural_style.arbitrary import _write_vector
+    from neural_style.onnx.arbitrary import _write_vector
 
     vector = rng.standard_normal((1, 100, 1, 1)).astype(np.float32)
     return ".npy", lambda target: _write_vector(target, vector), lambda t: np.array_equal(np.load(t), vector)

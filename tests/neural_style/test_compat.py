@@ -16,7 +16,7 @@ from csci_utils.exit_codes import ExitCode
 from neural_style import utils
 from neural_style.image import load_image as our_load_image
 from neural_style.loading import load_model, multistyle_model_path
-from neural_style.model import TransformerNet as OurTransformerNet
+from neural_style.torch.model import TransformerNet as OurTransformerNet
 from neural_style.transformer_net import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
 from neural_style.vgg import Vgg16
 

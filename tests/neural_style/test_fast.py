@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from neural_style.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv
-from neural_style.model import ConvLayer, TransformerNet, UpsampleConvLayer
-from neural_style.views import interleaved_grid, phases_grid, space_to_depth_grid
+from neural_style.torch.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv
+from neural_style.torch.model import ConvLayer, TransformerNet, UpsampleConvLayer
+from neural_style.torch.views import interleaved_grid, phases_grid, space_to_depth_grid
 
 from .conftest import random_state_dict
 
@@ -79,8 +79,8 @@ def test_fast_form_equals_the_plain_network_for_norm_weights_of_every_sign():
 
 
 def test_names_that_moved_out_of_fast_stay_importable_from_it():
-    import neural_style.fast as fast
-    from neural_style import folding, statistics, views
+    import neural_style.torch.fast as fast
+    from neural_style.torch import folding, statistics, views
 
     assert fast.phase_kernels is folding.phase_kernels
     assert fast.space_to_depth_kernels is folding.space_to_depth_kernels

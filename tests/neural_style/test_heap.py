@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from neural_style.heap import keep_freed_memory, return_freed_memory
+from neural_style.torch.heap import keep_freed_memory, return_freed_memory
 
 glibc_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
 

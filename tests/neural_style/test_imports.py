@@ -15,18 +15,12 @@ import neural_style
 PACKAGE = Path(neural_style.__file__).parent
 # What needs torch by design: the checkpoint runner and its parts, training, the example's modules.
 NEEDS_TORCH = (
-    "neural_style.fast",
-    "neural_style.folding",
-    "neural_style.model",
     "neural_style.neural_style",
-    "neural_style.statistics",
-    "neural_style.strips",
-    "neural_style.torch_stylizer",
+    "neural_style.torch.",
     "neural_style.train",
     "neural_style.transformer_net",
     "neural_style.utils",
     "neural_style.vgg",
-    "neural_style.views",
 )
 
 

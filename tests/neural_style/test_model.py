@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from neural_style.errors import NeuralStyleError
-from neural_style.model import TransformerNet, load_transformer, save_checkpoint
+from neural_style.torch.model import TransformerNet, load_transformer, save_checkpoint
 
 
 def test_state_dict_has_the_published_names_and_shapes():

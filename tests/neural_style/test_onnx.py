@@ -11,7 +11,7 @@ from csci_utils.exit_codes import ExitCode
 from neural_style.cli import main
 from neural_style.errors import NeuralStyleError
 from neural_style.loading import load_model, multistyle_model_path
-from neural_style.onnx import parse_style
+from neural_style.styles import parse_style
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from neural_style.background import Background
-from neural_style.cpu import physical_cores
 from neural_style.errors import NeuralStyleError
+from neural_style.hardware import physical_cores
 from neural_style.loading import load_model, multistyle_model_path, stylize
-from neural_style.sessions import graph_key
+from neural_style.onnx.sessions import graph_key
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_physical_cores_counts_the_cores_this_process_may_use() -> None:
 def test_physical_cores_is_one_for_a_process_held_to_one_cpu() -> None:
     command = (
         "import os; os.sched_setaffinity(0, {0}); "
-        "from neural_style.cpu import physical_cores; print(physical_cores())"
+        "from neural_style.hardware import physical_cores; print(physical_cores())"
     )
     done = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neural_style.model import load_transformer
-from neural_style.strips import stylize_in_strips
-from neural_style.torch_stylizer import TorchStylizer
+from neural_style.torch.model import load_transformer
+from neural_style.torch.runner import TorchStylizer
+from neural_style.torch.strips import stylize_in_strips
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from neural_style.errors import NeuralStyleError
-from neural_style.model import TransformerNet, load_transformer
+from neural_style.torch.model import TransformerNet, load_transformer
 from neural_style.train import PerceptualLoss, gram_matrix, list_images, resize_center_crop, train
 from neural_style.vgg import Vgg16, load_vgg16
 

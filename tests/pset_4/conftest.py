@@ -50,7 +50,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A TransformerNet checkpoint with random weights in the published format."""
     import torch
 
-    from neural_style.model import TransformerNet, save_checkpoint
+    from neural_style.torch.model import TransformerNet, save_checkpoint
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("models") / "random.pth"

@@ -201,7 +201,7 @@ def test_luigi_command_line_runs_stylize(seeded) -> None:
 
 
 def test_checkpoint_results_are_named_apart_where_auto_precision_is_bf16(roots):
-    from neural_style.precision import resolve_precision
+    from neural_style.hardware import resolve_precision
     from pset_4.tasks.stylize import Stylize
 
     checkpoint = Stylize(image="p.png", model="m.pth").versions()

@@ -86,7 +86,7 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     """Per-channel mean and biased variance ``[C]`` of one image's 2x map held as four phase maps.
 
     Each phase block holds one row and one column that the map does not use (see
-    :meth:`~neural_style.fast.PhaseUpConv.interleave`): take the whole blocks' statistics (fast,
+    :meth:`~neural_style.torch.fast.PhaseUpConv.interleave`): take the whole blocks' statistics (fast,
     contiguous), then take those pixels out.
     """
     _, channels4, _, _ = phases.shape

@@ -37,14 +37,14 @@ import numpy as np
 from PIL import Image
 
 from csci_utils.io import atomic_write_bytes
+from neural_style.background import Background
+from neural_style.color import check_strength
+from neural_style.errors import NeuralStyleError
+from neural_style.image import load_image, to_array
+from neural_style.stylizer import Stylizer
 
-from .background import Background
-from .color import check_strength
-from .errors import NeuralStyleError
-from .image import load_image, to_array
 from .pretrained import pretrained_path
 from .sessions import cache_dir, graph_key, open_session, providers_for
-from .stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 

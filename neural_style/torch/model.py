@@ -20,8 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from csci_utils.io import atomic_write_bytes
-
-from .errors import NeuralStyleError
+from neural_style.errors import NeuralStyleError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pure weight folds for the fast inference form: weights in, weights out, no module state.
 
 Each function rewrites convolution weights so that a cheaper computation gives the same sums (as
-``torch.nn.utils.fusion`` folds a batch norm into a convolution). The layers in :mod:`neural_style.fast`
+``torch.nn.utils.fusion`` folds a batch norm into a convolution). The layers in :mod:`neural_style.torch.fast`
 build their parameters with these once, at load time, or per image for the norms' affines.
 """
 
@@ -61,7 +61,7 @@ def phase_block_order(weight: torch.Tensor) -> torch.Tensor:
     """Reorder a space-to-depth kernel's inputs from pixel_unshuffle's order to phase-block order.
 
     pixel_unshuffle's input channel ``4 * i + 2 * p + q`` becomes ``(2 * p + q) * I + i``, the order of
-    :class:`~neural_style.fast.PhaseUpConv`'s phase blocks.
+    :class:`~neural_style.torch.fast.PhaseUpConv`'s phase blocks.
     """
     out4, in4, u, v = weight.shape
     return weight.reshape(out4, in4 // 4, 4, u, v).transpose(1, 2).reshape(out4, in4, u, v)

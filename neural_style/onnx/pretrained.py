@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import util
 from pathlib import Path
 
-from .errors import NeuralStyleError
+from neural_style.errors import NeuralStyleError
 
 __all__ = ["pretrained_path"]
 

@@ -9,7 +9,7 @@ map. Quarter-resolution layers (the residual blocks) are small enough to keep wh
 computed from exactly the values the one-pass network would use, so the output equals the plain forward
 pass up to float rounding; peak memory is a few quarter-resolution maps plus one strip.
 
-The layers are those of :class:`~neural_style.fast.FastTransformerNet` (channels_last, folded
+The layers are those of :class:`~neural_style.torch.fast.FastTransformerNet` (channels_last, folded
 upsampling, space-to-depth last layer). Costs about a third more arithmetic than one pass (the early and
 late layers run again for their statistics), so the engine uses this only above a size threshold.
 """

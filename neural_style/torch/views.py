@@ -1,6 +1,6 @@
 """Strided views that let one operation gather the four phase maps of an upsampling layer.
 
-:class:`~neural_style.fast.PhaseUpConv` computes a 2x map as four phase blocks, each a row and a column
+:class:`~neural_style.torch.fast.PhaseUpConv` computes a 2x map as four phase blocks, each a row and a column
 larger than the small map. Viewing the blocks, and the buffers the next layer reads, as the same
 ``[N, h, w, 2, 2, C]`` grid makes the interleave (and the space-to-depth gather) one strided copy
 instead of one slow copy per block. The views share storage with their tensors; nothing is copied here.

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .device import resolve_device
+from neural_style.hardware import Precision, resolve_device, resolve_precision
+from neural_style.stylizer import Stylizer
+
 from .fast import FastTransformerNet
 from .heap import keep_freed_memory, return_freed_memory
 from .model import TransformerNet, load_transformer
-from .precision import Precision, resolve_precision
-from .stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from csci_utils.io import atomic_write
-
-from .cpu import cpu_flags, physical_cores
-from .errors import NeuralStyleError, UsageError
+from neural_style.errors import NeuralStyleError, UsageError
+from neural_style.hardware import cpu_flags, physical_cores
 
 __all__ = ["cache_dir", "graph_key", "open_session", "providers_for"]
 
