@@ -33,11 +33,6 @@ from pset_4.waves import run_in_waves
 
 log = logging.getLogger("pset_4")
 
-# Kept for callers of the old names; the codes are csci_utils.exit_codes.ExitCode's.
-EXIT_FAILED = int(ExitCode.FAILED)
-EXIT_USAGE = int(ExitCode.USAGE)
-EXIT_INTERRUPTED = int(ExitCode.INTERRUPTED)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser."""

@@ -1,7 +1,11 @@
-"""A contact sheet: one picture with each source image and its stylized versions side by side."""
+"""A contact sheet: one picture with each source image and its stylized versions side by side.
+
+A video shows as a strip of frames side by side (:func:`frame_strip`).
+"""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +22,8 @@ CAPTION_HEIGHT = 14
 # Large enough to judge a style by (issue 14.5); callers may ask for larger.
 TILE_SIZE = 256
 MARGIN = 4
+# Frames of a stylized video its tile shows.
+STRIP_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,45 @@ def write(sheet: Image.Image, path: str | os.PathLike[str]) -> Path:
         raise ValueError(msg)
     destination.parent.mkdir(parents=True, exist_ok=True)
     return save_image(sheet, destination, overwrite=False)
+
+
+def frame_strip(data: bytes, frames: int = STRIP_FRAMES) -> Image.Image:
+    """Return ``frames`` evenly spaced frames of the video ``data`` side by side (fewer if it is shorter).
+
+    :raises ValueError: ``data`` is not a video with at least one decodable frame
+    """
+    import av
+
+    if frames < 1:
+        msg = f"a strip needs at least one frame, got {frames}"
+        raise ValueError(msg)
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
+            if not container.streams.video:
+                msg = "no video stream"
+                raise ValueError(msg)
+            stream = container.streams.video[0]
+            total = sum(1 for packet in container.demux(stream) if packet.size)
+            count = max(min(frames, total), 1)
+            # Keep only the frames the strip shows: a long clip's every frame would not fit in memory.
+            wanted = {round(i * (total - 1) / max(count - 1, 1)) for i in range(count)}
+            container.seek(0, stream=stream)
+            picked = [
+                Image.fromarray(frame.to_ndarray(format="rgb24"))
+                for index, frame in enumerate(container.decode(stream))
+                if index in wanted
+            ]
+    except av.error.FFmpegError as err:
+        msg = f"not a readable video ({' '.join(str(err).split())})"
+        raise ValueError(msg) from None
+    if not picked:
+        msg = "no video frames"
+        raise ValueError(msg)
+    width, height = picked[0].size
+    strip = Image.new("RGB", (width * len(picked), height))
+    for i, picture in enumerate(picked):
+        strip.paste(picture.convert("RGB").resize((width, height)), (i * width, 0))
+    return strip
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, width: int) -> str:

@@ -35,6 +35,7 @@ from pset_4.tasks.data import RemoteInput
 
 __all__ = [
     "FAILURES",
+    "ExplainsFailures",
     "InputFailure",
     "final_reason",
     "input_failure",
@@ -136,3 +137,23 @@ def final_reason(task: luigi.Task) -> str | None:
     """Return why ``task`` failed for good on an input, as recorded on the remote (None: no record)."""
     failure = recorded_failure(task)
     return None if failure is None else failure.reason
+
+
+class ExplainsFailures:
+    """A task's failure in one line: an unusable input's recorded reason, or :meth:`failure_line`'s.
+
+    Mixed into the stylize and video tasks: an unusable input is recorded (see the module) so that this batch
+    does not try the task again, and the reason names the remote input.
+    """
+
+    def on_failure(self, exception: BaseException) -> str:
+        """Record an unusable input and return why; else the task's one line, else Luigi's own text."""
+        failure = record_input_failure(self, exception)
+        if failure is not None:
+            return failure.reason
+        line = self.failure_line(exception)
+        return line if line is not None else str(luigi.Task.on_failure(self, exception))
+
+    def failure_line(self, exception: BaseException) -> str | None:
+        """Return why the task failed, in one line, when ``exception`` is a user's mistake; else None."""
+        return None

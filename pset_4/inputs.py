@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +30,9 @@ from pathlib import Path
 from csci_utils.luigi.locations import join, list_names, target_for
 from csci_utils.luigi.versions import object_version
 from neural_style.errors import NeuralStyleError
-from pset_4.cached_copies import check_cached_copy
 from pset_4.naming import check_length, check_name
 from pset_4.settings import MODELS, WorkflowSettings, machine_cores
+from pset_4.tasks.data import check_cached_copy
 from pset_4.tasks.video import VIDEO_SUFFIXES, is_video
 
 __all__ = [
@@ -216,13 +216,7 @@ def picture_problem(path: Path) -> str | None:
     """
     from neural_style.image import load_image
 
-    try:
-        load_image(path)
-    except NeuralStyleError as err:
-        return str(err)
-    except OSError as err:
-        return f"{path} cannot be read: {err}"
-    return None
+    return _problem_of(path, lambda: load_image(path))
 
 
 def video_problem(path: Path) -> str | None:
@@ -235,15 +229,13 @@ def video_problem(path: Path) -> str | None:
         from neural_style.video.info import probe
     except ImportError as err:
         return f"{path} is a video, and videos need the 'video' extra (PyAV, OpenCV): {err}"
-    try:
+
+    def decode() -> None:
         info = probe(path)
         for _ in decode_frames(info, 0, info.frame_count, (MIN_SIDE, MIN_SIDE)):
             pass
-    except NeuralStyleError as err:  # VideoInputError
-        return str(err)
-    except OSError as err:
-        return f"{path} cannot be read: {err}"
-    return None
+
+    return _problem_of(path, decode)  # a bad clip raises VideoInputError, a NeuralStyleError
 
 
 def model_problem(path: Path) -> str | None:
@@ -255,15 +247,19 @@ def model_problem(path: Path) -> str | None:
     from neural_style.loading import CHECKPOINT_SUFFIXES
 
     suffix = path.suffix.lower()
-    try:
-        if suffix in CHECKPOINT_SUFFIXES:
-            from neural_style.torch.model import load_state_dict
+    if suffix in CHECKPOINT_SUFFIXES:
+        from neural_style.torch.model import load_state_dict
 
-            load_state_dict(path)
-        elif suffix == ".onnx":
-            _check_onnx(path)
-        else:
-            return f"{path} is not a model: use a .pth/.model checkpoint or an .onnx file"
+        return _problem_of(path, lambda: load_state_dict(path))
+    if suffix == ".onnx":
+        return _problem_of(path, lambda: _check_onnx(path))
+    return f"{path} is not a model: use a .pth/.model checkpoint or an .onnx file"
+
+
+def _problem_of(path: Path, check: Callable[[], object]) -> str | None:
+    """Return why ``check()`` found ``path`` unusable (the engine's one line, or why it cannot be read)."""
+    try:
+        check()
     except NeuralStyleError as err:
         return str(err)
     except OSError as err:

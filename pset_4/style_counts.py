@@ -15,8 +15,8 @@ from pathlib import Path
 
 from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.versions import object_version
-from pset_4.cached_copies import check_cached_copy
 from pset_4.settings import MODELS, WorkflowSettings
+from pset_4.tasks.data import check_cached_copy
 
 __all__ = ["check_style_indices", "style_count"]
 

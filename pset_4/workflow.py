@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import luigi
 
-from csci_utils.luigi.storage import join, target_for
-from csci_utils.luigi.tasks import copy_target
+from csci_utils.luigi.copy import copy_target
+from csci_utils.luigi.locations import join, target_for
 from pset_4 import render
 from pset_4.batch import Batch, BatchReport
 from pset_4.failures import InputFailure, final_reason, recorded_failure
@@ -52,21 +52,33 @@ def upload_tasks(batch: Batch, settings: WorkflowSettings) -> list[luigi.Task]:
 
     Each is a no-op where the remote has the name already (Luigi skips a complete task).
     """
-    images = batch.uploads.get(IMAGES, {})
-    pictures = batch.uploads.get(STYLE_IMAGES, {})
-    tasks: list[luigi.Task] = []
-    for name in dict.fromkeys(batch.images):
-        if name in images:
-            tasks.append(UploadImage(image=name, source=images[name]))
-        elif Path(settings.cache_root, IMAGES, name).is_file():
-            tasks.append(UploadImage(image=name))
-    tasks += [UploadModel(model=n) for n in batch.models if Path(settings.cache_root, MODELS, n).is_file()]
-    for name in dict.fromkeys(batch.style_images):
-        if name in pictures:
-            tasks.append(UploadStyleImage(style_image=name, source=pictures[name]))
-        elif Path(settings.cache_root, STYLE_IMAGES, name).is_file():
-            tasks.append(UploadStyleImage(style_image=name))
-    return tasks
+    return [
+        *_uploads(batch, settings, IMAGES, batch.images, lambda n, s: UploadImage(image=n, source=s)),
+        *_uploads(batch, settings, MODELS, batch.models, lambda n, s: UploadModel(model=n, source=s)),
+        *_uploads(
+            batch,
+            settings,
+            STYLE_IMAGES,
+            batch.style_images,
+            lambda n, s: UploadStyleImage(style_image=n, source=s),
+        ),
+    ]
+
+
+def _uploads(
+    batch: Batch,
+    settings: WorkflowSettings,
+    folder: str,
+    names: Sequence[str],
+    upload: Callable[[str, str | None], luigi.Task],
+) -> list[luigi.Task]:
+    """Return ``upload(name, local path)`` of each name given as a local file or that only the cache has."""
+    given = batch.uploads.get(folder, {})
+    return [
+        upload(name, given.get(name))
+        for name in dict.fromkeys(names)
+        if name in given or Path(settings.cache_root, folder, name).is_file()
+    ]
 
 
 def _upload(tasks: Sequence[luigi.Task], log_level: str) -> tuple[list[str], BatchReport | None]:

@@ -185,14 +185,12 @@ class _Factory:
         self.scheduler: Any = None
 
     def create_local_scheduler(self) -> luigi.scheduler.Scheduler:
-        scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
-        self.scheduler = scheduler
-        return scheduler
+        self.scheduler = luigi.scheduler.Scheduler(prune_on_get_work=True, record_task_history=False)
+        return self.scheduler
 
     def create_remote_scheduler(self, url: str) -> luigi.rpc.RemoteScheduler:
-        scheduler = RetryingRemoteScheduler(url)
-        self.scheduler = scheduler
-        return scheduler
+        self.scheduler = RetryingRemoteScheduler(url)
+        return self.scheduler
 
     def create_worker(
         self, scheduler: Any, worker_processes: int, assistant: bool = False

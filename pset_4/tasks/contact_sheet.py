@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
@@ -29,7 +29,6 @@ from pset_4.naming import version_hash
 from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, current_settings
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import is_video, result_task
-from pset_4.video_strip import read_strip
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +148,35 @@ class ContactSheet(luigi.Task):
 
 def read_image(locations: Sequence[str]) -> Image.Image | None:
     """Return the picture at the first of ``locations`` that exists (None: none does, or unreadable)."""
+    return _read_first(locations, _decode_picture)
+
+
+def read_strip(locations: Sequence[str], frames: int = contact_sheet.STRIP_FRAMES) -> Image.Image | None:
+    """Return the strip of the video at the first of ``locations`` that exists (None: none does, or bad)."""
+    return _read_first(locations, lambda data: contact_sheet.frame_strip(data, frames))
+
+
+def _read_first(locations: Sequence[str], decode: Callable[[bytes], Image.Image]) -> Image.Image | None:
+    """Return what ``decode`` makes of the first of ``locations`` that exists (None: none does, or bad)."""
     for location in locations:
         target = target_for(location, binary=True)
         if target.exists():
             with target.open("r") as f:
                 data = f.read()
             try:
-                image = Image.open(io.BytesIO(data))
-                image.load()
-            except (OSError, Image.DecompressionBombError, ValueError):
-                log.warning("cannot show %s on the contact sheet: not a readable image", location)
+                return decode(data)
+            except ValueError as err:
+                log.warning("cannot show %s on the contact sheet: %s", location, err)
                 return None
-            return image
     return None
+
+
+def _decode_picture(data: bytes) -> Image.Image:
+    """Return the picture ``data`` encodes; ValueError if it is not a readable image."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (OSError, Image.DecompressionBombError, ValueError) as err:
+        msg = "not a readable image"
+        raise ValueError(msg) from err
+    return image

@@ -10,10 +10,17 @@ exists: a second run moves no bytes.
 The spec's class attributes (``ContentImage.IMAGE_ROOT``, ``SavedModel.MODEL_ROOT``, ``S3_ROOT``,
 ``LOCAL_ROOT`` and ``SHARED_RELATIVE_PATH`` of the downloads) are read from the configured roots each time
 they are asked for, so they follow ``--remote``/``$PSET4_REMOTE_ROOT``/luigi.cfg and name no bucket.
+
+A stylize task downloads its inputs inside ``run()`` (:func:`cached_copy`): a cached copy counts only while it
+is the version of the remote object its output is named after (:func:`check_cached_copy`). Versions are
+:class:`csci_utils.luigi.versions.ContentVersion` values (content digests wherever the store gives one
+cheaply, so any content change gives a new version).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
@@ -21,8 +28,10 @@ from typing import ClassVar, Generic, TypeVar
 import luigi
 from luigi.target import FileSystemTarget
 
+from csci_utils.luigi.copy import copy_target
 from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.tasks import CopyTask
+from csci_utils.luigi.versions import ContentVersion
 from pset_4.settings import (
     DEFAULT_IMAGE,
     DEFAULT_MODEL,
@@ -33,6 +42,8 @@ from pset_4.settings import (
     current_settings,
 )
 from pset_4.tasks.params import NameParameter
+
+log = logging.getLogger(__name__)
 
 _Value = TypeVar("_Value")
 
@@ -265,3 +276,48 @@ class UploadStyleImage(CopyTask):
     def output(self) -> FileSystemTarget:
         """Return the remote object (binary)."""
         return target_for(remote_location(STYLE_IMAGES, self.style_image), binary=True)
+
+
+def cached_copy(source: FileSystemTarget, path: str, version: str | ContentVersion) -> str:
+    """Return ``path``, this machine's copy of ``source``, downloading it (atomically) if missing or stale.
+
+    The remote is the source of truth: a cached copy that is not ``version`` (the remote object was replaced)
+    is downloaded again.
+
+    :raises ValueError: the remote changed again while it was being downloaded
+    """
+    if Path(path).is_file():
+        try:
+            check_cached_copy(path, version, source.path)
+        except ValueError:
+            log.info("the remote %s changed; downloading it again", source.path)
+            Path(path).unlink(missing_ok=True)
+    if not Path(path).is_file():
+        copy_target(source, target_for(path, binary=True))
+        check_cached_copy(path, version, source.path)
+    return path
+
+
+def check_cached_copy(path: str | os.PathLike[str], version: str | ContentVersion, source: str) -> None:
+    """Raise ValueError if the cached file at ``path`` is not ``version`` of ``source`` (the remote changed).
+
+    Multipart S3 uploads have no content digest; then only the size is compared. A ``version`` that is
+    not one (the remote object was missing) never matches.
+    """
+    local = Path(path)
+    if not _is_version_of(local, version):
+        msg = (
+            f"the cached copy {local} differs from {source}; delete the cached copy to use the remote's, "
+            "or upload your version under a new name"
+        )
+        raise ValueError(msg)
+
+
+def _is_version_of(local: Path, version: str | ContentVersion) -> bool:
+    """Tell whether the file has the content ``version`` names; text that is no version never matches."""
+    if isinstance(version, ContentVersion):
+        return version.matches_file(local)
+    try:
+        return ContentVersion.parse(version).matches_file(local)
+    except ValueError:
+        return False

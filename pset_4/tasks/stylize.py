@@ -28,11 +28,12 @@ from luigi.contrib.external_program import ExternalProgramTask
 from luigi.target import FileSystemTarget
 
 import neural_style
-from csci_utils.luigi.storage import join, object_version, target_for
+from csci_utils.luigi.copy import copy_target
+from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
-from csci_utils.luigi.tasks import copy_target
+from csci_utils.luigi.versions import object_version
 from neural_style.image import check_image_file
-from pset_4.cached_copies import check_cached_copy
+from pset_4.failures import ExplainsFailures
 from pset_4.naming import stylized_name
 from pset_4.render import render_picture, stylizer_for
 from pset_4.settings import (
@@ -44,7 +45,7 @@ from pset_4.settings import (
     STYLIZED,
     current_settings,
 )
-from pset_4.tasks.data import ContentImage, SavedModel, StyleImage, cache_location
+from pset_4.tasks.data import ContentImage, SavedModel, StyleImage, cache_location, cached_copy
 from pset_4.tasks.params import NameParameter, OptionalNameParameter, StrengthParameter, StyleParameter
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def _computes_in_bf16(model: str) -> bool:
     return PurePosixPath(model).suffix.lower() != ".onnx" and resolve_precision("auto") == "bf16"
 
 
-class StylizeBase(luigi.Task):
+class StylizeBase(ExplainsFailures, luigi.Task):
     """What every way of stylizing shares: parameters, remote requirements, cached inputs, versioned names."""
 
     image = NameParameter(
@@ -128,22 +129,10 @@ class StylizeBase(luigi.Task):
 
         :raises ValueError: the remote changed again while it was being downloaded
         """
-        remote = self.remote_inputs()
-        paths: dict[str, str] = {}
-        for key, source in remote.items():
-            name = getattr(self, key)
-            path = cache_location(_CACHE_FOLDERS[key], name)
-            if Path(path).is_file():
-                try:
-                    check_cached_copy(path, versions[key], source.path)
-                except ValueError:
-                    log.info("the remote %s changed; downloading it again", source.path)
-                    Path(path).unlink(missing_ok=True)
-            if not Path(path).is_file():
-                copy_target(source, target_for(path, binary=True))
-                check_cached_copy(path, versions[key], source.path)
-            paths[key] = path
-        return paths
+        return {
+            key: cached_copy(source, cache_location(_CACHE_FOLDERS[key], getattr(self, key)), versions[key])
+            for key, source in self.remote_inputs().items()
+        }
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
         """Return the versioned file name of the result."""
@@ -176,9 +165,7 @@ class StylizeBase(luigi.Task):
         versions = self.versions()
         inputs = self.cached_inputs(versions)
         local = self.cached_output(versions)
-        if local.exists():
-            self.discard_if_incomplete(local.path)
-        if not local.exists():
+        if not self.has_complete_result(local.path):
             started = time.perf_counter()
             with local.temporary_path() as temp_output_path:
                 self.render(inputs, temp_output_path)
@@ -204,13 +191,20 @@ class StylizeBase(luigi.Task):
         """Raise if the result file at ``path`` is incomplete (it must decode to its last byte)."""
         check_image_file(path)
 
-    def discard_if_incomplete(self, path: str) -> None:
-        """Remove a cached result that fails :meth:`check_result`, so it is made again, not published."""
+    def has_complete_result(self, path: str) -> bool:
+        """Whether ``path`` holds a result that passes :meth:`check_result`.
+
+        An incomplete one is removed, so that it is made again, never published.
+        """
+        if not Path(path).exists():
+            return False
         try:
             self.check_result(path)
         except (ValueError, OSError) as err:
             log.warning("making %s again: the cached copy is incomplete (%s)", Path(path).name, err)
             Path(path).unlink(missing_ok=True)
+            return False
+        return True
 
     def output_for(self, versions: dict[str, str]) -> FileSystemTarget:
         """Return where :meth:`run` leaves the result for ``versions`` (the published object here)."""
@@ -221,20 +215,11 @@ class StylizeBase(luigi.Task):
         stylizer = stylizer_for(self, inputs, threads=current_settings().engine_threads)
         render_picture(stylizer, inputs["image"], output_path)
 
-    def on_failure(self, exception: BaseException) -> str:
-        """Report a user's mistake (bad image, bad model) in one line instead of a traceback.
-
-        An unusable input is recorded on the remote, so this batch does not try the task again
-        (:mod:`pset_4.failures`); the reason names the remote input.
-        """
-        from pset_4.failures import record_input_failure
-
-        failure = record_input_failure(self, exception)
-        if failure is not None:
-            return failure.reason
+    def failure_line(self, exception: BaseException) -> str | None:
+        """Report a user's mistake (bad image, bad model) in one line instead of a traceback."""
         if isinstance(exception, (ValueError, OSError)):
             return f"{self} failed: {exception}"
-        return str(super().on_failure(exception))
+        return None
 
 
 class Stylize(StylizeBase):

@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING, Any
 import luigi
 from luigi.target import FileSystemTarget
 
-from csci_utils.luigi.storage import join, object_version, target_for
+from csci_utils.luigi.copy import copy_target
+from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
-from csci_utils.luigi.tasks import copy_target
+from csci_utils.luigi.versions import object_version
 from neural_style.errors import NeuralStyleError
-from pset_4.cached_copies import check_cached_copy
+from pset_4.failures import ExplainsFailures
 from pset_4.naming import version_hash
 from pset_4.render import stylizer_for
 from pset_4.settings import IMAGES, STYLIZED, current_settings
-from pset_4.tasks.data import ContentImage, cache_location
+from pset_4.tasks.data import ContentImage, cache_location, cached_copy
 from pset_4.tasks.params import NameParameter
 from pset_4.tasks.stylize import Stylize, StylizeBase, StylizeHere
 
@@ -66,21 +67,10 @@ def one_line(exception: BaseException) -> str:
 
 def cached_video(name: str, version: str) -> str:
     """Return this machine's copy of the video ``name``, downloading it if missing or not ``version``."""
-    source = ContentImage(image=name).output()
-    path = cache_location(IMAGES, name)
-    if Path(path).is_file():
-        try:
-            check_cached_copy(path, version, source.path)
-        except ValueError:
-            log.info("the remote %s changed; downloading it again", source.path)
-            Path(path).unlink(missing_ok=True)
-    if not Path(path).is_file():
-        copy_target(source, target_for(path, binary=True))
-        check_cached_copy(path, version, source.path)
-    return path
+    return cached_copy(ContentImage(image=name).output(), cache_location(IMAGES, name), version)
 
 
-class VideoPlan(luigi.Task):
+class VideoPlan(ExplainsFailures, luigi.Task):
     """Where a clip's segments start and stop (at keyframes), read once and shared through the remote."""
 
     video = NameParameter(what="video", description="video file name under <remote>/images")
@@ -120,20 +110,12 @@ class VideoPlan(luigi.Task):
             json.dump(plan, f)
         log.info("%s: %d frames in %d segment(s)", self.video, info.frame_count, len(segments))
 
-    def on_failure(self, exception: BaseException) -> str:
-        """Report a bad video (not a video, no frames, truncated, unsupported codec) in one line.
-
-        It is recorded on the remote, so this batch does not try it again (:mod:`pset_4.failures`).
-        """
-        from pset_4.failures import record_input_failure
-
-        failure = record_input_failure(self, exception)
-        if failure is not None:
-            return failure.reason
+    def failure_line(self, exception: BaseException) -> str | None:
+        """Report a bad video (not a video, no frames, truncated, unsupported codec) in one line."""
         if isinstance(exception, (ValueError, OSError, NeuralStyleError)):
             text = one_line(exception)
             return text if self.video in text else f"{self.video}: {text}"
-        return str(super().on_failure(exception))
+        return None
 
 
 def read_plan(plan: VideoPlan) -> dict[str, Any]:
@@ -176,16 +158,11 @@ class VideoTaskBase(StylizeBase):
 
         probe(path)
 
-    def on_failure(self, exception: BaseException) -> str:
-        """Report a user's mistake (bad video, bad model) in one line; record an unusable input."""
-        from pset_4.failures import record_input_failure
-
-        failure = record_input_failure(self, exception)
-        if failure is not None:
-            return failure.reason
+    def failure_line(self, exception: BaseException) -> str | None:
+        """Report a user's mistake (bad video, bad model) in one line instead of a traceback."""
         if isinstance(exception, (ValueError, OSError, NeuralStyleError)):
             return f"{self} failed: {one_line(exception)}"
-        return str(luigi.Task.on_failure(self, exception))
+        return None
 
 
 class VideoSegment(VideoTaskBase):
@@ -228,9 +205,7 @@ class VideoSegment(VideoTaskBase):
         inputs = self.cached_inputs(versions)
         local_path = self.segment_location(settings.cache_root, self.index, versions)
         local = SuffixPreservingLocalTarget(local_path, format=luigi.format.Nop)
-        if local.exists():
-            self.discard_if_incomplete(local_path)
-        if not local.exists():
+        if not self.has_complete_result(local_path):
             Path(local_path).parent.mkdir(parents=True, exist_ok=True)
             # This task's share of the cores (--workers N: cores // N), one frame per core on one-thread
             # stylizers, as the video command does (neural_style.video.parallel).
@@ -296,18 +271,14 @@ class StylizeVideo(VideoTaskBase):
             yield segments
         versions = self.versions()
         local = self.cached_output(versions)
-        if local.exists():
-            self.discard_if_incomplete(local.path)
-        if not local.exists():
+        if not self.has_complete_result(local.path):
             started = time.perf_counter()
             video = cached_video(self.image, versions["image"])
             settings = current_settings()
             parts = []
             for task, segment in zip(segments, plan_segments_of(read_plan(self.plan())), strict=True):
                 here = self.segment_location(settings.cache_root, segment.index, versions)
-                if Path(here).is_file():
-                    self.discard_if_incomplete(here)
-                if not Path(here).is_file():
+                if not self.has_complete_result(here):
                     Path(here).parent.mkdir(parents=True, exist_ok=True)
                     copy_target(task.output(), target_for(here, binary=True))
                 parts.append((segment, here))

@@ -19,10 +19,10 @@ from csci_utils.exit_codes import ExitCode
 from neural_style.video import probe
 from neural_style.video.synthetic import ClipSpec, make_clip
 from pset_4.cli import main
+from pset_4.contact_sheet import frame_strip
 from pset_4.settings import configured
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.video import StylizeVideo, is_video
-from pset_4.video_strip import frame_strip
 
 CLIP = ClipSpec(seconds=2.5, keyframe_interval=10)  # 75 frames, keyframes every 1/3 s: 3 segments of 1 s
 

@@ -1,9 +1,11 @@
 """One Luigi task per photo x model for all its styles: 17x fewer tasks for the scheduler than one per pair.
 
-A prototype of the grouped task graph (see docs/scaling.md): :class:`StylizeGroup` stylizes every style of
-one photo with one model, loaded once, and writes exactly the files the per-pair ``Stylize`` tasks would
-(same versioned names, each written atomically and published). So a grouped run and a per-pair run find
-each other's results, and a half-finished group resumes with the styles it lacks.
+A prototype of the grouped task graph (see docs/scaling.md), kept beside the bench that measures it
+(``bench_workflow.py``'s "grouped" column; tested in tests/pset_4/test_grouping.py): the command line does not
+use it. :class:`StylizeGroup` stylizes every style of one photo with one model, loaded once, and writes
+exactly the files the per-pair ``Stylize`` tasks would (same versioned names, each written atomically and
+published). So a grouped run and a per-pair run find each other's results, and a half-finished group
+resumes with the styles it lacks.
 """
 
 from __future__ import annotations
