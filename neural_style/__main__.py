@@ -2,9 +2,7 @@
 
 import logging
 
-from csci_utils.quick_exit import quick_exit
-
-from .cli import main
+from .cli import main, quick_exit
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -4,17 +4,20 @@ Thin by design: parse, call one library function, turn a user's mistake into one
 exit status from :class:`csci_utils.exit_codes.ExitCode` (2 a bad option, 3 a missing file, 4 a file that is
 not an image, a model or a clip, 5 a missing extra, 1 a failure while running, 130 interrupted), in one
 place for every command. Quick to start: nothing heavy is imported until the command needs it, and an
-``.onnx`` model or a style picture never imports torch.
+``.onnx`` model or a style picture never imports torch. Quick to end: :func:`quick_exit`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from contextlib import suppress
+from typing import TYPE_CHECKING, NoReturn
 
 from csci_utils.exit_codes import ExitCode
 
@@ -316,3 +319,23 @@ def _one_line(err: Exception) -> str:
         return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
     text = " ".join(str(err).split())
     return text or type(err).__name__
+
+
+def quick_exit(status: int) -> NoReturn:
+    """End the process with ``status`` at once, skipping the interpreter's teardown when nothing needs it.
+
+    A finished command still spends 25-30 ms in teardown, about a tenth of a one-photo ``eval``:
+    finalising modules (numpy, Pillow, ONNX Runtime) and releasing ONNX Runtime's session (its memory
+    arena, its thread pool). None of it does anything a finished command needs: every file written is
+    already complete and fsynced (:func:`csci_utils.io.atomic_write`). So this flushes what the interpreter
+    would (logging handlers, stdout, stderr) and ends with ``os._exit``; it exits the normal way when
+    teardown could matter: another thread is alive (it might be writing), or a tracer, profiler or
+    coverage is measuring (they save their data at exit).
+    """
+    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile() or "coverage" in sys.modules:
+        raise SystemExit(status)
+    logging.shutdown()  # flushes and closes every handler, as the interpreter's exit would
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):  # a closed pipe must not turn a finished command into a failure
+            stream.flush()
+    os._exit(status)

@@ -116,11 +116,6 @@ def to_array(image: Image.Image) -> np.ndarray:
     return np.asarray(to_rgb(image), dtype=np.uint8)
 
 
-def from_float(array: np.ndarray) -> Image.Image:
-    """Turn network output ``[H, W, 3]`` (floats, any range) into an RGB picture, like the example."""
-    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")
-
-
 def encode_image(image: Image.Image, image_format: str) -> bytes:
     """Return ``image`` encoded in the Pillow format ``image_format`` (PNGs at :data:`PNG_COMPRESS_LEVEL`)."""
     options = {"compress_level": PNG_COMPRESS_LEVEL} if image_format == "PNG" else {}

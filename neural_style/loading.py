@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from PIL import Image
 
-from .background import Background
+from ._background import in_background
 from .color import check_strength, with_color
 from .errors import NeuralStyleError, UsageError
 from .hardware import Precision, check_precision, device_kind, resolve_precision
@@ -160,14 +160,14 @@ def stylize(
         # would only stall this one.
         import onnxruntime  # noqa: F401
 
-    loading = Background(lambda: load_stylizer(model, **options), name="neural_style-load")
+    loaded = in_background(lambda: load_stylizer(model, **options), name="neural_style-load")
     try:
         # Read the photo before exporting: a bad --content-image must leave no file behind.
         image = scale_image(load_image(content_image), content_scale)
     except Exception:
-        loading.result()
+        loaded()  # the model's own error, if it has one, comes first
         raise
-    stylizer = loading.result()
+    stylizer = loaded()
     if export_onnx is not None and model is not None:
         _export(model, export_onnx)
     return save_image(stylizer.stylize(image), output_image)

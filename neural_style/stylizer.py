@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Stylizer(ABC):
-    """A loaded style model: call :meth:`stylize` (or the batch helpers) as often as needed."""
+    """A loaded style model: call :meth:`stylize` (or the file helpers) as often as needed."""
 
     @abstractmethod
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
@@ -50,11 +50,6 @@ class Stylizer(ABC):
         """Return the stylized RGB picture for ``image`` (any mode; converted to RGB first)."""
         check_side(image)
         return Image.fromarray(self.stylize_array(to_array(image)), "RGB")
-
-    def stylize_many(self, images: Iterable[Image.Image]) -> Iterator[Image.Image]:
-        """Stylize pictures one after another, lazily (an iterator in, an iterator out)."""
-        for image in images:
-            yield self.stylize(image)
 
     def stylize_file(
         self,

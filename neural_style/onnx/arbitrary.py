@@ -24,7 +24,6 @@ run through the predictor) and the painting's.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import logging
@@ -37,10 +36,10 @@ import numpy as np
 from PIL import Image
 
 from csci_utils.io import atomic_write_bytes
-from neural_style.background import Background
+from neural_style._background import in_background
 from neural_style.color import check_strength
 from neural_style.errors import NeuralStyleError
-from neural_style.image import load_image, to_array
+from neural_style.image import load_image
 from neural_style.stylizer import Stylizer
 
 from .pretrained import pretrained_path
@@ -112,12 +111,6 @@ def _write_vector(path: Path, vector: np.ndarray) -> None:
         log.debug("not caching the style vector (%s)", err)
 
 
-def _picture(picture: PictureLike) -> Image.Image:
-    if isinstance(picture, Image.Image):
-        return picture.convert("RGB")
-    return load_image(picture)
-
-
 def square_for_predictor(picture: Image.Image) -> np.ndarray:
     """Return the centre square of ``picture`` at 256x256 (Lanczos) as ``[1, 256, 256, 3]`` floats 0..1."""
     side = min(picture.size)
@@ -148,8 +141,9 @@ class ArbitraryStyle:
         threads: int | None = None,
     ) -> None:
         """Wrap ONNX Runtime sessions; one that is None is opened when first needed (see :meth:`load`)."""
-        self._predict: object | Background[object] | None = predict
-        self._transform: object | Background[object] | None = transform
+        # Each session as the function that returns it: it waits for the session while it opens.
+        self._predict: Callable[[], object] | None = None if predict is None else lambda: predict
+        self._transform: Callable[[], object] | None = None if transform is None else lambda: transform
         self.device = device
         self.threads = threads
         self._lean: object | None = None
@@ -169,41 +163,36 @@ class ArbitraryStyle:
     @property
     def predict(self) -> object:
         """The predictor's session (picture -> style vector), opened on first use."""
-        self._start_predictor()
-        if isinstance(self._predict, Background):
-            self._predict = self._predict.result()
-        return self._predict
+        return self._start_predictor()()
 
-    def _start_predictor(self) -> None:
+    def _start_predictor(self) -> Callable[[], object]:
         """Start opening the predictor's session on its own thread, unless it is open or opening."""
         if self._predict is None:
             device, threads = self.device, self.threads
-            self._predict = Background(
+            self._predict = in_background(
                 lambda: open_session(model_path(_PREDICT_FILE), device=device, threads=threads),
                 name="neural_style-predict",
             )
+        return self._predict
 
-    def _start_transform(self) -> None:
+    def _start_transform(self) -> Callable[[], object]:
         """Start opening the transform's session on its own thread, after the predictor's if that opens."""
         if self._transform is None:
-            device, threads = self.device, self.threads
-            opening = self._predict if isinstance(self._predict, Background) else None
+            device, threads, predictor = self.device, self.threads, self._predict
 
             def open_after_predictor() -> object:
-                if opening is not None:
+                if predictor is not None:
                     with suppress(Exception):  # its own error reaches whoever asks for the predictor
-                        opening.result()
+                        predictor()
                 return _open_transform(device, threads)
 
-            self._transform = Background(open_after_predictor, name="neural_style-transform")
+            self._transform = in_background(open_after_predictor, name="neural_style-transform")
+        return self._transform
 
     @property
     def transform(self) -> object:
         """The transform's session (photo + style vector -> stylized photo)."""
-        self._start_transform()
-        if isinstance(self._transform, Background):
-            self._transform = self._transform.result()
-        return self._transform
+        return self._start_transform()()
 
     def _transform_for(self, pixels: int) -> object:
         if pixels <= LEAN_PIXELS:
@@ -296,12 +285,6 @@ class ArbitraryStylizer(Stylizer):
         self.vector = vector
         self.strength = check_strength(strength)
 
-    def with_strength(self, strength: float) -> ArbitraryStylizer:
-        """Return this style at another strength, sharing the networks and the encoded vector."""
-        chosen = copy.copy(self)
-        chosen.strength = check_strength(strength)
-        return chosen
-
     def vector_for(self, rgb: np.ndarray) -> np.ndarray:
         """Return the style vector for this photo: the painting's, moved towards the photo's own."""
         if self.strength == 1.0:
@@ -313,12 +296,3 @@ class ArbitraryStylizer(Stylizer):
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB at its own size."""
         return self.networks.transform_array(rgb, self.vector_for(rgb))
-
-
-def stylize_with_picture(
-    networks: ArbitraryStyle, photo: PictureLike, picture: PictureLike, *, strength: float = 1.0
-) -> Image.Image:
-    """Stylize one photo in the style of one picture (a convenience over :meth:`with_style_image`)."""
-    image = _picture(photo)
-    stylizer = networks.with_style_image(picture, strength=strength)
-    return Image.fromarray(stylizer.stylize_array(to_array(image)), "RGB")

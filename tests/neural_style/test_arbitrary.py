@@ -103,12 +103,14 @@ def test_strength_zero_stays_closer_to_the_photo(networks: ArbitraryStyle, paint
     assert np.abs(none - original).mean() < np.abs(full - original).mean()
 
 
-def test_with_strength_shares_the_encoded_style(networks: ArbitraryStyle, painting: Image.Image) -> None:
-    stylizer = networks.with_style_image(painting)
-    weaker = stylizer.with_strength(0.5)
+def test_one_picture_at_two_strengths_shares_the_networks_and_the_vector(
+    networks: ArbitraryStyle, painting: Image.Image
+) -> None:
+    full, weaker = networks.with_style_image(painting), networks.with_style_image(painting, strength=0.5)
     assert isinstance(weaker, ArbitraryStylizer)
-    assert weaker.vector is stylizer.vector
-    assert weaker.networks is stylizer.networks
+    assert np.array_equal(weaker.vector, full.vector)
+    assert weaker.networks is full.networks
+    assert weaker.strength == 0.5
 
 
 @pytest.mark.parametrize("strength", [-0.1, 1.5, float("nan")])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 from torch.nn import functional as F
 
@@ -13,6 +15,7 @@ from neural_style.hardware import resolve_device
 from neural_style.loading import load_model, stylize
 from neural_style.torch.fast import FastTransformerNet, phase_kernels, space_to_depth_kernels
 from neural_style.torch.model import TransformerNet
+from neural_style.torch.runner import to_uint8
 
 
 def reference_stylize(weights: dict[str, torch.Tensor], rgb: np.ndarray) -> np.ndarray:
@@ -94,16 +97,21 @@ def test_content_scale_shrinks_the_photo_first(published_checkpoint, weights, ma
     assert_same_picture(np.asarray(opened(out)), reference_stylize(weights, np.asarray(small)))
 
 
-def test_one_loaded_model_stylizes_an_iterator_of_pictures(
-    published_checkpoint, weights, make_photo, tmp_path
-):
+def test_one_loaded_model_stylizes_pictures_of_any_size(published_checkpoint, weights, make_photo, tmp_path):
     photos = [
         opened(make_photo(tmp_path / f"{i}.png", width=24 + 4 * i, height=20, seed=i)) for i in range(3)
     ]
     stylizer = load_model(published_checkpoint, precision="fp32")
-    results = list(stylizer.stylize_many(iter(photos)))
-    for photo, result in zip(photos, results, strict=True):
-        assert_same_picture(np.asarray(result), reference_stylize(weights, np.asarray(photo)))
+    for photo in photos:
+        expected = reference_stylize(weights, np.asarray(photo))
+        assert_same_picture(np.asarray(stylizer.stylize(photo)), expected)
+
+
+@given(st.lists(st.floats(allow_nan=False, width=32, min_value=-1e6, max_value=1e6), min_size=3, max_size=3))
+def test_output_is_clamped_then_truncated_like_the_example(values):
+    array = np.array(values, dtype=np.float32).reshape(3, 1, 1)
+    expected = np.clip(array, 0, 255).astype(np.uint8)
+    assert np.array_equal(to_uint8(torch.from_numpy(array)).numpy(), expected)
 
 
 def test_stylize_files_writes_every_pair(published_checkpoint, make_photo, tmp_path):

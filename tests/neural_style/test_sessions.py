@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neural_style.background import Background
+from neural_style._background import in_background
 from neural_style.errors import NeuralStyleError
 from neural_style.hardware import physical_cores
 from neural_style.loading import load_model, multistyle_model_path, stylize
@@ -78,17 +78,18 @@ def test_a_broken_model_is_refused_and_nothing_is_cached(cache: Path, tmp_path: 
     assert not [p for p in cache.rglob("*") if p.is_file()]
 
 
-def test_background_returns_the_value_from_another_thread() -> None:
-    where = Background(lambda: threading.current_thread().name, name="loader")
-    assert where.result() == "loader"
+def test_in_background_returns_the_value_from_another_thread_each_time_asked() -> None:
+    where = in_background(lambda: threading.current_thread().name, name="loader")
+    assert where() == "loader"
+    assert where() == "loader"
 
 
-def test_background_raises_the_calls_own_error() -> None:
+def test_in_background_raises_the_calls_own_error() -> None:
     def fail() -> None:
         raise KeyError("the original")
 
     with pytest.raises(KeyError, match="the original"):
-        Background(fail).result()
+        in_background(fail, name="failing")()
 
 
 def test_a_bad_model_is_reported_before_a_bad_photo(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""quick_exit: a finished command ends at once with its status and all its output, unless teardown matters."""
+"""cli.quick_exit: a finished command ends at once with all its output, unless teardown matters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 
 _SCRIPT = """
 import atexit, logging, sys, threading, time
-from csci_utils.quick_exit import quick_exit
+from neural_style.cli import quick_exit
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 atexit.register(lambda: print("teardown ran", flush=True))
