@@ -12,7 +12,6 @@
   :mod:`.progress`).
 - :mod:`csci_utils.luigi.tasks`: the tasks built on it: ``ExternalFile``, ``CopyTask``, ``CopyFile``,
   ``UploadIfMissing``, ``DownloadIfMissing``, ``UpDown``.
-- :mod:`csci_utils.luigi.storage`: the names above as they were first imported (kept for compatibility).
 
 Needs the ``luigi`` extra; ``s3://`` locations also need the ``s3`` extra (boto3).
 """

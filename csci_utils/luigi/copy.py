@@ -32,7 +32,7 @@ from csci_utils.luigi.s3.uploads import abort_uploads, open_uploads
 from csci_utils.luigi.target import suffix_preserving_atomic_file
 from csci_utils.luigi.versions import md5_of_file
 
-__all__ = ["DEFAULT_PART_SIZE", "copy_target"]
+__all__ = ["copy_target"]
 
 log = logging.getLogger(__name__)
 

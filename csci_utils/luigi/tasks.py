@@ -19,19 +19,10 @@ from __future__ import annotations
 import luigi
 from luigi.target import FileSystemTarget, Target
 
-from csci_utils.luigi.copy import DEFAULT_PART_SIZE, copy_target
+from csci_utils.luigi.copy import copy_target
 from csci_utils.luigi.locations import target_for
 
-__all__ = [
-    "DEFAULT_PART_SIZE",
-    "CopyFile",
-    "CopyTask",
-    "DownloadIfMissing",
-    "ExternalFile",
-    "UpDown",
-    "UploadIfMissing",
-    "copy_target",
-]
+__all__ = ["CopyFile", "CopyTask", "DownloadIfMissing", "ExternalFile", "UpDown", "UploadIfMissing"]
 
 
 class ExternalFile(luigi.ExternalTask):
