@@ -1,8 +1,9 @@
-"""Batch progress on a terminal: a tqdm bar of the results done, counted from every worker process.
+"""Batch progress on a terminal: a tqdm bar of the results done, counted from every task thread and process.
 
-With ``--workers N`` Luigi runs each task in a forked process, where its success event fires; the count
-lives in shared memory made before the fork, and a thread of this process draws the bar from it. Off a
-terminal there is no bar (the per-result log lines say the same).
+A task's success event fires where it ran: on a thread of the worker (:mod:`pset_4.runtime.workers`), or in
+a process Luigi forked for it (a task with a timeout, ``force_multiprocessing``). So the count lives in
+shared memory made before any fork, and a thread of this process draws the bar from it. Off a terminal
+there is no bar (the per-result log lines say the same).
 """
 
 from __future__ import annotations
