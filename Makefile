@@ -28,11 +28,11 @@ demo-pset4: $(STAMP)
 	$(PY) -m pset_4 --demo
 
 test: lint
-	$(PY) -m pytest --cov --cov-report=term
+	$(PY) -m pytest -n auto --cov --cov-report=term
 
 # Everything but the tests marked slow (large files, training, several real servers): for the edit-test loop.
 test-fast: lint
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

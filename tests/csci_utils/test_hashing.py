@@ -66,6 +66,7 @@ def test_salt_other_than_str_or_bytes_is_a_type_error(bad):
     values=st.lists(st.text() | st.binary(), max_size=50),
     salt=st.text(max_size=10) | st.binary(max_size=10),
 )
+@pytest.mark.slow
 def test_hash_series_matches_hash_str_row_by_row(values, salt):
     series = pd.Series(values, dtype=object)
     assert list(hash_series(series, salt)) == [hash_str(v, salt) for v in values]

@@ -107,6 +107,7 @@ def test_strips_are_within_one_level_of_the_float64_example_at_2_5_megapixels(ne
     assert_same_picture(stylizer.stylize_array(photo_rgb), judged)
 
 
+@pytest.mark.slow
 def test_strips_of_a_read_only_photo_raise_no_warning(net, make_photo, tmp_path):
     """numpy.asarray of a PIL image is read-only; pytest turns any warning into an error here."""
     with Image.open(make_photo(tmp_path / "p.png", width=40, height=36)) as image:
@@ -130,6 +131,7 @@ def test_image_statistics_match_float64_at_any_size(side):
     assert ((var.double() - exact_var).abs() / exact_var).max() < 2e-5
 
 
+@pytest.mark.slow
 def test_moments_take_out_pixels_exactly():
     generator = torch.Generator().manual_seed(0)
     values = torch.randn(3, 50, generator=generator) * 5 + 10

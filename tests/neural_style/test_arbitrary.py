@@ -65,6 +65,7 @@ def _levels_apart(ours: Image.Image, theirs: Image.Image) -> int:
     return int(np.abs(np.asarray(ours, dtype=int) - np.asarray(theirs, dtype=int)).max())
 
 
+@pytest.mark.slow
 def test_matches_the_peer_at_384(networks: ArbitraryStyle, painting: Image.Image, peer: object) -> None:
     photo = _photo(384)
     ours = networks.with_style_image(painting).stylize(photo)
@@ -85,6 +86,7 @@ def test_output_has_the_photos_own_size(networks: ArbitraryStyle, painting: Imag
     assert networks.with_style_image(painting).stylize(photo).size == (203, 131)
 
 
+@pytest.mark.slow
 def test_full_resolution_keeps_detail_the_upscaled_way_loses(
     networks: ArbitraryStyle, painting: Image.Image, peer: object
 ) -> None:

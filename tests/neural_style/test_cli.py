@@ -26,6 +26,7 @@ def test_eval_writes_the_stylized_picture(published_checkpoint, photo, tmp_path,
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_eval_content_scale(published_checkpoint, photo, tmp_path):
     out = tmp_path / "out.png"
     argv = ["eval", "--content-image", str(photo), "--model", str(published_checkpoint), "--output-image"]
@@ -118,6 +119,7 @@ def test_train_with_a_missing_dataset_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_eval_in_a_fresh_process(published_checkpoint, photo, tmp_path):
     out = tmp_path / "out.png"
     command = [sys.executable, "-m", "neural_style", "eval", "--content-image", str(photo)]
@@ -127,6 +129,7 @@ def test_python_dash_m_runs_eval_in_a_fresh_process(published_checkpoint, photo,
     assert size_of(out) == (48, 40)
 
 
+@pytest.mark.slow
 def test_python_dash_m_error_has_no_traceback(tmp_path):
     command = [sys.executable, "-m", "neural_style", "eval", "--content-image", str(tmp_path / "x.png")]
     command += ["--model", str(tmp_path / "m.pth"), "--output-image", str(tmp_path / "o.png"), "--cuda", "0"]

@@ -138,6 +138,7 @@ def _pickled_module(path: Path, weights: dict[str, torch.Tensor]) -> None:
     torch.save(net, path, pickle_protocol=4)  # the whole module, class and all
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("write", [_raw_pickle, _pickled_module], ids=["pickle-dump", "torch-save-module"])
 def test_a_raw_pickle_model_is_refused_in_exactly_one_line(
     photo: Path, tmp_path: Path, weights: dict[str, torch.Tensor], write

@@ -55,6 +55,7 @@ def test_style_image_writes_the_photo_at_its_own_size(photo: Path, painting: Pat
     assert _size(out) == (48, 40)
 
 
+@pytest.mark.slow
 def test_strength_and_preserve_color_apply_to_a_fixed_style_model(
     photo: Path, published_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -116,6 +117,7 @@ def test_style_file_that_is_no_image_is_exit_4_and_nothing_written(photo: Path, 
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_decompression_bomb_style_picture_is_exit_4(photo: Path, tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.png"
     Image.new("L", (20000, 14000)).save(bomb)  # 280 megapixels of zeros compress to a small file

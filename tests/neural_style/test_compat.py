@@ -179,6 +179,7 @@ def test_utils_gram_matrix_is_normalised_by_size() -> None:
     assert torch.allclose(utils.gram_matrix(features), torch.full((2, 3, 3), 1 / 3))
 
 
+@pytest.mark.slow
 def test_vgg16_takes_the_examples_requires_grad_and_local_weights(tmp_path: Path) -> None:
     source = Vgg16()
     path = tmp_path / "vgg16.pth"

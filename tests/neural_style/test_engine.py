@@ -97,6 +97,7 @@ def test_content_scale_shrinks_the_photo_first(published_checkpoint, weights, ma
     assert_same_picture(np.asarray(opened(out)), reference_stylize(weights, np.asarray(small)))
 
 
+@pytest.mark.slow
 def test_one_loaded_model_stylizes_pictures_of_any_size(published_checkpoint, weights, make_photo, tmp_path):
     photos = [
         opened(make_photo(tmp_path / f"{i}.png", width=24 + 4 * i, height=20, seed=i)) for i in range(3)
@@ -180,6 +181,7 @@ def test_picture_too_small_for_the_network_is_refused(published_checkpoint):
         load_model(published_checkpoint).stylize(Image.new("RGB", (4, 30)))
 
 
+@pytest.mark.slow
 def test_fast_form_equals_the_plain_network(weights, make_photo, tmp_path):
     net = TransformerNet()
     net.load_state_dict(weights)

@@ -85,6 +85,7 @@ def graph_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEURAL_STYLE_CACHE", str(tmp_path / "cache"))  # subprocesses inherit it
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("graph_cache")
 def test_no_eval_of_an_onnx_model_or_a_style_picture_imports_torch(tmp_path: Path, make_photo) -> None:
     from neural_style.loading import multistyle_model_path

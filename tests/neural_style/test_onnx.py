@@ -34,6 +34,7 @@ def exported(published_checkpoint, tmp_path_factory):
     return folder / "m.onnx"
 
 
+@pytest.mark.slow
 def test_export_has_dynamic_height_and_width(exported):
     graph = onnx.load(str(exported)).graph
     (dims,) = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input]
@@ -125,6 +126,7 @@ def test_with_style_shares_the_session_and_changes_only_the_style():
     assert model.style_weights.argmax() == 0
 
 
+@pytest.mark.slow
 def test_a_single_style_model_refuses_another_style(exported):
     with pytest.raises(NeuralStyleError, match="single style"):
         load_model(exported).with_style(2)

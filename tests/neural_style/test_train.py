@@ -68,6 +68,7 @@ def test_training_lowers_the_loss(
     assert np.mean(losses[-4:]) < 0.9 * np.mean(losses[:4])
 
 
+@pytest.mark.slow
 def test_log_interval_sets_how_often_losses_are_logged(
     assets: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -77,6 +78,7 @@ def test_log_interval_sets_how_often_losses_are_logged(
     assert steps == [3, 6]
 
 
+@pytest.mark.slow
 def test_checkpoints_are_published_state_dicts_that_load_for_eval(
     assets: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -122,6 +124,7 @@ def test_training_runs_all_epochs_without_max_steps(
     assert final.name.startswith("epoch_1_")
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_weights(assets: dict[str, Path], tmp_path: Path) -> None:
     first = torch.load(_train(assets, tmp_path / "a", max_steps=2, seed=7), weights_only=True)
     second = torch.load(_train(assets, tmp_path / "b", max_steps=2, seed=7), weights_only=True)
@@ -251,6 +254,7 @@ def test_corrupt_photo_stops_training_naming_the_file(assets: dict[str, Path], t
     assert list((tmp_path / "models").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_command_line_trains_a_model_that_eval_loads(assets: dict[str, Path], tmp_path: Path) -> None:
     from neural_style.cli import main
 

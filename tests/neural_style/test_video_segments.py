@@ -133,6 +133,7 @@ for segment in plan_segments(info, seconds=0.5, overlap=6):
 """
 
 
+@pytest.mark.slow
 def test_rerun_after_a_kill_redoes_only_unfinished_segments(
     tmp_path: Path, clip: Path, segments: list[Segment], stylizer: Stylizer
 ) -> None:

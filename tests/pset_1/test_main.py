@@ -145,6 +145,7 @@ def test_unknown_option_is_a_usage_error(salted):
     assert caught.value.code == ExitCode.USAGE
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_and_fails_cleanly(salted, workbook):
     ok = subprocess.run(
         [sys.executable, "-m", "pset_1", "--user", "alice", "--excel", str(workbook)],

@@ -122,6 +122,7 @@ def test_workers_must_be_positive(remote, capsys: pytest.CaptureFixture[str]) ->
     assert exited.value.code == 2
 
 
+@pytest.mark.slow
 def test_demo_seeds_the_remote_and_stylizes_offline(roots, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--demo"]) == 0
     out = capsys.readouterr().out
@@ -216,6 +217,7 @@ def test_progress_says_what_is_left_to_do(remote, capsys: pytest.CaptureFixture[
     assert "pset_4: 1 to do, 2 already done" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("image", "code"), [("nope.jpg", ExitCode.MISSING_INPUT), ("a.jpg", ExitCode.OK)])
 def test_luigi_command_line_exits_with_the_retcode_table(remote, image: str, code: int) -> None:
     import os

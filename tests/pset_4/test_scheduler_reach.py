@@ -146,6 +146,7 @@ class _Anything(luigi.Task):
         return False
 
 
+@pytest.mark.slow
 def test_a_scheduler_lost_during_a_build_is_one_error_naming_it() -> None:
     port = closed_port()
     with pytest.raises(SchedulerUnreachableError, match=f"127.0.0.1:{port} stopped answering") as caught:

@@ -130,6 +130,7 @@ def test_the_contact_sheet_shows_each_style_picture_atop_its_column(
     assert _colours(rgb.crop((8, 8, tile - 8, tile - 8))) == 1  # the blank corner
 
 
+@pytest.mark.slow
 def test_the_spec_luigi_command_takes_a_style_picture(remote) -> None:
     config = Path(__file__).parents[2] / "luigi.cfg"
     command = [sys.executable, "-m", "luigi", "--module", "pset_4.tasks.stylize", "Stylize"]

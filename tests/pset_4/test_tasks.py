@@ -43,6 +43,7 @@ def test_unsafe_names_are_refused_when_a_task_is_made(roots) -> None:
         Stylize(image="..", model="m.pth")
 
 
+@pytest.mark.slow
 def test_luigi_command_line_finds_a_content_image(seeded) -> None:
     command = [
         sys.executable,
@@ -129,6 +130,7 @@ def test_a_new_engine_version_gets_a_new_output(seeded, monkeypatch: pytest.Monk
     assert not task.complete()
 
 
+@pytest.mark.slow
 def test_external_program_variant_gives_the_same_output(seeded) -> None:
     in_process = Stylize(image="luigi.jpg", model="random.pth")
     assert build(in_process)
@@ -183,6 +185,7 @@ def test_program_variant_passes_the_style_to_the_engine_command(roots) -> None:
     assert args[args.index("--output-image") + 1] == "/tmp/out.jpg"
 
 
+@pytest.mark.slow
 def test_luigi_command_line_runs_stylize(seeded) -> None:
     command = [
         sys.executable,

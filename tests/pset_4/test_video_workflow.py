@@ -224,6 +224,7 @@ def test_a_run_killed_mid_clip_resumes_without_redoing_finished_segments(
     assert probe(published).frame_count == 90
 
 
+@pytest.mark.slow
 def test_a_join_task_scheduled_before_its_plan_runs_its_segments_as_dynamic_requirements(remote) -> None:
     task = StylizeVideo(image="clip.mp4", model="multi.onnx", style="3")
     assert "segments" not in task.requires()
@@ -233,6 +234,7 @@ def test_a_join_task_scheduled_before_its_plan_runs_its_segments_as_dynamic_requ
     assert len(list(folder.iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_a_clip_through_an_s3_remote(remote, s3_bucket: str, capsys: pytest.CaptureFixture[str]) -> None:
     import boto3
 
@@ -253,6 +255,7 @@ def test_a_clip_through_an_s3_remote(remote, s3_bucket: str, capsys: pytest.Capt
     assert len(keys) == 3
 
 
+@pytest.mark.slow
 def test_a_clip_in_the_style_of_a_picture_with_strength_and_colour(
     remote, make_photo, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,6 +21,7 @@ names = st.lists(st.from_regex(r"[a-z]{1,8}\.png", fullmatch=True), min_size=1, 
 styles = st.lists(st.integers(0, 25).map(str), min_size=1, max_size=26, unique=True)
 
 
+@pytest.mark.slow
 @given(images=names, chosen=styles, wave_pairs=st.integers(1, 200))
 def test_waves_cover_every_pair_exactly_once(images: list[str], chosen: list[str], wave_pairs: int) -> None:
     batch = Batch(images, ["multi.onnx"], chosen)
@@ -28,6 +29,7 @@ def test_waves_cover_every_pair_exactly_once(images: list[str], chosen: list[str
     assert pairs == [(t.image, t.style) for t in batch.tasks()]
 
 
+@pytest.mark.slow
 @given(images=names, chosen=styles, wave_pairs=st.integers(1, 200))
 def test_a_wave_holds_at_most_its_pairs_or_one_photo(
     images: list[str], chosen: list[str], wave_pairs: int
@@ -80,6 +82,7 @@ TASKS_ALIVE_AFTER_WAVES = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_batch_in_waves_keeps_no_earlier_waves_tasks(
     roots, make_photo: Callable[..., Path], multistyle: Path
 ) -> None:

@@ -29,6 +29,8 @@ from pset_4.runtime.workers import TaskThread
 
 # Two tasks of a batch meet here: only tasks that run at the same time in this process can pass it.
 _meeting: list[threading.Barrier] = [threading.Barrier(2)]
+# Set by WritesSlowly once its temp file is written, the hand-shake before the test stops it.
+_writing = threading.Event()
 
 
 class WritesItsPid(luigi.Task):
@@ -85,6 +87,7 @@ class WritesSlowly(luigi.Task):
     def run(self) -> None:
         with self.output().temporary_path() as temp:
             Path(temp).write_text("partial")
+            _writing.set()  # the temp file is written and closed: stop it from here on
             while True:
                 time.sleep(0.01)
 
@@ -131,6 +134,7 @@ def test_a_failed_task_on_a_thread_has_its_reason_and_the_others_finish(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t0.txt", "t1.txt", "t2.txt"]
 
 
+@pytest.mark.slow
 def test_a_task_with_a_timeout_runs_in_a_process_the_timeout_ends(tmp_path: Path) -> None:
     slow = Sleeps(folder=str(tmp_path), name="slow")
     reasons = _build([slow, WritesItsPid(folder=str(tmp_path), name="quick")])
@@ -151,11 +155,9 @@ def test_terminate_stops_a_task_thread_and_its_temp_file_is_removed(tmp_path: Pa
     results: queue.Queue[tuple[object, ...]] = queue.Queue()
     reporter = luigi.worker.TaskStatusReporter(None, task.task_id, "test", None)
     process = TaskThread(None, task, "test", results, reporter, use_multiprocessing=True)
+    _writing.clear()
     process.start()
-    deadline = time.monotonic() + 120
-    while not any(tmp_path.iterdir()):
-        assert time.monotonic() < deadline, "the task never started writing"
-        time.sleep(0.005)
+    assert _writing.wait(120), "the task never wrote its temp file"
     assert process.is_alive()
     assert process.exitcode is None
     process.terminate()
