@@ -1,4 +1,4 @@
-"""``python -m neural_style eval|train|video``: the example's command line, over our engine and trainer.
+"""``python -m neural_style eval|train|video|styles``: the example's command line, over our engine.
 
 Thin by design: parse, call one library function, turn a user's mistake into one line on stderr and an
 exit status from :class:`csci_utils.exit_codes.ExitCode` (2 a bad option, 3 a missing file, 4 a file that is
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m neural_style", description="Fast neural style transfer (Johnson et al., 2016)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video,styles}")
 
     evaluate = commands.add_parser("eval", help="stylize one photo (or a folder of them) with a model")
     evaluate.add_argument("--content-image", required=True, help="the photo to stylize, or a folder of them")
@@ -114,6 +114,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="stylize frames independently (flickers; for comparison)",
     )
+
+    chooser = commands.add_parser("styles", help="every style of a model on one photo, to choose a --style")
+    chooser.add_argument("--content-image", required=True, help="the photo to show every style on")
+    chooser.add_argument("--output-image", required=True, help="where to write the sheet (.png, .jpg)")
+    chooser.add_argument(
+        "--model", default=None, help="a multi-style .onnx model (default: the pretrained 26-style one)"
+    )
+    chooser.add_argument(
+        "--tile-size",
+        type=_bounded(int, 16, None, "must be at least 16 pixels"),
+        default=256,
+        help="each tile's square, in pixels; the photo is shrunk to it first (default 256)",
+    )
+    chooser.add_argument(
+        "--columns",
+        type=_bounded(int, 1, None, "must be at least 1"),
+        default=7,
+        help="tiles on a line of the sheet (default 7)",
+    )
+    chooser.add_argument("--strength", type=_strength, default=1.0, help="0..1: how much style (default 1)")
+    chooser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     return parser
 
 
@@ -266,10 +287,27 @@ def run_video(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def run_styles(args: argparse.Namespace) -> int:
+    """Draw the style chooser: the photo, then every style of the model, captioned with its index."""
+    from .sheet import style_sheet
+
+    style_sheet(
+        args.content_image,
+        args.output_image,
+        model=args.model,
+        tile_size=args.tile_size,
+        max_columns=args.columns,
+        strength=args.strength,
+        preserve_color=args.preserve_color,
+    )
+    return ExitCode.OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "eval": run_eval,
     "train": run_train,
     "video": run_video,
+    "styles": run_styles,
 }
 
 

@@ -3,6 +3,7 @@
 A :class:`Batch` is every image x column to stylize. Which columns a batch gets: ``-m``/``--style`` give model
 columns (every model x every style; the default model when only ``--style`` is given), ``--style-image`` gives
 one column per picture; both kinds fan out together in one batch. With neither, the default model is used.
+``--all-styles`` gives every style of each model (26 for the default model; one for a single-style model).
 ``--strength`` and ``--preserve-color`` apply to every column. :func:`resolve_batch` turns names, globs,
 local paths and style pictures into one; local files are checked before anything is uploaded
 (:mod:`pset_4.inputs`): an unusable one is left out (``Batch.skipped``), and a batch with nothing usable left
@@ -11,7 +12,6 @@ is refused. :class:`BatchReport` is what a run of it did (:mod:`pset_4.workflow`
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ from pset_4.settings import (
     WorkflowSettings,
     current_settings,
 )
+from pset_4.style_counts import every_style
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import is_video, result_task
 
@@ -34,7 +35,8 @@ from pset_4.tasks.video import is_video, result_task
 class Batch:
     """Every image x column to stylize; a column is a model x style pair or a style picture.
 
-    ``styles`` empty: the model's own single style. Model columns come first, then one column per style
+    ``styles`` empty: the model's own single style. ``model_styles`` gives a model its own styles instead
+    (``--all-styles``: each model's every style). Model columns come first, then one column per style
     picture (``style_images``, names under ``<remote>/style_images``); ``strength`` and ``preserve_color``
     apply to every column. ``uploads`` maps a folder (``images``, ``style_images``) to the names to upload
     from this machine before the batch (name -> local path); ``skipped`` the local files left out (why).
@@ -46,6 +48,7 @@ class Batch:
     style_images: Sequence[str] = ()
     strength: float = 1.0
     preserve_color: bool = False
+    model_styles: Mapping[str, Sequence[str | None]] = field(default_factory=dict)
     uploads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
 
@@ -60,17 +63,21 @@ class Batch:
             check_name(name, "model")
         for name in self.style_images:
             check_name(name, "style image")
-        for style in self.styles or (None,):
+        for _, style in self.model_columns():
             check_style(style)
         check_strength(self.strength)
 
+    def model_columns(self) -> list[tuple[str, str | None]]:
+        """Return every (model, style) of the model columns, in order, without duplicates."""
+        return [
+            (model, style)
+            for model in dict.fromkeys(self.models)
+            for style in dict.fromkeys(self.model_styles.get(model) or self.styles or (None,))
+        ]
+
     def pairs(self) -> list[tuple[str, str, str | None]]:
         """Return every (image, model, style) of the model columns, image-major, without duplicates."""
-        return list(
-            itertools.product(
-                dict.fromkeys(self.images), dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,))
-            )
-        )
+        return [(image, *column) for image in dict.fromkeys(self.images) for column in self.model_columns()]
 
     def columns(self) -> list[dict[str, object]]:
         """Return the stylize parameters of each column (besides the image), model columns first."""
@@ -80,8 +87,7 @@ class Batch:
         if self.preserve_color:
             extra["preserve_color"] = True
         columns: list[dict[str, object]] = [
-            {"model": m, "style": s, **extra}
-            for m, s in itertools.product(dict.fromkeys(self.models), dict.fromkeys(self.styles or (None,)))
+            {"model": m, "style": s, **extra} for m, s in self.model_columns()
         ]
         columns += [{"style_image": p, **extra} for p in dict.fromkeys(self.style_images)]
         return columns
@@ -127,6 +133,7 @@ def resolve_batch(
     all_images: bool = False,
     models: Sequence[str] = (),
     styles: Sequence[str] = (),
+    all_styles: bool = False,
     style_images: Sequence[str] = (),
     strength: float = 1.0,
     preserve_color: bool = False,
@@ -137,15 +144,21 @@ def resolve_batch(
     ``settings`` default to those resolved now (:func:`pset_4.settings.current_settings`).
 
     :raises FileNotFoundError: a glob matches nothing, a local path is missing (the message lists the remote)
-    :raises ValueError: an unsafe name, a malformed style, a strength outside [0, 1]
+    :raises ValueError: an unsafe name, a malformed style, a strength outside [0, 1], ``styles`` with
+        ``all_styles``
     :raises pset_4.inputs.BadInputError: every photo, or every model and style picture, given was unusable
     """
+    if styles and all_styles:
+        msg = "--all-styles already gives every style of each model; leave out --style"
+        raise ValueError(msg)
     settings = settings or current_settings()
     photos = resolve_names(
         images if images or all_images else [DEFAULT_IMAGE], IMAGES, settings, what="image", every=all_images
     )
     pictures = resolve_names(style_images, STYLE_IMAGES, settings, what="style image")
-    chosen = resolve_models(list(models) or ([DEFAULT_MODEL] if styles or not style_images else []), settings)
+    chosen = resolve_models(
+        list(models) or ([DEFAULT_MODEL] if styles or all_styles or not style_images else []), settings
+    )
     skipped = {**photos.skipped, **chosen.skipped, **pictures.skipped}
     if not photos.names or not (chosen.names or pictures.names):
         # Every photo (or every model and style picture) given was unusable: nothing is left to do.
@@ -157,6 +170,7 @@ def resolve_batch(
         style_images=pictures.names,
         strength=strength,
         preserve_color=preserve_color,
+        model_styles={model: every_style(model, settings) for model in chosen.names} if all_styles else {},
         uploads={IMAGES: photos.uploads, STYLE_IMAGES: pictures.uploads},
         skipped=skipped,
     )

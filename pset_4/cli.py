@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; fans out like -i/-m)",
     )
     parser.add_argument(
+        "--all-styles",
+        action="store_true",
+        help="every style of each model (26 for the default), to choose from on the contact sheet",
+    )
+    parser.add_argument(
         "--max-size",
         type=int,
         metavar="N",
@@ -174,6 +179,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
                 all_images=args.all_images,
                 models=args.models or (),
                 styles=args.styles or (),
+                all_styles=args.all_styles,
                 style_images=args.style_images or (),
                 strength=args.strength,
                 preserve_color=args.preserve_color,

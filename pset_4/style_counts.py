@@ -18,7 +18,7 @@ from csci_utils.luigi.versions import object_version
 from pset_4.settings import MODELS, WorkflowSettings
 from pset_4.tasks.data import check_cached_copy
 
-__all__ = ["check_style_indices", "style_count"]
+__all__ = ["check_style_indices", "every_style", "style_count"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,20 @@ def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: Workf
             if index >= count:
                 msg = f"style {style!r}: index {index} is out of range, {model} has styles 0 to {count - 1}"
                 raise ValueError(msg)
+
+
+def every_style(model: str, settings: WorkflowSettings) -> list[str | None]:
+    """Return every style of ``model`` as ``--style`` values (``[None]``: its single style).
+
+    A model that is no ONNX graph also gets ``[None]``: its task fails on it, and the batch reports it as
+    an unusable input (exit 4).
+    """
+    try:
+        count = _count(model, settings)
+    except ValueError as err:
+        log.debug("not reading the styles of %s: %s", model, err)
+        return [None]
+    return [str(index) for index in range(count)] or [None]
 
 
 def _count(model: str, settings: WorkflowSettings) -> int:

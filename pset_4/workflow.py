@@ -169,9 +169,7 @@ def _run(
 ) -> BatchReport:
     """Run ``batch`` with ``settings`` installed (see :func:`run_batch`)."""
     check_inputs(batch, settings)
-    check_style_indices(
-        ((model, style) for model in batch.models for style in batch.styles or (None,)), settings
-    )
+    check_style_indices(batch.model_columns(), settings)
     uploaded, failed_upload = _upload(upload_tasks(batch, settings), log_level)
     if failed_upload is not None:
         failed_upload.uploaded, failed_upload.skipped = uploaded, dict(batch.skipped)

@@ -46,9 +46,10 @@ def picture_writer(suffix):
 
 def contact_sheet_writer():
     from neural_style.image import check_image_file
+    from neural_style.sheet import Tile, compose
     from pset_4 import contact_sheet
 
-    sheet = contact_sheet.compose([[contact_sheet.Tile("noise", picture)] * 3], tile_size=400)
+    sheet = compose([[Tile("noise", picture)] * 3], tile_size=400)
     return ".png", lambda target: contact_sheet.write(sheet, target), check_image_file
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 
 from csci_utils.luigi.copy import copy_target
 from csci_utils.luigi.locations import join, target_for
+from neural_style.sheet import BACKGROUND, Tile, compose
 from pset_4 import contact_sheet
 from pset_4.naming import version_hash
 from pset_4.settings import CONTACT_SHEETS, IMAGES, STYLE_IMAGES, current_settings
@@ -100,11 +101,11 @@ class ContactSheet(luigi.Task):
         if not local.exists():
             # FileExistsError: another worker of this machine drew the same sheet first.
             with suppress(FileExistsError):
-                contact_sheet.write(contact_sheet.compose(self.rows()), local)
+                contact_sheet.write(compose(self.rows()), local)
         if self.publish:
             copy_target(target_for(local.as_posix(), binary=True), self.output())
 
-    def rows(self) -> list[list[contact_sheet.Tile]]:
+    def rows(self) -> list[list[Tile]]:
         """Return one row per image: the source photo first, then each of its results."""
         settings = current_settings()
         by_image: dict[str, list[StylizeBase]] = {}
@@ -121,28 +122,28 @@ class ContactSheet(luigi.Task):
             # A video's row: its first frame, then a strip of frames of each result.
             video = is_video(image)
             source = read_strip(sources, frames=1) if video else read_image(sources)
-            row = [contact_sheet.Tile(image, source)]
+            row = [Tile(image, source)]
             for task in tasks:
                 places = [task.cached_output().path, task.output().path]
                 picture = read_strip(places) if video else read_image(places)
-                row.append(contact_sheet.Tile(result_caption(task), picture))
+                row.append(Tile(result_caption(task), picture))
             rows.append(row)
         return rows
 
-    def header_row(self, tasks: Sequence[StylizeBase]) -> list[contact_sheet.Tile]:
+    def header_row(self, tasks: Sequence[StylizeBase]) -> list[Tile]:
         """Return the first row: a blank corner, then each column's style picture (or caption only)."""
         settings = current_settings()
-        blank = Image.new("RGB", (1, 1), contact_sheet.BACKGROUND)
-        row = [contact_sheet.Tile("style", blank)]
+        blank = Image.new("RGB", (1, 1), BACKGROUND)
+        row = [Tile("style", blank)]
         for task in tasks:
             if not task.style_image:
-                row.append(contact_sheet.Tile(result_caption(task), blank))
+                row.append(Tile(result_caption(task), blank))
                 continue
             sources = [
                 Path(settings.cache_root, STYLE_IMAGES, task.style_image).as_posix(),
                 join(settings.remote_root, STYLE_IMAGES, task.style_image),
             ]
-            row.append(contact_sheet.Tile(task.style_image, read_image(sources)))
+            row.append(Tile(task.style_image, read_image(sources)))
         return row
 
 

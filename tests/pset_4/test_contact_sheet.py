@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pset_4.contact_sheet import Tile, compose, write
+from neural_style.sheet import Tile, compose
+from pset_4.contact_sheet import write
 
 
 def _picture(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:
@@ -26,6 +27,28 @@ def test_one_row_per_source_and_one_column_per_result() -> None:
     assert sheet.size == (3 * cell_w, 2 * cell_h)
     assert cell_w >= 64
     assert sheet.getpixel((cell_w // 2, cell_h // 3)) == (255, 0, 0)
+
+
+def test_a_long_row_wraps_every_seven_tiles() -> None:
+    photo = Tile("a.jpg", _picture((64, 48), (255, 0, 0)))
+    styles = [Tile(f"style {i}", _picture((64, 48), (0, 0, 255))) for i in range(26)]
+    sheet = compose([[photo, *styles]], tile_size=64)
+    cell_w = sheet.width // 7
+    assert cell_w >= 64
+    assert sheet.height // 4 >= 64  # 27 tiles: 7 + 7 + 7 + 6
+    assert sheet.width == 7 * cell_w
+    assert sheet.getpixel((6 * cell_w + cell_w // 2, sheet.height * 7 // 8)) == (255, 255, 255)  # no 28th
+
+
+def test_rows_of_equal_length_wrap_alike() -> None:
+    rows = [[Tile(f"{red} {i}", _picture((32, 32), (red, i, i))) for i in range(10)] for red in (0, 200)]
+    sheet = compose(rows, tile_size=32, max_columns=4)
+    cell_w, cell_h = sheet.width // 4, sheet.height // 6  # each row: 4 + 4 + 2 tiles
+    assert sheet.getpixel((cell_w // 2, 3 * cell_h + cell_h // 3)) == (
+        200,
+        0,
+        0,
+    )  # the second row's first tile
 
 
 def test_a_missing_result_is_a_grey_placeholder() -> None:
