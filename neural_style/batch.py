@@ -1,7 +1,8 @@
 """What ``python -m neural_style eval`` runs: one photo, or every photo of a folder into a folder.
 
-:func:`stylize_path` is the one eval path, whatever the flags (a model or a style picture, strength,
-colour); it loads through :func:`neural_style.loading.load_stylizer`.
+:func:`stylize_path` is the one eval path for files, whatever the flags (a model or a style picture,
+strength, colour); :func:`stylize_bytes` the same for a photo that comes through a pipe. Both load through
+:func:`neural_style.loading.load_stylizer`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from ._background import in_background
 from .errors import NeuralStyleError, UsageError
-from .image import saving_format
+from .image import decode_image, encode_image, saving_format, scale_image
 from .loading import load_stylizer, stylize
 
 if TYPE_CHECKING:
@@ -89,6 +91,29 @@ def stylize_path(
         raise UsageError(msg)
     check_destination(source, output)
     return _stylize_folder(load_stylizer(model, **options), source, Path(output), content_scale)
+
+
+def stylize_bytes(
+    photo: bytes,
+    image_format: str,
+    *,
+    model: str | os.PathLike[str] | None = None,
+    content_scale: float | None = None,
+    name: str = "the photo",
+    **options: Unpack[LoadOptions],
+) -> bytes:
+    """Stylize the photo ``photo`` encodes; return the picture encoded in the Pillow ``image_format``.
+
+    For pipes: nothing is read or written here. ``name`` stands for the photo in errors (exit 4 for one
+    that does not decode, as for a file).
+    """
+    loaded = in_background(lambda: load_stylizer(model, **options), name="neural_style-load")
+    try:
+        image = scale_image(decode_image(photo, name=name), content_scale)
+    except Exception:
+        loaded()  # the model's own error, if it has one, comes first
+        raise
+    return encode_image(loaded().stylize(image), image_format)
 
 
 def _stylize_folder(

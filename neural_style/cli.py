@@ -1,28 +1,33 @@
-"""``python -m neural_style eval|train|video|styles``: the example's command line, over our engine.
+"""``python -m neural_style eval|train|video|styles|info``: the example's command line, over our engine.
 
 Thin by design: parse, call one library function, turn a user's mistake into one line on stderr and an
 exit status from :class:`csci_utils.exit_codes.ExitCode` (2 a bad option, 3 a missing file, 4 a file that is
 not an image, a model or a clip, 5 a missing extra, 1 a failure while running, 130 interrupted), in one
-place for every command. Quick to start: nothing heavy is imported until the command needs it, and an
-``.onnx`` model or a style picture never imports torch. Quick to end: :func:`quick_exit`.
+place for every command. ``--json`` puts one JSON document on stdout instead of prose (an error too: its
+line and exit code), and ``eval`` reads a photo from stdin and writes to stdout with ``-``. Quick to start:
+nothing heavy is imported until the command needs it, and an ``.onnx`` model or a style picture never
+imports torch. Quick to end: :func:`quick_exit`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from csci_utils.exit_codes import ExitCode
 
 from . import __version__
-from .errors import ConfigurationError, NeuralStyleError
+from .errors import ConfigurationError, NeuralStyleError, UsageError
 from .hardware import PRECISIONS
 from .video.defaults import DEFAULT_CRF, DEFAULT_MAX_SIZE
 
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROG = "neural_style"
+# The name that stands for stdin (--content-image) or stdout (--output-image).
+PIPE = "-"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,14 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m neural_style", description="Fast neural style transfer (Johnson et al., 2016)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video,styles}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,video,styles,info}")
 
     evaluate = commands.add_parser("eval", help="stylize one photo (or a folder of them) with a model")
-    evaluate.add_argument("--content-image", required=True, help="the photo to stylize, or a folder of them")
+    evaluate.add_argument(
+        "--content-image", required=True, help="the photo to stylize, a folder of them, or - for stdin"
+    )
     evaluate.add_argument(
         "--content-scale", type=float, default=None, help="factor for scaling down the photo first"
     )
-    evaluate.add_argument("--output-image", required=True, help="where to write the stylized picture")
+    evaluate.add_argument(
+        "--output-image", required=True, help="where to write the stylized picture, or - for stdout"
+    )
+    evaluate.add_argument(
+        "--format",
+        choices=("png", "jpg"),
+        default=None,
+        help="the picture's format on stdout (--output-image -; default png)",
+    )
     add_model_flags(evaluate, subject="photo")
     add_device_flags(evaluate, verb="run")
     evaluate.add_argument(
@@ -64,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): bf16 for checkpoints where the CPU computes it natively (AVX512_BF16 or AMX), "
         "else fp32; .onnx models always run in fp32",
     )
+    add_json_flag(evaluate)
 
     training = commands.add_parser("train", help="train a model for one style")
     training.add_argument("--epochs", type=int, default=2, help="passes over the dataset")
@@ -114,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="stylize frames independently (flickers; for comparison)",
     )
+    add_json_flag(video)
 
     chooser = commands.add_parser("styles", help="every style of a model on one photo, to choose a --style")
     chooser.add_argument("--content-image", required=True, help="the photo to show every style on")
@@ -135,7 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chooser.add_argument("--strength", type=_strength, default=1.0, help="0..1: how much style (default 1)")
     chooser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    add_json_flag(chooser)
+
+    about = commands.add_parser(
+        "info", help="pretrained models, the engine cache, the CPU, the runtimes' versions, any GPU"
+    )
+    add_json_flag(about)
     return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json``: one JSON document on stdout, nothing else there."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout (messages stay on stderr)"
+    )
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, subject: str) -> None:
@@ -211,9 +243,15 @@ def _load_options(args: argparse.Namespace) -> LoadOptions:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """Stylize one photo or a folder (and optionally export) as the example's ``eval`` does."""
+    """Stylize one photo or a folder (and optionally export) as the example's ``eval`` does; ``-`` pipes."""
     from .batch import stylize_path
 
+    if PIPE in (args.content_image, args.output_image):
+        return _run_eval_pipe(args)
+    if args.format is not None:
+        msg = "--format is for --output-image -; a file's suffix names its format"
+        raise UsageError(msg)
+    started = time.perf_counter()
     options = _load_options(args)
     options["device"] = _device(args)
     options["precision"] = args.precision
@@ -227,10 +265,100 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     for reason in result.failed.values():
         print(f"{PROG}: error: {reason}", file=sys.stderr)
-    if result.failed:
-        return ExitCode.BAD_INPUT
+    code = ExitCode.BAD_INPUT if result.failed else ExitCode.OK
+    if args.json:
+        _emit_json(
+            {
+                "command": "eval",
+                "written": [str(path) for path in result.written],
+                "failed": {str(path): reason for path, reason in result.failed.items()},
+                "content_image": args.content_image,
+                **_settings_of(args, options["device"]),
+                "precision": args.precision,
+                "exported_onnx": args.export_onnx,
+                "seconds": round(time.perf_counter() - started, 3),
+                "exit_code": int(code),
+            }
+        )
     log.info("stylized %s -> %s", args.content_image, args.output_image)
+    return code
+
+
+def _run_eval_pipe(args: argparse.Namespace) -> int:
+    """Stylize a photo read from stdin and/or write the picture to stdout (``-``): nothing else on stdout."""
+    from csci_utils.io import atomic_write_bytes
+
+    from .batch import stylize_bytes
+    from .image import saving_format
+
+    if args.json and args.output_image == PIPE:
+        msg = "--json and --output-image - both want stdout: write the picture to a file, or drop --json"
+        raise UsageError(msg)
+    if args.export_onnx is not None:
+        msg = "--export_onnx takes a photo file as --content-image, not a pipe"
+        raise UsageError(msg)
+    if args.output_image == PIPE:
+        image_format = saving_format(f".{args.format or 'png'}")
+    elif args.format is not None:
+        msg = "--format is for --output-image -; a file's suffix names its format"
+        raise UsageError(msg)
+    else:
+        image_format = saving_format(Path(args.output_image).suffix)
+    if image_format is None:
+        msg = f"cannot save an image as {Path(args.output_image).name!r}: use a suffix such as .jpg or .png"
+        raise UsageError(msg)
+    started = time.perf_counter()
+    if args.content_image == PIPE:
+        photo, name = sys.stdin.buffer.read(), "the photo on stdin"
+    else:
+        source = Path(args.content_image)
+        if source.is_dir():
+            msg = "a folder's pictures cannot go to stdout: give --output-image a folder"
+            raise UsageError(msg)
+        photo, name = source.read_bytes(), str(source)
+    options = _load_options(args)
+    options["device"] = _device(args)
+    options["precision"] = args.precision
+    picture = stylize_bytes(
+        photo, image_format, model=args.model, content_scale=args.content_scale, name=name, **options
+    )
+    if args.output_image == PIPE:
+        sys.stdout.buffer.write(picture)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write_bytes(args.output_image, picture)
+    if args.json:
+        _emit_json(
+            {
+                "command": "eval",
+                "written": [args.output_image],
+                "failed": {},
+                "content_image": args.content_image,
+                **_settings_of(args, options["device"]),
+                "precision": args.precision,
+                "exported_onnx": None,
+                "seconds": round(time.perf_counter() - started, 3),
+                "exit_code": 0,
+            }
+        )
     return ExitCode.OK
+
+
+def _settings_of(args: argparse.Namespace, device: object) -> dict[str, object]:
+    """Return the style settings a command ran with, for its JSON document."""
+    return {
+        "model": args.model,
+        "style_image": args.style_image,
+        "style": args.style,
+        "strength": args.strength,
+        "preserve_color": args.preserve_color,
+        "device": str(device),
+    }
+
+
+def _emit_json(document: dict[str, object]) -> None:
+    """Print ``document`` as the one JSON document on stdout."""
+    print(json.dumps(document, indent=2, sort_keys=False))
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -275,7 +403,8 @@ def run_video(args: argparse.Namespace) -> int:
     options = _load_options(args)
     options["threads"] = threads_per_frame
     stylizer = load_stylizer(args.model, **options)
-    stylize_video(
+    started = time.perf_counter()
+    written = stylize_video(
         args.input,
         args.output,
         stylizer,
@@ -284,6 +413,20 @@ def run_video(args: argparse.Namespace) -> int:
         stabilize=args.stabilize,
         frame_threads=frame_threads,
     )
+    if args.json:
+        _emit_json(
+            {
+                "command": "video",
+                "written": [str(written)],
+                "input": args.input,
+                **_settings_of(args, "cpu"),
+                "max_size": args.max_size,
+                "crf": args.crf,
+                "stabilize": args.stabilize,
+                "seconds": round(time.perf_counter() - started, 3),
+                "exit_code": 0,
+            }
+        )
     return ExitCode.OK
 
 
@@ -291,7 +434,8 @@ def run_styles(args: argparse.Namespace) -> int:
     """Draw the style chooser: the photo, then every style of the model, captioned with its index."""
     from .sheet import style_sheet
 
-    style_sheet(
+    started = time.perf_counter()
+    written = style_sheet(
         args.content_image,
         args.output_image,
         model=args.model,
@@ -300,6 +444,33 @@ def run_styles(args: argparse.Namespace) -> int:
         strength=args.strength,
         preserve_color=args.preserve_color,
     )
+    if args.json:
+        _emit_json(
+            {
+                "command": "styles",
+                "written": [str(written)],
+                "content_image": args.content_image,
+                "model": args.model,
+                "tile_size": args.tile_size,
+                "columns": args.columns,
+                "strength": args.strength,
+                "preserve_color": args.preserve_color,
+                "seconds": round(time.perf_counter() - started, 3),
+                "exit_code": 0,
+            }
+        )
+    return ExitCode.OK
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Print what this installation offers (:func:`neural_style.info.describe`)."""
+    from .info import describe, render_text
+
+    facts = describe()
+    if args.json:
+        _emit_json(facts)
+    else:
+        print(render_text(facts))
     return ExitCode.OK
 
 
@@ -308,6 +479,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": run_train,
     "video": run_video,
     "styles": run_styles,
+    "info": run_info,
 }
 
 
@@ -329,25 +501,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command; a user's mistake is one line on stderr and its exit code (module docstring)."""
+    wants_json = getattr(args, "json", False)
     try:
         return _COMMANDS[args.command](args)
     except NeuralStyleError as err:  # each kind carries its code: a bad --style is usage, a bad file input
-        return _fail(err, err.exit_code)
+        return _fail(err, err.exit_code, args.command, wants_json)
     except FileExistsError as err:  # an output that must not be replaced (a video)
-        return _fail(err, ExitCode.USAGE)
+        return _fail(err, ExitCode.USAGE, args.command, wants_json)
     except FileNotFoundError as err:
-        return _fail(err, ExitCode.MISSING_INPUT)
+        return _fail(err, ExitCode.MISSING_INPUT, args.command, wants_json)
     except ValueError as err:  # a bad value the library refused
-        return _fail(err, ExitCode.USAGE)
+        return _fail(err, ExitCode.USAGE, args.command, wants_json)
     except OSError as err:  # permissions, a full disk, a directory where a file was expected
-        return _fail(err, ExitCode.FAILED)
+        return _fail(err, ExitCode.FAILED, args.command, wants_json)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
 
 
-def _fail(err: Exception, code: ExitCode) -> int:
+def _fail(err: Exception, code: ExitCode, command: str, wants_json: bool) -> int:
+    """Say what went wrong on one line of stderr (and, for ``--json``, in the document); return ``code``."""
     print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+    if wants_json:
+        _emit_json({"command": command, "error": _one_line(err), "exit_code": int(code)})
     return code
 
 

@@ -45,33 +45,46 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     if not source.is_file():
         msg = f"image not found: {source}"
         raise FileNotFoundError(msg)
+    return _decode(source, str(source), max_pixels)
+
+
+def decode_image(data: bytes, *, name: str = "the picture", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Return the picture ``data`` encodes (read from a pipe, say) as :func:`load_image` reads a file.
+
+    ``name`` stands for the picture in error messages (NeuralStyleError, as for a file).
+    """
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, name: str, max_pixels: int) -> Image.Image:
+    """Decode ``source`` in full into an upright RGB picture; ``name`` is what errors call it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as opened:
-                _check_pixels(source, opened.size, max_pixels)
+                _check_pixels(name, opened.size, max_pixels)
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
-        msg = f"{source} is too large to decode safely (a possible decompression bomb)"
+        msg = f"{name} is too large to decode safely (a possible decompression bomb)"
         raise NeuralStyleError(msg) from err
     except UnidentifiedImageError as err:
-        msg = f"{source} is not an image file Pillow can read"
+        msg = f"{name} is not an image file Pillow can read"
         raise NeuralStyleError(msg) from err
     except NeuralStyleError:
         raise
     except Exception as err:
         # Damaged files make Pillow's decoders fail in many ways (OSError, SyntaxError, struct.error, ...).
-        msg = f"{source} is a corrupt or truncated image ({type(err).__name__}: {err})"
+        msg = f"{name} is a corrupt or truncated image ({type(err).__name__}: {err})"
         raise NeuralStyleError(" ".join(msg.split())) from err
     return to_rgb(image)
 
 
-def _check_pixels(source: Path, size: tuple[int, int], max_pixels: int) -> None:
+def _check_pixels(name: str, size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
         msg = (
-            f"{source} is {width}x{height} pixels, more than the {max_pixels} allowed "
+            f"{name} is {width}x{height} pixels, more than the {max_pixels} allowed "
             "(a possible decompression bomb); downscale it first"
         )
         raise NeuralStyleError(msg)

@@ -10,12 +10,13 @@ numpy only for the vector.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["check_style", "parse_style", "style_terms"]
+__all__ = ["check_style", "parse_style", "style_count", "style_terms"]
 
 _HINT = "use an index such as 7 or a blend such as 3:0.5,12:0.5"
 
@@ -68,3 +69,33 @@ def parse_style(style: int | str | None, count: int) -> np.ndarray:
         weights[index] += weight
     normalised: np.ndarray = weights / weights.sum()
     return normalised
+
+
+def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
+    """Return how many styles an ONNX model holds (its path or its bytes); 0 for a single-style model.
+
+    A multi-style model declares the count as the length of its second input (the style weights); it is
+    read from the graph with ``onnx``: no session, no weights run.
+
+    A path not ending in ``.onnx`` (a checkpoint) holds a single style.
+
+    :raises ValueError: not a readable ONNX graph
+    """
+    if isinstance(model, (str, Path)):
+        if Path(model).suffix.lower() != ".onnx":
+            return 0
+        name = Path(model).name
+        model = Path(model).read_bytes()
+    import onnx
+
+    try:
+        graph = onnx.load_model_from_string(model).graph
+    except Exception as err:  # protobuf's DecodeError and others: the bytes are no ONNX graph
+        msg = f"{name} is not an ONNX model"
+        raise ValueError(msg) from err
+    weights = {tensor.name for tensor in graph.initializer}
+    inputs = [node for node in graph.input if node.name not in weights]
+    if len(inputs) < 2:
+        return 0
+    dims = inputs[1].type.tensor_type.shape.dim
+    return int(dims[0].dim_value) if len(dims) == 1 and dims[0].dim_value > 0 else 0

@@ -106,11 +106,31 @@ class Batch:
 
 
 @dataclass
+class PairResult:
+    """One result of a batch: its stylize parameters, what became of it, and where it is.
+
+    ``status`` is ``done`` (made by this run), ``already done`` (made before), ``remote only`` (made, on
+    the remote, not in this machine's cache), ``failed`` or ``skipped`` (an unusable input; ``reason``
+    says why). ``version`` is the hash in its versioned name; ``seconds`` how long this machine took to
+    make it (None when it did not make it here).
+    """
+
+    params: Mapping[str, object]
+    status: str
+    local: str | None = None
+    remote: str | None = None
+    version: str | None = None
+    seconds: float | None = None
+    reason: str | None = None
+
+
+@dataclass
 class BatchReport:
     """What a batch run did: success, Luigi's summary, where results are, and what failed (with why).
 
     ``skipped`` maps each input left out to why: local files never uploaded, and inputs on the remote that
     turned out unusable (each once, however many results needed it); ``unusable`` lists those results.
+    ``results`` has one :class:`PairResult` per pair of the batch, in batch order.
     """
 
     ok: bool
@@ -125,6 +145,7 @@ class BatchReport:
     uploaded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     unusable: list[str] = field(default_factory=list)
+    results: list[PairResult] = field(default_factory=list)
 
 
 def resolve_batch(

@@ -11,6 +11,8 @@ still done); 5 a bad setting or refused credentials; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import logging
 import shlex
 import sys
@@ -126,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed the remote with a sample photo and the 26-style model from installed "
         "packages, then stylize it in a few styles",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout: every pair with its status, places, version, seconds and "
+        "reason, and the contact sheet (messages stay on stderr; same exit codes)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Luigi's own log")
     return parser
 
@@ -155,8 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with configured(remote_root=args.remote, cache_root=args.cache, max_size=args.max_size) as settings:
             return _run(args, scheduler, settings)
     except ValueError as err:  # a malformed setting ([pset_4] engine_threads, [pset_4_video], ...)
-        print(f"pset_4: error: {err}", file=sys.stderr)
-        return ExitCode.CONFIGURATION
+        return _error(err, ExitCode.CONFIGURATION, as_json=args.json)
 
 
 def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: WorkflowSettings) -> int:
@@ -168,6 +175,7 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
         "log_level": "INFO" if args.verbose else "CRITICAL",
         "settings": settings,
     }
+    fail = functools.partial(_error, as_json=args.json)
     try:
         _check_roots(settings, demo=args.demo)
         check_reachable(scheduler, settings.scheduler_connect_timeout)
@@ -189,24 +197,29 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
                 batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
             )
     except FileNotFoundError as err:  # an unknown image, model or style picture; a glob matching nothing
-        return _error(err, ExitCode.MISSING_INPUT)
+        return fail(err, ExitCode.MISSING_INPUT)
     except BadInputError as err:  # every local photo (or every model and style picture) given is unusable
-        return _error(err, ExitCode.BAD_INPUT)
+        return fail(err, ExitCode.BAD_INPUT)
     except PermissionError as err:  # credentials missing or refused
-        return _error(err, ExitCode.CONFIGURATION)
+        return fail(err, ExitCode.CONFIGURATION)
     except ValueError as err:  # a bad value on the command line (unsafe name, malformed style)
-        return _error(err, ExitCode.USAGE)
+        return fail(err, ExitCode.USAGE)
     except OSError as err:  # storage or the central scheduler unreachable, disk full
-        return _error(err, ExitCode.FAILED)
+        return fail(err, ExitCode.FAILED)
     except KeyboardInterrupt:
         removed = _remove_temp_files(Path(settings.cache_root))
         note = f" (removed {removed} unfinished temp file(s))" if removed else ""
         print(f"pset_4: interrupted; finished results are kept, rerun to do the rest{note}", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    _print_report(report, verbose=args.verbose)
-    if report.ok:
-        return ExitCode.OK
-    return ExitCode.BAD_INPUT if report.skipped and not report.failed else ExitCode.FAILED
+    code = ExitCode.OK
+    if not report.ok:
+        code = ExitCode.BAD_INPUT if report.skipped and not report.failed else ExitCode.FAILED
+    if args.json:
+        print(json.dumps(report_document(report, settings, code), indent=2))
+    else:
+        _print_report(report, verbose=args.verbose)
+    _print_problems(report)
+    return code
 
 
 def _check_roots(settings: WorkflowSettings, *, demo: bool) -> None:
@@ -242,10 +255,38 @@ def _local_folder(root: str) -> Path | None:
     return Path(target_for(join(root, IMAGES)).path).parent
 
 
-def _error(err: BaseException, code: ExitCode) -> int:
-    """Print ``err`` in one line; return ``code``."""
+def _error(err: BaseException, code: ExitCode, *, as_json: bool = False) -> int:
+    """Print ``err`` in one line (and, ``as_json``, a JSON document saying it on stdout); return ``code``."""
     print(f"pset_4: error: {err}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"ok": False, "exit_code": int(code), "error": str(err)}, indent=2))
     return code
+
+
+def report_document(report: BatchReport, settings: WorkflowSettings, code: ExitCode) -> dict[str, object]:
+    """Return what ``--json`` prints: every pair of the batch with its status and places, and the sheet."""
+    return {
+        "ok": report.ok,
+        "exit_code": int(code),
+        "remote": settings.remote_root,
+        "cache": settings.cache_root,
+        "results": [
+            {
+                **result.params,
+                "status": result.status,
+                "local": result.local,
+                "remote": result.remote,
+                "version": result.version,
+                "seconds": result.seconds,
+                "reason": result.reason,
+            }
+            for result in report.results
+        ],
+        "contact_sheet": report.contact_sheet,
+        "uploaded": report.uploaded,
+        "skipped": report.skipped,
+        "done_before": report.done_before,
+    }
 
 
 def _remove_temp_files(cache: Path) -> int:
@@ -276,6 +317,10 @@ def _print_report(report: BatchReport, *, verbose: bool) -> None:
         print(f"uploaded: {line}")
     if report.contact_sheet is not None:
         print(f"contact sheet: {report.contact_sheet}")
+
+
+def _print_problems(report: BatchReport) -> None:
+    """Print, on stderr, each input skipped and each task failed, with the reason."""
     for path, why in report.skipped.items():
         print(f"SKIPPED: {path}", file=sys.stderr)
         print(f"  reason: {why}", file=sys.stderr)

@@ -1,10 +1,9 @@
 """Check a batch's style indices against its models before any work, reading each model's style count cheaply.
 
-A multi-style ONNX model declares its style count as the length of its second input (the style weights);
-that is read from the graph with ``onnx`` (no session, no weights run). Checkpoints (``.pth``, ``.model``,
-``.pt``) and one-input ONNX models hold a single style, so any ``--style`` is refused for them. The model
-is read from this machine's cached copy when that is the remote's version, else from the remote into memory;
-nothing is written.
+A multi-style ONNX model's style count is read from its graph (:func:`neural_style.styles.style_count`).
+Checkpoints (``.pth``, ``.model``, ``.pt``) and one-input ONNX models hold a single style, so any
+``--style`` is refused for them. The model is read from this machine's cached copy when that is the
+remote's version, else from the remote into memory; nothing is written.
 """
 
 from __future__ import annotations
@@ -15,39 +14,13 @@ from pathlib import Path
 
 from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.versions import object_version
+from neural_style.styles import style_count
 from pset_4.settings import MODELS, WorkflowSettings
 from pset_4.tasks.data import check_cached_copy
 
-__all__ = ["check_style_indices", "every_style", "style_count"]
+__all__ = ["check_style_indices", "every_style"]
 
 log = logging.getLogger(__name__)
-
-
-def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
-    """Return how many styles an ONNX model holds (its path or its bytes); 0 for a single-style model.
-
-    A path not ending in ``.onnx`` (a checkpoint) holds a single style.
-
-    :raises ValueError: not a readable ONNX graph
-    """
-    if isinstance(model, (str, Path)):
-        if Path(model).suffix.lower() != ".onnx":
-            return 0
-        name = Path(model).name
-        model = Path(model).read_bytes()
-    import onnx
-
-    try:
-        graph = onnx.load_model_from_string(model).graph
-    except Exception as err:  # protobuf's DecodeError and others: the bytes are no ONNX graph
-        msg = f"{name} is not an ONNX model"
-        raise ValueError(msg) from err
-    weights = {tensor.name for tensor in graph.initializer}
-    inputs = [node for node in graph.input if node.name not in weights]
-    if len(inputs) < 2:
-        return 0
-    dims = inputs[1].type.tensor_type.shape.dim
-    return int(dims[0].dim_value) if len(dims) == 1 and dims[0].dim_value > 0 else 0
 
 
 def check_style_indices(pairs: Iterable[tuple[str, str | None]], settings: WorkflowSettings) -> None:

@@ -74,6 +74,7 @@ def run_in_waves(
         merged.uploaded += report.uploaded
         merged.skipped.update(report.skipped)
         merged.unusable += report.unusable
+        merged.results += report.results
     if sheet and not merged.failed and not merged.unusable:
         # Every pair is done by now: this last build only draws the sheet. (With a failed pair there is no
         # sheet, as in one build: the sheet needs every result, and a second try would redo the failure; an

@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import luigi
 
 from csci_utils.luigi.copy import copy_target
 from csci_utils.luigi.locations import join, target_for
 from pset_4 import render
-from pset_4.batch import Batch, BatchReport
+from pset_4.batch import Batch, BatchReport, PairResult
 from pset_4.failures import InputFailure, final_reason, recorded_failure
 from pset_4.inputs import remote_names
 from pset_4.progress import batch_progress
@@ -205,21 +205,28 @@ def _run(
         skipped=dict(batch.skipped),
     )
     bad_videos = {video: recorded_failure(VideoPlan(video=video)) for video in unreadable}
+    made_now = {task.task_id for task in pending}
     for task in every:
         if task.image in unreadable:
             _add_failure(report, task, unreadable[task.image], bad_videos[task.image])
-    for task in stylize:
+            continue
         if not task.complete():
             reason = outcome.reasons.get(task.task_id) or _dependency_reason(task, outcome.reasons)
             _add_failure(report, task, reason, _input_failure(task, outcome.reasons))
             continue
         local = task.cached_output()
-        if publish:
-            report.published.append(task.output().path)
+        remote = task.output().path if publish else None
+        if remote is not None:
+            report.published.append(remote)
         if local.exists():
             report.outputs.append(local.path)
+            status = "done" if task.task_id in made_now else "already done"
         else:
             report.remote_only.append(task.output().path)
+            status = "remote only"
+        report.results.append(
+            _pair_result(task, status, local=local.path if local.exists() else None, remote=remote)
+        )
     if sheet_task is not None:
         report.contact_sheet = _sheet_location(sheet_task)
         if report.contact_sheet is None and not report.failed and not report.unusable:
@@ -265,6 +272,9 @@ def fetch_results(report: BatchReport, tasks: Sequence[StylizeBase], sheet: Cont
             continue
         report.remote_only.remove(task.output().path)
         report.outputs.append(local.path)
+        for result in report.results:
+            if result.remote == task.output().path and result.status == "remote only":
+                result.status, result.local = "already done", local.path
     if sheet is not None and sheet.publish and sheet.complete() and not sheet.cached_output().exists():
         try:
             copy_target(sheet.output(), target_for(sheet.cached_output().as_posix(), binary=True))
@@ -284,15 +294,57 @@ def _sheet_location(sheet: ContactSheet) -> str | None:
     return None
 
 
-def _add_failure(report: BatchReport, task: luigi.Task, reason: str, failure: InputFailure | None) -> None:
+def _add_failure(report: BatchReport, task: StylizeBase, reason: str, failure: InputFailure | None) -> None:
     """List a result not made: under its unusable input (once per input), else as failed, with the reason."""
     if failure is not None:
         report.unusable.append(str(task))
         report.skipped.setdefault(failure.input, failure.reason)
+        report.results.append(_pair_result(task, "skipped", reason=failure.reason))
         return
     report.failed.append(str(task))
     if reason:
         report.reasons[str(task)] = reason
+    report.results.append(_pair_result(task, "failed", reason=reason or "not made"))
+
+
+def _pair_result(
+    task: StylizeBase,
+    status: str,
+    *,
+    local: str | None = None,
+    remote: str | None = None,
+    reason: str | None = None,
+) -> PairResult:
+    """Return the report's line for ``task``'s result: its parameters, ``status`` and where it is."""
+    name = PurePosixPath(local or remote or "")
+    return PairResult(
+        params={
+            "image": task.image,
+            "model": None if task.style_image else task.model,
+            "style": task.style,
+            "style_image": task.style_image,
+            "strength": task.strength,
+            "preserve_color": task.preserve_color,
+        },
+        status=status,
+        local=local,
+        remote=remote,
+        version=name.stem.rpartition("--")[2] if name.name else None,
+        seconds=task.__dict__.get(_SECONDS),
+        reason=reason,
+    )
+
+
+# Where a stylize task keeps how long it ran on this machine (set by Luigi's PROCESSING_TIME event).
+_SECONDS = "_pset4_seconds"
+
+
+def _remember_seconds(task: StylizeBase, seconds: float) -> None:
+    """Keep how long ``task`` ran on the task itself, for the report."""
+    task.__dict__[_SECONDS] = round(seconds, 3)
+
+
+StylizeBase.event_handler(luigi.Event.PROCESSING_TIME)(_remember_seconds)
 
 
 def _input_failure(task: luigi.Task, reasons: dict[str, str]) -> InputFailure | None:

@@ -116,6 +116,9 @@ def test_no_eval_of_an_onnx_model_or_a_style_picture_imports_torch(tmp_path: Pat
         (["eval", "--content-image", str(tmp_path / "none.png"), "--output-image", out, *onnx], 3),
         ([*single, *onnx, "--cuda", "1"], None),  # 0 where ONNX Runtime has CUDA, else 2
         (["styles", "--content-image", photo, "--output-image", str(tmp_path / "sheet.png")], 0),
+        (["info"], 0),
+        (["info", "--json"], 0),
+        ([*single, *onnx, "--json"], 0),
     ]
     results = _commands_without_torch([argv for argv, _ in expected])
     assert [argv for argv, code in results.items() if code == "torch"] == []

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from neural_style.sheet import CAPTION_HEIGHT, MARGIN, MAX_COLUMNS
+from neural_style.styles import style_count
 from pset_4.cli import main
-from pset_4.style_counts import style_count
 
 
 @pytest.fixture
