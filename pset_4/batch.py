@@ -141,6 +141,7 @@ class BatchReport:
     failed: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
     contact_sheet: str | None = None
+    gallery: str | None = None
     done_before: int = 0
     uploaded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)

@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one JSON document on stdout: every pair with its status, places, version, seconds and "
         "reason, and the contact sheet (messages stay on stderr; same exit codes)",
     )
+    parser.add_argument(
+        "--no-gallery",
+        dest="gallery",
+        action="store_false",
+        help="do not update <remote>/gallery/index.html, the page of every result on the remote",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Luigi's own log")
     return parser
 
@@ -194,7 +200,11 @@ def _run(args: argparse.Namespace, scheduler: SchedulerAddress, settings: Workfl
                 settings=settings,
             )
             report = run_in_waves(
-                batch, publish=not args.no_publish, sheet=not args.no_contact_sheet, **options
+                batch,
+                publish=not args.no_publish,
+                sheet=not args.no_contact_sheet,
+                gallery=args.gallery,
+                **options,
             )
     except FileNotFoundError as err:  # an unknown image, model or style picture; a glob matching nothing
         return fail(err, ExitCode.MISSING_INPUT)
@@ -283,6 +293,7 @@ def report_document(report: BatchReport, settings: WorkflowSettings, code: ExitC
             for result in report.results
         ],
         "contact_sheet": report.contact_sheet,
+        "gallery": report.gallery,
         "uploaded": report.uploaded,
         "skipped": report.skipped,
         "done_before": report.done_before,
@@ -317,6 +328,8 @@ def _print_report(report: BatchReport, *, verbose: bool) -> None:
         print(f"uploaded: {line}")
     if report.contact_sheet is not None:
         print(f"contact sheet: {report.contact_sheet}")
+    if report.gallery is not None:
+        print(f"gallery: {report.gallery}")
 
 
 def _print_problems(report: BatchReport) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 
 from pset_4.batch import Batch, BatchReport
 from pset_4.runtime.registry import forget_task_instances
+from pset_4.runtime.scheduling import SchedulerAddress
 from pset_4.settings import WorkflowSettings, current_settings
-from pset_4.workflow import run_batch
+from pset_4.workflow import publish_gallery, run_batch
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def run_in_waves(
     wave_pairs: int = WAVE_PAIRS,
     sheet: bool = True,
     publish: bool = True,
+    gallery: bool = True,
     settings: WorkflowSettings | None = None,
     **options: Any,
 ) -> BatchReport:
@@ -56,12 +58,12 @@ def run_in_waves(
     options["settings"] = settings or current_settings()
     planned = waves(batch, wave_pairs)
     if len(planned) == 1:
-        return run_batch(batch, sheet=sheet, publish=publish, **options)
+        return run_batch(batch, sheet=sheet, publish=publish, gallery=gallery, **options)
     merged = BatchReport(ok=True, summary="")
     summaries = []
     for number, wave in enumerate(planned, start=1):
         log.info("wave %d: %d photo(s)", number, len(wave.images))
-        report = run_batch(wave, sheet=False, publish=publish, **options)
+        report = run_batch(wave, sheet=False, publish=publish, gallery=False, **options)
         forget_task_instances()  # Luigi's cache would otherwise hold every task of the batch
         merged.ok = merged.ok and report.ok
         summaries.append(report.summary)
@@ -79,10 +81,19 @@ def run_in_waves(
         # Every pair is done by now: this last build only draws the sheet. (With a failed pair there is no
         # sheet, as in one build: the sheet needs every result, and a second try would redo the failure; an
         # unusable input's failure is final only for the build that found it, pset_4.failures.)
-        report = run_batch(batch, sheet=True, publish=publish, **options)
+        report = run_batch(batch, sheet=True, publish=publish, gallery=False, **options)
         merged.contact_sheet = report.contact_sheet
         merged.ok = merged.ok and report.ok
         merged.failed += [task for task in report.failed if task not in merged.failed]
         summaries.append(report.summary)
+    if gallery and publish:
+        publish_gallery(
+            merged,
+            options["settings"],
+            workers=options.get("workers", 1),
+            scheduler=options.get("scheduler") or SchedulerAddress(),
+            log_level=options.get("log_level", "WARNING"),
+        )
+        merged.ok = not merged.failed and not merged.skipped
     merged.summary = "\n".join(summaries)
     return merged

@@ -21,6 +21,7 @@ from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, curr
 from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
+from pset_4.tasks.gallery import gallery_page
 from pset_4.tasks.stylize import StylizeBase
 from pset_4.tasks.video import VideoPlan
 
@@ -127,8 +128,11 @@ def run_batch(
     fetch: bool = False,
     log_level: str = "WARNING",
     settings: WorkflowSettings | None = None,
+    gallery: bool = True,
 ) -> BatchReport:
     """Stylize every pair of ``batch``; return where the results are and whether everything succeeded.
+
+    Published batches then bring the remote's gallery page up to date (``gallery``; :mod:`pset_4.gallery`).
 
     Inputs missing everywhere fail fast (FileNotFoundError listing the remote). Failed pairs do not stop the
     others; they are listed in the report with the scheduler's reason and ``ok`` is False. Results another
@@ -153,6 +157,7 @@ def run_batch(
             sheet=sheet,
             fetch=fetch,
             log_level=log_level,
+            gallery=gallery and publish,
         )
 
 
@@ -166,6 +171,7 @@ def _run(
     sheet: bool,
     fetch: bool,
     log_level: str,
+    gallery: bool,
 ) -> BatchReport:
     """Run ``batch`` with ``settings`` installed (see :func:`run_batch`)."""
     check_inputs(batch, settings)
@@ -234,8 +240,42 @@ def _run(
             report.reasons[str(sheet_task)] = outcome.reasons.get(sheet_task.task_id, "not drawn")
     if fetch:
         fetch_results(report, stylize, sheet_task)
+    if gallery:
+        update_gallery(report, workers=workers, scheduler=scheduler, log_level=log_level)
     report.ok = not report.failed and not report.skipped
     return report
+
+
+def publish_gallery(
+    report: BatchReport,
+    settings: WorkflowSettings,
+    *,
+    workers: int,
+    scheduler: SchedulerAddress,
+    log_level: str,
+) -> None:
+    """Bring the remote's gallery page up to date with ``settings`` installed (see :func:`update_gallery`)."""
+    with run_settings(settings.for_workers(workers)):
+        update_gallery(report, workers=workers, scheduler=scheduler, log_level=log_level)
+
+
+def update_gallery(report: BatchReport, *, workers: int, scheduler: SchedulerAddress, log_level: str) -> None:
+    """Bring ``<remote>/gallery/index.html`` up to date; note where it is (or why not) in ``report``."""
+    try:
+        page = gallery_page()
+    except OSError as err:  # the remote could not be listed
+        report.failed.append("gallery")
+        report.reasons["gallery"] = str(err)
+        return
+    if not page.complete():
+        outcome = run_tasks([page], workers=workers, scheduler=scheduler, log_level=log_level)
+        if not page.complete():
+            report.failed.append(str(page))
+            report.reasons[str(page)] = outcome.reasons.get(page.task_id) or _dependency_reason(
+                page, outcome.reasons
+            )
+            return
+    report.gallery = str(page.output().path)
 
 
 def plan_videos(batch: Batch, *, workers: int, scheduler: SchedulerAddress, log_level: str) -> dict[str, str]:
