@@ -132,6 +132,20 @@ def test_the_contact_sheet_shows_a_strip_of_frames_for_a_video(
     assert result.image.size == (4 * CLIP.width, CLIP.height)  # four frames of the result
 
 
+def test_the_gallery_shows_a_video_with_a_poster_strip_and_a_player(remote) -> None:
+    from PIL import Image
+
+    assert main(["-i", "clip.mp4", "-m", "multi.onnx", "--style", "3"]) == 0
+    page = (remote.remote / "gallery" / "index.html").read_text(encoding="utf-8")
+    players = re.findall(r'<video controls preload="none" poster="thumbs/([^"]+)" src="\.\./([^"]+)"', page)
+    assert players[0][1] == "images/clip.mp4"  # the source clip first
+    ((poster, video),) = [player for player in players if player[1].startswith("stylized/")]
+    assert video.startswith("stylized/clip--multi--s3--")
+    assert (remote.remote / video).is_file()
+    with Image.open(remote.remote / "gallery" / "thumbs" / poster) as strip:
+        assert strip.width > 3 * strip.height  # four frames side by side
+
+
 def test_a_frame_strip_puts_evenly_spaced_frames_side_by_side(remote) -> None:
     strip = frame_strip((remote.remote_images / "clip.mp4").read_bytes(), frames=4)
     assert strip.size == (4 * CLIP.width, CLIP.height)
