@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,17 @@ def test_another_machine_finds_the_published_result_without_downloading(
     assert "remote only: s3://" in out
     assert _objects(s3_remote) == objects
     assert not (tmp_path / "other-machine").exists()
+
+
+@pytest.mark.slow
+def test_the_gallery_is_published_to_the_bucket_with_relative_links(s3_remote: str, roots) -> None:
+    assert main(["-i", "luigi.jpg", "-m", "random.pth"]) == 0
+    keys = set(_objects(s3_remote))
+    page = boto3.client("s3").get_object(Bucket=s3_remote, Key="pset_4/gallery/index.html")["Body"].read()
+    text = page.decode("utf-8")
+    thumbs = re.findall(r'<img src="thumbs/([^"]+)"', text)
+    assert len(thumbs) == 2  # the photo and its result
+    assert {f"pset_4/gallery/thumbs/{name}" for name in thumbs} <= keys
+    for link in re.findall(r'<a href="\.\./([^"]+)"', text):
+        assert f"pset_4/{link}" in keys
+    assert "s3://" not in text
