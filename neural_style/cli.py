@@ -266,20 +266,17 @@ def run_eval(args: argparse.Namespace) -> int:
     for reason in result.failed.values():
         print(f"{PROG}: error: {reason}", file=sys.stderr)
     code = ExitCode.BAD_INPUT if result.failed else ExitCode.OK
-    if args.json:
-        _emit_json(
-            {
-                "command": "eval",
-                "written": [str(path) for path in result.written],
-                "failed": {str(path): reason for path, reason in result.failed.items()},
-                "content_image": args.content_image,
-                **_settings_of(args, options["device"]),
-                "precision": args.precision,
-                "exported_onnx": args.export_onnx,
-                "seconds": round(time.perf_counter() - started, 3),
-                "exit_code": int(code),
-            }
-        )
+    _report(
+        args,
+        started,
+        code,
+        written=[str(path) for path in result.written],
+        failed={str(path): reason for path, reason in result.failed.items()},
+        content_image=args.content_image,
+        **_settings_of(args, options["device"]),
+        precision=args.precision,
+        exported_onnx=args.export_onnx,
+    )
     log.info("stylized %s -> %s", args.content_image, args.output_image)
     return code
 
@@ -327,20 +324,17 @@ def _run_eval_pipe(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         atomic_write_bytes(args.output_image, picture)
-    if args.json:
-        _emit_json(
-            {
-                "command": "eval",
-                "written": [args.output_image],
-                "failed": {},
-                "content_image": args.content_image,
-                **_settings_of(args, options["device"]),
-                "precision": args.precision,
-                "exported_onnx": None,
-                "seconds": round(time.perf_counter() - started, 3),
-                "exit_code": 0,
-            }
-        )
+    _report(
+        args,
+        started,
+        ExitCode.OK,
+        written=[args.output_image],
+        failed={},
+        content_image=args.content_image,
+        **_settings_of(args, options["device"]),
+        precision=args.precision,
+        exported_onnx=None,
+    )
     return ExitCode.OK
 
 
@@ -354,6 +348,13 @@ def _settings_of(args: argparse.Namespace, device: object) -> dict[str, object]:
         "preserve_color": args.preserve_color,
         "device": str(device),
     }
+
+
+def _report(args: argparse.Namespace, started: float, code: ExitCode, **facts: object) -> None:
+    """With ``--json``, print what the command wrote, from what and how, its time and exit code."""
+    if args.json:
+        seconds = round(time.perf_counter() - started, 3)
+        _emit_json({"command": args.command, **facts, "seconds": seconds, "exit_code": int(code)})
 
 
 def _emit_json(document: dict[str, object]) -> None:
@@ -413,20 +414,17 @@ def run_video(args: argparse.Namespace) -> int:
         stabilize=args.stabilize,
         frame_threads=frame_threads,
     )
-    if args.json:
-        _emit_json(
-            {
-                "command": "video",
-                "written": [str(written)],
-                "input": args.input,
-                **_settings_of(args, "cpu"),
-                "max_size": args.max_size,
-                "crf": args.crf,
-                "stabilize": args.stabilize,
-                "seconds": round(time.perf_counter() - started, 3),
-                "exit_code": 0,
-            }
-        )
+    _report(
+        args,
+        started,
+        ExitCode.OK,
+        written=[str(written)],
+        input=args.input,
+        **_settings_of(args, "cpu"),
+        max_size=args.max_size,
+        crf=args.crf,
+        stabilize=args.stabilize,
+    )
     return ExitCode.OK
 
 
@@ -444,21 +442,18 @@ def run_styles(args: argparse.Namespace) -> int:
         strength=args.strength,
         preserve_color=args.preserve_color,
     )
-    if args.json:
-        _emit_json(
-            {
-                "command": "styles",
-                "written": [str(written)],
-                "content_image": args.content_image,
-                "model": args.model,
-                "tile_size": args.tile_size,
-                "columns": args.columns,
-                "strength": args.strength,
-                "preserve_color": args.preserve_color,
-                "seconds": round(time.perf_counter() - started, 3),
-                "exit_code": 0,
-            }
-        )
+    _report(
+        args,
+        started,
+        ExitCode.OK,
+        written=[str(written)],
+        content_image=args.content_image,
+        model=args.model,
+        tile_size=args.tile_size,
+        columns=args.columns,
+        strength=args.strength,
+        preserve_color=args.preserve_color,
+    )
     return ExitCode.OK
 
 

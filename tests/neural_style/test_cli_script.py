@@ -148,3 +148,19 @@ def test_info_in_words_names_the_default_model() -> None:
     done = _run(["info"])
     assert done.returncode == 0
     assert "multistyle26.onnx: 26" in done.stdout.decode()
+
+
+@pytest.mark.slow
+def test_video_json_says_what_was_written_and_how(tmp_path: Path) -> None:
+    from neural_style.video.synthetic import ClipSpec, make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", ClipSpec(seconds=0.3))
+    out = tmp_path / "out.mp4"
+    done = _run(["video", "--input", str(clip), "--output", str(out), *_model(), "--json"])
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["command"] == "video"
+    assert document["written"] == [str(out)]
+    assert document["input"] == str(clip)
+    assert document["stabilize"] is True
+    assert out.is_file()
