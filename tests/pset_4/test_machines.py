@@ -116,6 +116,22 @@ def test_two_machines_each_report_every_result_and_stylize_each_pair_once(
 
 
 @pytest.mark.slow
+def test_two_machines_of_one_batch_publish_one_gallery_page_of_every_result(
+    machine: Machine, remote_root: str
+) -> None:
+    finished = _finish(machine("a", *_batch()), machine("b", *_batch()))
+    pages = {tuple(_lines(out, "gallery: ")) for _, out, _ in finished}
+    assert len(pages) == 1
+    if remote_root.startswith("s3://"):
+        bucket = remote_root.removeprefix("s3://").split("/")[0]
+        body = boto3.client("s3").get_object(Bucket=bucket, Key="pset_4/gallery/index.html")["Body"].read()
+    else:
+        body = (Path(remote_root) / "gallery" / "index.html").read_bytes()
+    cards = re.findall(r'data-style="multi style (\d+)"', body.decode("utf-8"))
+    assert sorted(cards) == sorted(STYLES * len(IMAGES))
+
+
+@pytest.mark.slow
 def test_a_third_fresh_machine_afterwards_computes_and_downloads_nothing(
     machine: Machine, tmp_path: Path
 ) -> None:
