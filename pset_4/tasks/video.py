@@ -336,7 +336,8 @@ def progress_reporter(label: str, frames: int, *, first: int, total: int) -> Ite
         done[0] += count
         if bar is not None:
             bar.update(count)
-        elif time.perf_counter() - last[0] >= _PROGRESS_EVERY_S:
+        # The last frame is left to the closing report: a segment says "N/N done" exactly once.
+        elif done[0] < frames and time.perf_counter() - last[0] >= _PROGRESS_EVERY_S:
             last[0] = time.perf_counter()
             report()
 

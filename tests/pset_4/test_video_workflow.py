@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from neural_style.video.synthetic import ClipSpec, make_clip
 from pset_4.cli import main
 from pset_4.contact_sheet import frame_strip
 from pset_4.settings import configured
+from pset_4.tasks import video as video_tasks
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.video import StylizeVideo, is_video
 
@@ -90,6 +92,20 @@ def test_progress_lines_count_the_frames_of_each_segment(remote, capsys: pytest.
     err = capsys.readouterr().err
     assert _parts_done(err) == {"clip.mp4 part 1", "clip.mp4 part 2", "clip.mp4 part 3"}
     assert re.search(r"frames 0-29 of 75: 30/30 done, [\d.]+ frames/s", err)
+
+
+def test_a_segment_reports_its_last_frame_once(monkeypatch, caplog) -> None:
+    # Every frame is "late" for the periodic line: the final frame must still be reported exactly once.
+    monkeypatch.setattr(video_tasks, "_PROGRESS_EVERY_S", 0.0)
+    with (
+        caplog.at_level(logging.INFO, logger=video_tasks.log.name),
+        video_tasks.progress_reporter("clip.mp4 part 1/1", 3, first=0, total=3) as advance,
+    ):
+        for _ in range(3):
+            advance(1)
+    done_lines = [r.getMessage() for r in caplog.records if "3/3 done" in r.getMessage()]
+    assert len(done_lines) == 1
+    assert len([r for r in caplog.records if "done," in r.getMessage()]) == 3
 
 
 def test_a_rerun_stylizes_nothing(remote, capsys: pytest.CaptureFixture[str]) -> None:
