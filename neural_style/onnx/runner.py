@@ -25,6 +25,7 @@ from neural_style.hardware import device_kind
 from neural_style.styles import parse_style
 from neural_style.stylizer import Stylizer
 
+from .fusion import fused_graph
 from .sessions import open_session
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ class OnnxStylizer(Stylizer):
             msg = f"model file not found: {source}"
             raise FileNotFoundError(msg)
         try:
-            self.session = open_session(source, device=device_kind(device), threads=threads)
+            self.session = open_session(
+                source, device=device_kind(device), threads=threads, rewrite=fused_graph
+            )
         except NeuralStyleError:  # a GPU this ONNX Runtime cannot use, an unreadable file
             raise
         except Exception as err:  # ORT raises its own RuntimeError subclasses for every kind of bad file

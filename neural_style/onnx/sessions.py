@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # cache key already takes care of.
 _QUIET = 3
 
-Rewrite = Callable[[Path], bytes]
+Rewrite = Callable[[Path], str | bytes]  # a graph as a file name or as serialised bytes
 
 
 def cache_dir() -> Path:
@@ -77,7 +77,8 @@ def open_session(
     providers = providers_for(device)
     if device != "cpu":
         return _session(_graph(path, rewrite), providers, threads, lean=lean)
-    cached = cache_dir() / f"{path.stem}-{graph_key(path, rewritten=rewrite is not None, lean=lean)}.onnx"
+    key = graph_key(path, rewrite=_rewrite_name(rewrite), lean=lean)
+    cached = cache_dir() / f"{path.stem}-{key}.onnx"
     if cached.is_file():
         try:
             return _session(str(cached), providers, threads, lean=lean, optimized=True)
@@ -97,19 +98,32 @@ def _graph(path: Path, rewrite: Rewrite | None) -> str | bytes:
     return str(path) if rewrite is None else rewrite(path)
 
 
-def graph_key(source: str | os.PathLike[str], *, rewritten: bool = False, lean: bool = False) -> str:
-    """Return the key of the graph at ``source`` as this machine optimises it (bytes, ORT version, CPU)."""
+def _rewrite_name(rewrite: Rewrite | None) -> str:
+    # The package version is in the name so that a release that changes a rewrite never reuses a graph
+    # cached by the one before.
+    if rewrite is None:
+        return ""
+    from neural_style import __version__
+
+    return f"{rewrite.__module__}.{rewrite.__qualname__}@{__version__}"
+
+
+def graph_key(source: str | os.PathLike[str], *, rewrite: str = "", lean: bool = False) -> str:
+    """Return the key of the graph at ``source`` as this machine optimises it (bytes, ORT version, CPU).
+
+    ``rewrite`` names the rewrite applied before optimising ("" for none).
+    """
     path = Path(source)
     try:
         status = path.stat()
     except OSError as err:
         msg = f"cannot read the model {path}: {err.strerror or err}"
         raise NeuralStyleError(msg) from err
-    return _graph_key(str(path), status.st_size, status.st_mtime_ns, rewritten, lean)
+    return _graph_key(str(path), status.st_size, status.st_mtime_ns, rewrite, lean)
 
 
 @functools.cache
-def _graph_key(path: str, size: int, mtime_ns: int, rewritten: bool, lean: bool) -> str:
+def _graph_key(path: str, size: int, mtime_ns: int, rewrite: str, lean: bool) -> str:
     # Size and mtime only decide when to hash again within a process; the key is the bytes' digest.
     import onnxruntime
 
@@ -119,7 +133,7 @@ def _graph_key(path: str, size: int, mtime_ns: int, rewritten: bool, lean: bool)
         msg = f"cannot read the model {path}: {err.strerror or err}"
         raise NeuralStyleError(msg) from err
     features = " ".join(sorted(cpu_flags()))
-    digest.update(f"{onnxruntime.__version__}|{features}|{rewritten}|{lean}".encode())
+    digest.update(f"{onnxruntime.__version__}|{features}|{rewrite}|{lean}".encode())
     return digest.hexdigest()[:20]
 
 

