@@ -1,0 +1,137 @@
+"""The workflow's own cost: ``python -m pset_4`` against a plain loop over the same pairs, in own processes.
+
+The plain loop is what a user would write instead of the workflow: one process that loads the 26-style model
+once, then for every (photo, style) pair decodes the photo, stylizes it and saves the picture in the photo's
+format. ``python -m pset_4`` does the same pairs on a fresh local remote (upload, download into its cache,
+stylize, check, publish, no contact sheet, no gallery). Both are timed from process start to exit, rounds
+alternating (loop, workflow, workflow, loop, ...), and the figure of each is its median.
+
+Target (issue 20): the workflow within 1.15x of the loop, 20 photos x 4 styles at 256x192. It prints the CPU
+first, the figures last, and exits 1 when the target is missed.
+
+    .venv/bin/python bench/bench_overhead.py [--photos 20] [--styles 4] [--size 256] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+TARGET = 1.15
+
+
+def write_photos(folder: Path, count: int, size: int) -> list[Path]:
+    """Write ``count`` smooth random JPEG photos ``size`` px wide (4:3); return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    width, height = size, size * 3 // 4
+    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
+    paths = []
+    for i in range(count):
+        f = rng.uniform(2, 9, size=3)
+        pixels = np.stack([np.sin(f[0] * x + i), np.cos(f[1] * y), np.sin(f[2] * x * y)], axis=-1)
+        path = folder / f"photo{i:02d}.jpg"
+        Image.fromarray((pixels * 120 + 128).astype(np.uint8)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def plain_loop(photos: list[Path], styles: list[str], out: Path) -> None:
+    """In this process: the loop a user would write, model loaded once, every picture saved."""
+    from neural_style.image import load_image, save_image
+    from neural_style.loading import load_model, multistyle_model_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = load_model(multistyle_model_path())
+    stylizers = [model.with_style(int(style)) for style in styles]
+    for photo in photos:
+        image = load_image(photo)
+        for style, stylizer in zip(styles, stylizers, strict=True):
+            save_image(stylizer.stylize(image), out / f"{photo.stem}-s{style}{photo.suffix}")
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Run ``command`` to the end; return its wall time (exit if it fails)."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--styles", type=int, default=4, help="styles of the 26-style model (<= 26)")
+    parser.add_argument("--size", type=int, default=256, help="photo width in pixels (height is 3/4)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--loop", nargs=2, metavar=("PHOTOS", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    styles = [str(s) for s in np.linspace(0, 25, args.styles).astype(int)]
+    if args.loop:
+        plain_loop(sorted(Path(args.loop[0]).glob("*.jpg")), styles, Path(args.loop[1]))
+        return 0
+
+    from neural_style.hardware import describe_cpu
+    from neural_style.loading import multistyle_model_path
+
+    print(describe_cpu(), flush=True)
+    spent: dict[str, list[float]] = {"loop": [], "workflow": []}
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as folder:
+        work = Path(folder)
+        photos = write_photos(work / "photos", args.photos, args.size)
+        engine_cache = work / "engine-cache"  # shared: both sides find the optimised graph cached
+        env = {**os.environ, "NEURAL_STYLE_CACHE": str(engine_cache)}
+        loop_args = ["--photos", str(args.photos), "--styles", str(args.styles)]
+        warm = [sys.executable, __file__, *loop_args, "--loop", str(work / "photos"), str(work / "warm")]
+        timed(warm, work, env)
+        for round_number in range(args.rounds):
+            for side in ("loop", "workflow") if round_number % 2 == 0 else ("workflow", "loop"):
+                place = work / f"{side}-{round_number}"
+                place.mkdir()
+                if side == "loop":
+                    command = [sys.executable, __file__, *loop_args, "--loop", str(work / "photos")]
+                    command.append(str(place / "out"))
+                else:
+                    remote = place / "remote"
+                    (remote / "images").mkdir(parents=True)
+                    (remote / "saved_models").mkdir()
+                    for photo in photos:
+                        shutil.copyfile(photo, remote / "images" / photo.name)
+                    shutil.copyfile(multistyle_model_path(), remote / "saved_models" / "multistyle26.onnx")
+                    command = [sys.executable, "-m", "pset_4", "--remote", str(remote)]
+                    command += ["--cache", str(place / "cache"), "-m", "multistyle26.onnx"]
+                    command += ["--no-contact-sheet", "--no-gallery"]
+                    for photo in photos:
+                        command += ["-i", photo.name]
+                    for style in styles:
+                        command += ["--style", style]
+                spent[side].append(timed(command, place, env))
+    pairs = args.photos * len(styles)
+    loop, workflow = statistics.median(spent["loop"]), statistics.median(spent["workflow"])
+    ratio = workflow / loop
+    print(
+        f"{args.photos} photos x {len(styles)} styles at {args.size}x{args.size * 3 // 4} px, "
+        f"{args.rounds} rounds, medians, each run a fresh process from start to exit"
+    )
+    print(f"plain loop:     {loop:6.2f} s  ({loop / pairs * 1e3:5.1f} ms per pair)")
+    print(f"python -m pset_4: {workflow:6.2f} s  ({workflow / pairs * 1e3:5.1f} ms per pair)")
+    verdict = "met" if ratio <= TARGET else "MISSED"
+    print(f"workflow / loop: {ratio:.2f}x (target at most {TARGET}x): {verdict}")
+    print(f"the workflow's own cost: {(workflow - loop) / pairs * 1e3:.1f} ms per pair")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
