@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_cli import write_photo
 
 TARGET = 1.8
 MACS_PER_PIXEL = 19_404  # the 26-style network's convolutions, per output pixel
@@ -33,14 +34,10 @@ MACS_PER_PIXEL = 19_404  # the 26-style network's convolutions, per output pixel
 
 def photo_at(side: int) -> object:
     """Return the sample photo (a PIL image) with its longer side ``side`` px, both sides multiples of 4."""
-    from matplotlib import cbook
     from PIL import Image
 
-    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as opened:
-        photo = opened.convert("RGB")
-    scale = side / max(photo.size)
-    size = (round(photo.size[0] * scale / 4) * 4, round(photo.size[1] * scale / 4) * 4)
-    return photo.resize(size, Image.Resampling.LANCZOS)
+    with tempfile.TemporaryDirectory() as folder, Image.open(write_photo(Path(folder), side)) as opened:
+        return opened.convert("RGB")
 
 
 def run_side(side: str, sizes: list[int], rounds: int, style: str, pictures: Path) -> dict[str, list[float]]:

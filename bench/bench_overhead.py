@@ -18,32 +18,15 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from bench_cli import timed_command
+from bench_workflow import write_photos
 
 TARGET = 1.15
-
-
-def write_photos(folder: Path, count: int, size: int) -> list[Path]:
-    """Write ``count`` smooth random JPEG photos ``size`` px wide (4:3); return their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    width, height = size, size * 3 // 4
-    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
-    paths = []
-    for i in range(count):
-        f = rng.uniform(2, 9, size=3)
-        pixels = np.stack([np.sin(f[0] * x + i), np.cos(f[1] * y), np.sin(f[2] * x * y)], axis=-1)
-        path = folder / f"photo{i:02d}.jpg"
-        Image.fromarray((pixels * 120 + 128).astype(np.uint8)).save(path, quality=90)
-        paths.append(path)
-    return paths
 
 
 def plain_loop(photos: list[Path], styles: list[str], out: Path) -> None:
@@ -58,16 +41,6 @@ def plain_loop(photos: list[Path], styles: list[str], out: Path) -> None:
         image = load_image(photo)
         for style, stylizer in zip(styles, stylizers, strict=True):
             save_image(stylizer.stylize(image), out / f"{photo.stem}-s{style}{photo.suffix}")
-
-
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    """Run ``command`` to the end; return its wall time (exit if it fails)."""
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     spent: dict[str, list[float]] = {"loop": [], "workflow": []}
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as folder:
         work = Path(folder)
-        photos = write_photos(work / "photos", args.photos, args.size)
+        photos = [work / "photos" / name for name in write_photos(work / "photos", args.photos, args.size)]
         engine_cache = work / "engine-cache"  # shared: both sides find the optimised graph cached
         env = {**os.environ, "NEURAL_STYLE_CACHE": str(engine_cache)}
         loop_args = ["--photos", str(args.photos), "--styles", str(args.styles)]
         warm = [sys.executable, __file__, *loop_args, "--loop", str(work / "photos"), str(work / "warm")]
-        timed(warm, work, env)
+        timed_command(warm, work, env)
         for round_number in range(args.rounds):
             for side in ("loop", "workflow") if round_number % 2 == 0 else ("workflow", "loop"):
                 place = work / f"{side}-{round_number}"
@@ -117,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                         command += ["-i", photo.name]
                     for style in styles:
                         command += ["--style", style]
-                spent[side].append(timed(command, place, env))
+                spent[side].append(timed_command(command, place, env))
     pairs = args.photos * len(styles)
     loop, workflow = statistics.median(spent["loop"]), statistics.median(spent["workflow"])
     ratio = workflow / loop
