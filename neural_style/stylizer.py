@@ -8,8 +8,9 @@ model, the workflow) starts without it.
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,3 +88,59 @@ class Stylizer(ABC):
             if pending is not None:
                 written.append(pending.result())
         return written
+
+
+class SizeRouted(Stylizer):
+    """One model in two engines: ``small`` for photos up to ``above_pixels``, ``large`` for bigger ones.
+
+    ``large`` is a function that builds the other engine on first use (or returns None when it cannot run
+    this model, and ``small`` takes every photo); it is called at most once and shared by every style.
+    Both engines give the same picture (within a level); they differ in start-up, speed and peak memory.
+    """
+
+    def __init__(
+        self,
+        small: Stylizer,
+        large: Callable[[], Stylizer | None],
+        *,
+        above_pixels: int,
+        style: int | str | None = None,
+    ) -> None:
+        self.small = small
+        self.large = large if isinstance(large, _Once) else _Once(large)
+        self.above_pixels = above_pixels
+        self.style = style
+
+    @property
+    def styles(self) -> int:
+        """How many styles the model holds."""
+        return self.small.styles
+
+    def with_style(self, style: int | str | None) -> SizeRouted:
+        """Return this model set to ``style`` in both engines (see ``Stylizer.with_style``)."""
+        small = self.small.with_style(style)
+        return SizeRouted(small, self.large, above_pixels=self.above_pixels, style=style)
+
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """Stylize with the engine for this photo's size."""
+        if rgb.shape[0] * rgb.shape[1] > self.above_pixels:
+            large = self.large()
+            if large is not None:
+                return large.with_style(self.style).stylize_array(rgb)
+        return self.small.stylize_array(rgb)
+
+
+class _Once:
+    """A function of no arguments called at most once; later calls return the first result."""
+
+    def __init__(self, build: Callable[[], Stylizer | None]) -> None:
+        self.build: Callable[[], Stylizer | None] | None = build
+        self.result: Stylizer | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self) -> Stylizer | None:
+        with self.lock:
+            if self.build is not None:
+                self.result = self.build()
+                self.build = None  # after it returned: an error lets the next call try again
+            return self.result

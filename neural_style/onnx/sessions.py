@@ -23,7 +23,7 @@ from csci_utils.io import atomic_write
 from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.hardware import cpu_flags, physical_cores
 
-__all__ = ["cache_dir", "graph_key", "open_session", "providers_for"]
+__all__ = ["cache_dir", "check_on_gpu", "graph_key", "onnxruntime_has_cuda", "open_session", "providers_for"]
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +45,29 @@ def cache_dir() -> Path:
 
 def providers_for(device: str) -> list[str]:
     """Return ONNX Runtime's execution providers for ``device`` (``"cpu"`` or ``"cuda"``), or raise."""
-    import onnxruntime
-
     if device not in ("cpu", "cuda"):
         msg = f"unknown device {device!r} for an ONNX model; use 'cpu' or 'cuda'"
         raise UsageError(msg)
     if device == "cpu":
         return ["CPUExecutionProvider"]
-    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+    if not onnxruntime_has_cuda():
         msg = "this ONNX Runtime has no CUDA support; use --cuda 0"
         raise UsageError(msg)
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def onnxruntime_has_cuda() -> bool:
+    """Whether the installed ONNX Runtime is a build with CUDA (the ``onnxruntime-gpu`` package)."""
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def check_on_gpu(providers: list[str]) -> None:
+    """Refuse a session that ONNX Runtime quietly put on the CPU when CUDA was asked for."""
+    if not providers or providers[0] != "CUDAExecutionProvider":
+        msg = "ONNX Runtime could not start CUDA here (see its warnings above); use --cuda 0 for the CPU"
+        raise NeuralStyleError(msg)
 
 
 def open_session(
@@ -76,7 +88,9 @@ def open_session(
     path = Path(source)
     providers = providers_for(device)
     if device != "cpu":
-        return _session(_graph(path, rewrite), providers, threads, lean=lean)
+        session = _session(_graph(path, rewrite), providers, threads, lean=lean)
+        check_on_gpu(session.get_providers())
+        return session
     key = graph_key(path, rewrite=_rewrite_name(rewrite), lean=lean)
     cached = cache_dir() / f"{path.stem}-{key}.onnx"
     if cached.is_file():

@@ -345,11 +345,12 @@ class FastTransformerNet(nn.Module):
         self.conv1, self.in1 = FastConv(net.conv1, full_precision=True), FastNorm(net.in1, relu=True)
         self.conv2, self.in2 = FastConv(net.conv2), FastNorm(net.in2, relu=True)
         self.conv3, self.in3 = FastConv(net.conv3), FastNorm(net.in3, relu=True)
-        self.blocks = [FastResidual(b) for b in (net.res1, net.res2, net.res3, net.res4, net.res5)]
+        self.blocks = [FastResidual(b) for b in net.residual_blocks()]
         self.res = nn.ModuleList(self.blocks)  # registers them
         self.deconv1, self.in4 = PhaseUpConv(net.deconv1), FastNorm(net.in4, relu=True)
         self.deconv2, self.in5 = PhaseUpConv(net.deconv2), FastNorm(net.in5, relu=True)
         self.deconv3 = SpaceToDepthConv(net.deconv3)
+        self.out_norm = None if net.out_norm is None else FastNorm(net.out_norm, relu=False)
         self.dtype = dtype
         self.eval().requires_grad_(False)
         # bf16: the convolutions after the first hold bf16 weights and pass bf16 activations on (no
@@ -365,14 +366,21 @@ class FastTransformerNet(nn.Module):
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
         x = x.contiguous(memory_format=torch.channels_last)
         if self.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
-            images = [self._stylize_one(image[None]) for image in x.unbind()]
+            images = [self.finish(self._stylize_one(image[None])) for image in x.unbind()]
             return images[0] if len(images) == 1 else torch.cat(images)
         y = self.in1(self.conv1(x))
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
-        out: torch.Tensor = self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y)))))
-        return out
+        return self.finish(self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y))))))
+
+    def finish(self, out: torch.Tensor) -> torch.Tensor:
+        """Apply the output norm and the sigmoid to 0..255 in place where the network has them."""
+        if self.out_norm is None:
+            return out
+        with fp32_if(True, out):
+            normalized: torch.Tensor = self.out_norm(out.float())
+            return normalized.sigmoid_().mul_(255)
 
     def _stylize_one(self, x: torch.Tensor) -> torch.Tensor:
         """Run the fp32 forward pass for one image ``[1, 3, H, W]``.

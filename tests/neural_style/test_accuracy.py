@@ -159,3 +159,22 @@ def test_moments_of_chunks_in_any_split_equal_those_of_the_whole(sizes, offset, 
     torch.testing.assert_close(
         moments.m2 / moments.count, values.var(dim=1, unbiased=False), rtol=1e-9, atol=1e-12 * spread**2
     )
+
+
+@given(
+    channels=st.integers(min_value=1, max_value=15),
+    width=st.integers(min_value=1, max_value=300),
+    height=st.integers(min_value=1, max_value=40),
+    offset=st.floats(min_value=-300, max_value=300),
+)
+def test_few_channel_statistics_match_float64_for_any_width(channels, width, height, offset):
+    generator = torch.Generator().manual_seed(width * 100 + channels)
+    x = (torch.randn(1, channels, height, width, generator=generator) * 3 + offset).contiguous(
+        memory_format=torch.channels_last
+    )
+    mean, var = image_stats(x)
+    exact = x.double()
+    exact_var = exact.var(dim=(0, 2, 3), unbiased=False)
+    scale = exact_var.sqrt() + 1e-3
+    assert ((mean.double() - exact.mean(dim=(0, 2, 3))).abs() / scale).max() < 1e-4
+    assert ((var.double() - exact_var).abs() / (exact_var + 1e-6)).max() < 1e-3

@@ -108,7 +108,7 @@ def test_export_from_an_onnx_model_is_refused(photo, tmp_path, capsys):
 
 
 def test_a_thread_cap_reaches_the_onnx_session():
-    stylizer = load_model(multistyle_model_path(), style=0, threads=1)
+    stylizer = load_model(multistyle_model_path(), style=0, threads=1, engine="onnxruntime")
     assert stylizer.session.get_session_options().intra_op_num_threads == 1
 
 
@@ -119,7 +119,7 @@ def test_a_thread_cap_below_one_is_refused(threads):
 
 
 def test_with_style_shares_the_session_and_changes_only_the_style():
-    model = load_model(multistyle_model_path())
+    model = load_model(multistyle_model_path(), engine="onnxruntime")
     styled = model.with_style(3)
     assert styled.session is model.session
     assert styled.style_weights.argmax() == 3
@@ -133,7 +133,7 @@ def test_a_single_style_model_refuses_another_style(exported):
 
 
 def test_onnx_pool_threads_do_not_spin():
-    options = load_model(multistyle_model_path()).session.get_session_options()
+    options = load_model(multistyle_model_path(), engine="onnxruntime").session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
@@ -148,12 +148,12 @@ def test_an_onnx_model_matches_the_peer_within_one_level(photo):
     assert np.abs(ours - theirs).max() <= 1
 
 
-def test_cuda_for_an_onnx_model_without_cuda_support_is_a_usage_error(photo, tmp_path, capsys):
+def test_cuda_for_an_onnx_model_without_cuda_support_is_a_usage_error(exported, photo, tmp_path, capsys):
     import onnxruntime
 
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         pytest.skip("this ONNX Runtime has CUDA support")
-    argv = ["eval", "--content-image", str(photo), "--model", str(multistyle_model_path())]
+    argv = ["eval", "--content-image", str(photo), "--model", str(exported)]
     assert main([*argv, "--output-image", str(tmp_path / "o.png"), "--cuda", "1"]) == ExitCode.USAGE
     assert "use --cuda 0" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
