@@ -30,7 +30,7 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
 
     Output channel block ``2 * a + b`` computes the pixels with row parity ``a`` and column parity ``b``.
     """
-    fold = _FOLD.to(weight.dtype)
+    fold = _FOLD.to(device=weight.device, dtype=weight.dtype)
     phases = [torch.einsum("tk,sl,oikl->oits", fold[a], fold[b], weight) for a in (0, 1) for b in (0, 1)]
     return torch.cat(phases, dim=0)
 

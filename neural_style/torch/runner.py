@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,20 @@ class TorchStylizer(Stylizer):
             if not rgb.flags.writeable:
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
-            out = self.fast(batch)
+            with true_fp32(self.device, self.precision):
+                out = self.fast(batch)
             return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()
+
+
+def true_fp32(device: torch.device, precision: str) -> AbstractContextManager[object]:
+    """On a CUDA GPU in fp32, turn off TF32 for the convolutions while they run.
+
+    cuDNN computes fp32 convolutions in TF32 by default on Ampere and later GPUs (10-bit mantissas):
+    on an H200 that put the 26-style network's picture up to 2 levels off the CPU's, on 3.6% of values.
+    """
+    if device.type != "cuda" or precision != "fp32":
+        return nullcontext()
+    return torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
 
 
 def to_uint8(out: torch.Tensor) -> torch.Tensor:

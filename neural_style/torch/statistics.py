@@ -24,10 +24,10 @@ GROUP_COLUMNS = 16
 class Moments:
     """Running per-channel count, mean and sum of squared deviations, in float64; chunks add in any order."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, device: torch.device | str = "cpu") -> None:
         self.count = 0
-        self.mean = torch.zeros(channels, dtype=torch.float64)
-        self.m2 = torch.zeros(channels, dtype=torch.float64)
+        self.mean = torch.zeros(channels, dtype=torch.float64, device=device)
+        self.m2 = torch.zeros(channels, dtype=torch.float64, device=device)
 
     def add(self, count: int, mean: torch.Tensor, var: torch.Tensor) -> None:
         """Take in a chunk of ``count`` pixels with per-channel ``mean`` and biased ``var``."""
@@ -103,7 +103,7 @@ def image_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # For one image, instance statistics are the batch's; one chunk needs no combination.
         mean, var = torch.batch_norm_update_stats(x.float(), None, None, 1.0)
         return mean, var
-    moments = Moments(channels)
+    moments = Moments(channels, x.device)
     moments.add_map(x)
     return moments.mean_var()
 
@@ -125,12 +125,12 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     channels = channels4 // 4
     # All four blocks at once: a slice of an NHWC map's channels is not contiguous, and batch_norm's
     # statistics kernel is many times slower on such a view.
-    whole = Moments(channels4)
+    whole = Moments(channels4, phases.device)
     whole.add_map(phases)
-    moments = Moments(channels)
+    moments = Moments(channels, phases.device)
     for index, (a, b) in enumerate(PHASES):
         block = slice(index * channels, (index + 1) * channels)
-        of_block = Moments(channels)
+        of_block = Moments(channels, phases.device)
         of_block.count, of_block.mean, of_block.m2 = whole.count, whole.mean[block], whole.m2[block]
         unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
         pixels = phases[0, block]

@@ -137,8 +137,9 @@ def test_cuda_for_the_26_style_model_without_a_gpu_is_a_one_line_usage_error(tmp
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
-def test_on_a_gpu_the_engine_gives_the_cpu_picture_within_one_level(multistyle):
-    rgb = photo(384, 512)
+@pytest.mark.parametrize(("height", "width"), [(384, 512), (1080, 1920)])
+def test_on_a_gpu_the_engine_gives_the_cpu_picture_within_one_level(multistyle, height, width):
+    rgb = photo(height, width)
     cpu = MultiStyleTorchStylizer(multistyle, style=7).stylize_array(rgb).astype(int)
     gpu = MultiStyleTorchStylizer(multistyle, style=7, device="cuda").stylize_array(rgb).astype(int)
     assert np.abs(cpu - gpu).max() <= 1
