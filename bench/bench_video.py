@@ -19,7 +19,7 @@ not blur the comparison) with :mod:`neural_style.video.metrics`: flicker (warpin
 source's) and ghosting (difference from per-frame stylization where things move) for independent frames,
 the peer's EMA at 0.5, the EMA nearest our flicker (from a sweep of its smoothing), and ours.
 
-Targets (exit status 1 when one is missed): ours (1 worker, stabilized) at least the peer's frames/s;
+Targets (exit status 1 when one is missed): ours (1 worker, stabilized) at least 1.5x the peer's frames/s;
 audio kept and every frame kept; warping error at least 50% below independent frames; no EMA as steady
 as ours with less ghosting. The CPU is shared with other work: ratios from one run are what counts.
 
@@ -46,7 +46,7 @@ import av
 import numpy as np
 
 from neural_style.hardware import describe_cpu
-from neural_style.loading import load_model, multistyle_model_path
+from neural_style.loading import engine_for_many_pictures, load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import (
     Segment,
@@ -63,11 +63,13 @@ from neural_style.video.parallel import split_cores, usable_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 _WORKER: dict[str, Stylizer] = {}
+FPS_TARGET = 1.5  # ours (1 worker, stabilized) against the peer
 
 
 def _worker_start(style: int, threads: int) -> None:
     # Each worker stylizes ``threads`` frames at once, each on one thread (as the ``video`` command does).
-    _WORKER["stylizer"] = load_model(multistyle_model_path(), style=style, threads=1)
+    model = multistyle_model_path()
+    _WORKER["stylizer"] = load_model(model, style=style, threads=1, engine=engine_for_many_pictures(model))
     _WORKER["stylizer"].stylize_array(np.zeros((64, 64, 3), np.uint8))
 
 
@@ -284,7 +286,9 @@ def main() -> int:
         info = probe(clip)
         print(f"clip: {info.width}x{info.height}, {info.frame_count} frames, {info.duration:.2f} s, ", end="")
         print(f"audio streams: {info.audio_streams}")
-        stylizer = load_model(multistyle_model_path(), style=args.style, threads=split_cores()[1])
+        model = multistyle_model_path()
+        engine = engine_for_many_pictures(model)  # as the video command loads it
+        stylizer = load_model(model, style=args.style, threads=split_cores()[1], engine=engine)
         first = next(decode_frames(info, 0, 1, (info.width, info.height)))
         stylizer.stylize_array(first)
         peer_times, ours_times, two_times = [], [], []
@@ -335,8 +339,8 @@ def main() -> int:
     ours_error, _, ours_ghost = scores["ours (stabilized)"]
     equal = next(v for k, v in scores.items() if k.endswith("our flicker)"))
     misses = []
-    if ours_fps < peer_fps:
-        misses.append(f"frames/s {ours_fps:.2f} below the peer's {peer_fps:.2f}")
+    if ours_fps < FPS_TARGET * peer_fps:
+        misses.append(f"frames/s {ours_fps:.2f} below {FPS_TARGET}x the peer's {peer_fps:.2f}")
     if not (ours_audio and two_audio and ours_frames == n and two_frames == n):
         misses.append("audio or frames not kept")
     if ours_error > 0.5 * independent:

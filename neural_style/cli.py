@@ -397,12 +397,13 @@ def run_video(args: argparse.Namespace) -> int:
     except ImportError as err:
         msg = f"the video command needs the 'video' extra (PyAV, OpenCV): {err}"
         raise ConfigurationError(msg) from err
-    from .loading import load_stylizer
+    from .loading import engine_for_many_pictures, load_stylizer
     from .video.parallel import split_cores
 
     frame_threads, threads_per_frame = split_cores()  # docs/video.md
     options = _load_options(args)
     options["threads"] = threads_per_frame
+    options["engine"] = engine_for_many_pictures(args.model)
     stylizer = load_stylizer(args.model, **options)
     started = time.perf_counter()
     written = stylize_video(

@@ -14,9 +14,10 @@ from neural_style import loading
 from neural_style.cli import main
 from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.loading import load_model, multistyle_model_path
+from neural_style.onnx.weights import read_multistyle
 from neural_style.styles import parse_style
 from neural_style.stylizer import SizeRouted
-from neural_style.torch.multistyle import MultiStyleTorchStylizer, read_multistyle
+from neural_style.torch.multistyle import MultiStyleTorchStylizer
 
 
 @pytest.fixture(scope="module")
