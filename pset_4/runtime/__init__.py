@@ -11,6 +11,8 @@ the signature of a hook below or drops an attribute.
   :class:`TaskThread`); a worker that shares a batch under luigid (:class:`SharingWorker`).
 - :mod:`~pset_4.runtime.interrupts`: a Ctrl-C that Luigi swallows in an event callback still stops a build.
 - :mod:`~pset_4.runtime.registry`: Luigi's process-wide cache of task instances, and its command-line flags.
+- :mod:`~pset_4.runtime.params`: ``luigi.Task.get_params`` (public, ``(cls)``, a class's parameters sorted by
+  creation) answered once per class for the many small tasks (:class:`ParamsListedOnce`).
 
 Overridden methods of ``luigi.worker.Worker`` (in :mod:`~pset_4.runtime.workers`):
 

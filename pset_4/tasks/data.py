@@ -32,6 +32,7 @@ from csci_utils.luigi.copy import copy_target
 from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.tasks import CopyTask
 from csci_utils.luigi.versions import ContentVersion
+from pset_4.runtime.params import ParamsListedOnce
 from pset_4.settings import (
     DEFAULT_IMAGE,
     DEFAULT_MODEL,
@@ -81,7 +82,7 @@ def cache_location(folder: str, name: str) -> str:
     return join(current_settings().cache_root, folder, name)
 
 
-class RemoteInput(luigi.ExternalTask):
+class RemoteInput(ParamsListedOnce, luigi.ExternalTask):
     """An input on the remote, ``<remote>/<folder>/<name>``, cached at ``<cache>/<folder>/<name>``."""
 
     folder: ClassVar[str] = ""

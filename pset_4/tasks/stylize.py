@@ -36,6 +36,7 @@ from neural_style.image import check_image_file
 from pset_4.failures import ExplainsFailures
 from pset_4.naming import stylized_name
 from pset_4.render import render_picture, stylizer_for
+from pset_4.runtime.params import ParamsListedOnce
 from pset_4.settings import (
     DEFAULT_IMAGE,
     DEFAULT_MODEL,
@@ -63,7 +64,7 @@ def _computes_in_bf16(model: str) -> bool:
     return PurePosixPath(model).suffix.lower() != ".onnx" and resolve_precision("auto") == "bf16"
 
 
-class StylizeBase(ExplainsFailures, luigi.Task):
+class StylizeBase(ParamsListedOnce, ExplainsFailures, luigi.Task):
     """What every way of stylizing shares: parameters, remote requirements, cached inputs, versioned names."""
 
     image = NameParameter(
@@ -111,15 +112,26 @@ class StylizeBase(ExplainsFailures, luigi.Task):
             cached = self._remote_inputs = (root, targets)
         return cached[1]
 
-    def versions(self) -> dict[str, str]:
-        """Return what the output depends on besides the parameters: pixels and remote input versions."""
+    def versions(self, *, fresh: bool = False) -> dict[str, str]:
+        """Return what the output depends on besides the parameters: pixels and remote input versions.
+
+        Luigi asks whether a task is complete (so for its output's versioned name) several times per run;
+        the remote's versions are read once per run for those questions (one stat or HEAD per input, not
+        eight). ``fresh=True``, as :meth:`run` asks, reads them again: the name a result is made under is
+        always the remote's state when it is made.
+        """
+        settings = current_settings()
+        remembered = self.__dict__.get("_versions")
+        if not fresh and remembered is not None and remembered[0] is settings:
+            return dict(remembered[1])
         found = {key: object_version(target) or _MISSING for key, target in self.remote_inputs().items()}
         versions = {"engine": neural_style.PIXELS_VERSION, **found}
         if not self.style_image and _computes_in_bf16(self.model):
             # --precision auto gives checkpoints bf16 pixels on CPUs with native bf16: name them apart, so
             # machines of different kinds sharing a remote never take each other's pixels for their own.
             versions["precision"] = "bf16"
-        return versions
+        self._versions = (settings, versions)
+        return dict(versions)
 
     def cached_inputs(self, versions: dict[str, str]) -> dict[str, str]:
         """Return this machine's copies of the inputs, downloading what its cache lacks or has stale.
@@ -135,12 +147,20 @@ class StylizeBase(ExplainsFailures, luigi.Task):
         }
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
-        """Return the versioned file name of the result."""
+        """Return the versioned file name of the result (for the run's remembered versions by default)."""
+        if versions is None:
+            remembered = self.__dict__.get("_name")
+            versions = self.versions()
+            if remembered is not None and remembered[0] == versions:
+                return str(remembered[1])
+            name = self.output_name(versions)
+            self._name = (versions, name)
+            return name
         return stylized_name(
             self.image,
             self.model,
             self.style,
-            versions=versions or self.versions(),
+            versions=versions,
             style_image=self.style_image,
             strength=self.strength,
             preserve_color=self.preserve_color,
@@ -162,7 +182,7 @@ class StylizeBase(ExplainsFailures, luigi.Task):
 
     def run(self) -> None:
         """Download the inputs this machine lacks, stylize into its cache, then publish to the remote."""
-        versions = self.versions()
+        versions = self.versions(fresh=True)
         inputs = self.cached_inputs(versions)
         local = self.cached_output(versions)
         if not self.has_complete_result(local.path):

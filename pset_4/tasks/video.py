@@ -139,9 +139,10 @@ class VideoTaskBase(StylizeBase):
         """Return the plan task of this video."""
         return VideoPlan(video=self.image)
 
-    def versions(self) -> dict[str, str]:
+    def versions(self, *, fresh: bool = False) -> dict[str, str]:
         """Return the remote inputs' versions and the engine's, plus the video options (as text)."""
-        return {**super().versions(), "video": json.dumps(current_settings().video.options(), sort_keys=True)}
+        options = json.dumps(current_settings().video.options(), sort_keys=True)
+        return {**super().versions(fresh=fresh), "video": options}
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
         """Return the versioned file name of the stylized video (always ``.mp4``, H.264)."""
@@ -184,7 +185,7 @@ class VideoSegment(VideoTaskBase):
         from neural_style.video.frames import MIN_SIDE, output_size
         from neural_style.video.parallel import split_cores
 
-        versions = self.versions()
+        versions = self.versions(fresh=True)
         plan = read_plan(self.plan())
         segment = plan_segments_of(plan)[self.index]
         settings = current_settings()
@@ -269,7 +270,7 @@ class StylizeVideo(VideoTaskBase):
         segments = self.segments() or []
         if any(not task.complete() for task in segments):
             yield segments
-        versions = self.versions()
+        versions = self.versions(fresh=True)
         local = self.cached_output(versions)
         if not self.has_complete_result(local.path):
             started = time.perf_counter()

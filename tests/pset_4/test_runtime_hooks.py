@@ -139,3 +139,12 @@ def test_no_module_outside_the_runtime_touches_a_private_luigi_name() -> None:
         for match in private.finditer(path.read_text())
     ]
     assert found == []
+
+
+def test_tasks_list_their_parameters_as_luigi_does() -> None:
+    from pset_4.tasks.data import ContentImage
+    from pset_4.tasks.stylize import Stylize, StylizeHere
+
+    for task_class in (Stylize, StylizeHere, ContentImage):
+        for _ in range(2):  # computed, then remembered
+            assert task_class.get_params() == luigi.Task.get_params.__func__(task_class)  # type: ignore[attr-defined]
