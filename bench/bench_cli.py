@@ -68,9 +68,21 @@ def peer_command(photo: Path, out: Path, style: str, side: int) -> list[str]:
     return [*head, "--max-size", str(side)]
 
 
+def installed_env(**extra: str) -> dict[str, str]:
+    """This environment as an installed package runs in: modules byte-compiled once, plus ``extra``.
+
+    A development shell may set PYTHONDONTWRITEBYTECODE; then every run of an editable install compiles
+    the modules edited since their last compile again, which a user's installation never does (pip
+    compiles the peer's modules when it installs them).
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **extra}
+
+
 def timed_command(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    """Run a command, exit loudly if it fails, return its wall time in seconds."""
+    """Run a command (in :func:`installed_env` by default), exit loudly if it fails, return its wall time."""
     started = time.perf_counter()
+    env = installed_env() if env is None else env
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
@@ -81,7 +93,7 @@ def timed_command(command: list[str], cwd: Path, env: dict[str, str] | None = No
 def first_run_time(command: list[str], cwd: Path, numbers: Iterator[int]) -> float:
     """Time ``command`` with an empty engine cache of its own (a fresh folder under ``cwd`` each call)."""
     cache = cwd / f"cold-cache-{next(numbers)}"
-    return timed_command(command, cwd, {**os.environ, "NEURAL_STYLE_CACHE": str(cache)})
+    return timed_command(command, cwd, installed_env(NEURAL_STYLE_CACHE=str(cache)))
 
 
 def interleaved(calls: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
@@ -140,7 +152,7 @@ def seed_rerun(root: Path, photo: Path, model: Path, style: str) -> tuple[list[s
         small.rotate(index * 30).save(images / f"photo{index:02d}.jpg", quality=90)
     (root / "remote" / "saved_models").mkdir()
     shutil.copyfile(model, root / "remote" / "saved_models" / model.name)
-    env = {**os.environ, "PSET4_REMOTE_ROOT": str(root / "remote"), "PSET4_CACHE_ROOT": str(root / "cache")}
+    env = installed_env(PSET4_REMOTE_ROOT=str(root / "remote"), PSET4_CACHE_ROOT=str(root / "cache"))
     command = [PYTHON, "-m", "pset_4", "-m", model.name, "--style", style, "--no-contact-sheet"]
     for index in range(RERUN_PHOTOS):
         command += ["-i", f"photo{index:02d}.jpg"]
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             peer = peer_command(photo, peer_out, args.style, side)
             # Our optimised-graph cache, in the scratch folder: filled by one untimed run, as the first run
             # on any machine fills it; "first run" times an empty cache every time.
-            warm_env = {**os.environ, "NEURAL_STYLE_CACHE": str(folder / "engine-cache")}
+            warm_env = installed_env(NEURAL_STYLE_CACHE=str(folder / "engine-cache"))
             timed_command(ours, folder, warm_env)
             first_run = functools.partial(first_run_time, ours, folder, itertools.count())
 

@@ -15,7 +15,6 @@ first, the figures last, and exits 1 when the target is missed.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -23,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_cli import timed_command
+from bench_cli import installed_env, timed_command
 from bench_workflow import write_photos
 
 TARGET = 1.15
@@ -83,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         photos = [work / "photos" / name for name in write_photos(work / "photos", args.photos, args.size)]
         engine_cache = work / "engine-cache"  # shared: both sides find the optimised graph cached
-        env = {**os.environ, "NEURAL_STYLE_CACHE": str(engine_cache)}
-        # As an installed package runs: modules byte-compiled once (a development shell may turn that
-        # off, and then every run compiles pset_4's and Luigi's modules again).
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = installed_env(NEURAL_STYLE_CACHE=str(engine_cache))  # modules byte-compiled, as installed
         loop_args = ["--photos", str(args.photos), "--styles", str(args.styles)]
         warm = [sys.executable, __file__, *loop_args, "--loop", str(work / "photos"), str(work / "warm")]
         timed_command(warm, work, env)

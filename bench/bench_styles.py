@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_cli import PEER_CLI, PYTHON, interleaved, timed_command, write_photo
+from bench_cli import PEER_CLI, PYTHON, installed_env, interleaved, timed_command, write_photo
 
 TARGET = 1.0
 
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = [PYTHON, "-m", "neural_style", "styles", "--content-image", str(photo)]
         ours += ["--output-image", str(folder / "ours.png")]
         peer = [PEER_CLI, "sheet", str(photo), "-o", str(folder / "peer.png"), "--device", "cpu"]
-        env = {**os.environ, "NEURAL_STYLE_CACHE": str(folder / "engine-cache")}
+        env = installed_env(NEURAL_STYLE_CACHE=str(folder / "engine-cache"))
         timed_command(ours, folder, env)  # fills the engine cache, as any first run does
         times = interleaved(
             {
