@@ -4,4 +4,4 @@
 __version__ = "0.1.0"
 # Bumped whenever the pixels the engine writes could change (workflow outputs key on it, so output names
 # stay the same for the same pixels).
-PIXELS_VERSION = "1.1.0"  # 1.1.0: the 26-style graph's fused norms (a few values 1 level apart)
+PIXELS_VERSION = "1.2.0"  # 1.2.0: the 26-style network above 4 MP in the PyTorch engine (within 1 level)
