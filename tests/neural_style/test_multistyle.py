@@ -14,7 +14,7 @@ from neural_style import loading
 from neural_style.cli import main
 from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.loading import load_model, multistyle_model_path
-from neural_style.onnx.weights import read_multistyle
+from neural_style.onnx.weights import is_multistyle, read_multistyle
 from neural_style.styles import parse_style
 from neural_style.stylizer import SizeRouted
 from neural_style.torch.multistyle import MultiStyleTorchStylizer
@@ -144,3 +144,38 @@ def test_on_a_gpu_the_engine_gives_the_cpu_picture_within_one_level(multistyle, 
     cpu = MultiStyleTorchStylizer(multistyle, style=7).stylize_array(rgb).astype(int)
     gpu = MultiStyleTorchStylizer(multistyle, style=7, device="cuda").stylize_array(rgb).astype(int)
     assert np.abs(cpu - gpu).max() <= 1
+
+
+def test_many_pictures_of_the_26_style_model_take_the_torch_engine(tmp_path: Path, published_checkpoint):
+    from neural_style.loading import engine_for_many_pictures
+    from neural_style.onnx.export import export_onnx
+    from neural_style.torch.model import load_transformer
+
+    assert engine_for_many_pictures(multistyle_model_path()) == "torch"
+    assert is_multistyle(multistyle_model_path())
+    other = export_onnx(load_transformer(published_checkpoint), tmp_path / "single.onnx")
+    assert engine_for_many_pictures(other) == "auto"
+    assert engine_for_many_pictures(published_checkpoint) == "auto"
+    assert engine_for_many_pictures(None) == "auto"
+
+
+def test_large_photos_stay_in_onnx_runtime_when_the_other_engine_cannot_run_the_model():
+    calls = []
+
+    def no_engine() -> None:
+        calls.append(1)
+
+    small = load_model(multistyle_model_path(), style=4, engine="onnxruntime")
+    routed = SizeRouted(small, no_engine, above_pixels=10)
+    rgb = photo(8, 8)
+    assert np.array_equal(routed.stylize_array(rgb), small.stylize_array(rgb))
+    routed.with_style(5).stylize_array(rgb)
+    assert calls == [1]  # asked once, for every style
+
+
+def test_an_onnx_session_put_on_the_cpu_when_cuda_was_asked_for_is_an_error():
+    from neural_style.onnx.sessions import check_on_gpu
+
+    check_on_gpu(["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(NeuralStyleError, match="could not start CUDA"):
+        check_on_gpu(["CPUExecutionProvider"])
