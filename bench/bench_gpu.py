@@ -5,7 +5,7 @@ Runtime's default build has no CUDA) and a TransformerNet checkpoint (random wei
 level difference between the GPU's and the CPU's picture, then pictures per second with 1, 2, 4 and 8
 worker processes sharing the one GPU (each its own process, model loaded before a common start, each
 stylizing ``--photos`` photos). Prints the GPU and the CPU first and the figures last; exits 1 if a
-picture differs from the CPU's by more than one level, or when no CUDA GPU is present.
+picture differs from the CPU's by more than one level; without a CUDA GPU it says so and exits 0.
 
     python bench/bench_gpu.py [--side 1024] [--photos 24] [--workers 1 2 4 8]
 """
@@ -97,8 +97,8 @@ def main() -> int:
 
     print(describe_cpu())
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("no CUDA GPU here")
-        return 1
+        print("no CUDA GPU here: nothing to measure (run it where one is)")
+        return 0
     if args.device == "cuda":
         print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}", flush=True)
     failed = False
