@@ -147,20 +147,12 @@ class StylizeBase(ParamsListedOnce, ExplainsFailures, luigi.Task):
         }
 
     def output_name(self, versions: dict[str, str] | None = None) -> str:
-        """Return the versioned file name of the result (for the run's remembered versions by default)."""
-        if versions is None:
-            remembered = self.__dict__.get("_name")
-            versions = self.versions()
-            if remembered is not None and remembered[0] == versions:
-                return str(remembered[1])
-            name = self.output_name(versions)
-            self._name = (versions, name)
-            return name
+        """Return the versioned file name of the result."""
         return stylized_name(
             self.image,
             self.model,
             self.style,
-            versions=versions,
+            versions=versions or self.versions(),
             style_image=self.style_image,
             strength=self.strength,
             preserve_color=self.preserve_color,
