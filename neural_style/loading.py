@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from PIL import Image
 
@@ -23,7 +23,7 @@ from .errors import NeuralStyleError, UsageError
 from .hardware import Precision, check_precision, device_kind, resolve_precision
 from .image import load_image, save_image, scale_image
 from .onnx.pretrained import pretrained_path
-from .stylizer import SizeRouted, Stylizer
+from .stylizer import ENGINES, LARGE_PHOTO_PIXELS, Engine, SizeRouted, Stylizer
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -46,13 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = frozenset({".pth", ".model", ".pt"})
-
-Engine = Literal["auto", "onnxruntime", "torch"]
-ENGINES: tuple[Engine, ...] = ("auto", "onnxruntime", "torch")
-# Above this many pixels "auto" runs the 26-style network in the PyTorch engine: in strips, a few hundred
-# MB whatever the size, where ONNX Runtime needs about 0.7 GB per megapixel (11 GiB at 4096x4096) and is
-# half as fast; below it ONNX Runtime's start-up (no torch import) wins.
-LARGE_PHOTO_PIXELS = 4_000_000
 
 
 class LoadOptions(TypedDict, total=False):
@@ -194,7 +187,7 @@ def load_stylizer(
         check_precision(precision)  # the networks run in fp32 whatever is asked, as ONNX models do
         from .onnx.arbitrary import ArbitraryStyle
 
-        networks = ArbitraryStyle.load(device=device_kind(device), threads=threads)
+        networks = ArbitraryStyle.load(device=device_kind(device), threads=threads, engine=engine)
         painted = networks.with_style_image(style_image, strength=strength)
         return with_color(painted, keep_color=preserve_color)
     if model is None:

