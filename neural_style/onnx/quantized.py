@@ -63,7 +63,8 @@ class Quant:
     def quantize(self, values: Any) -> np.ndarray:
         """Return the int8 codes (as int32) of float32 ``values``, as QuantizeLinear computes them."""
         scaled = np.asarray(values, dtype=_F32) / self.scale
-        return np.clip(np.rint(scaled) + self.zero_point, -128, 127).astype(np.int32)
+        codes: np.ndarray = np.clip(np.rint(scaled) + self.zero_point, -128, 127).astype(np.int32)
+        return codes
 
     def dequantize(self, codes: Any) -> np.ndarray:
         """Return the float32 values of int8 ``codes``, as DequantizeLinear computes them."""
