@@ -114,6 +114,7 @@ class _Convolution:
         offset = layer.bias / output.scale + np.float32(output.stored_zero_point)
         self.multiplier = torch.from_numpy(multiplier.astype(np.float32)).view(1, -1, 1, 1)
         self.offset = torch.from_numpy(offset.astype(np.float32)).view(1, -1, 1, 1)
+        self._indices: dict[tuple[int, int, int], torch.Tensor] = {}  # a photo size's, kept for the next
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """Return the output's height and width for an input of ``height`` x ``width``."""
@@ -139,6 +140,14 @@ class _Convolution:
 
     def _source_indices(self, size: int, start: int, stop: int) -> torch.Tensor:
         """Return the input rows (or columns) that output rows ``start..stop`` read, upsampled, reflected."""
+        key = (size, start, stop)
+        if key not in self._indices:
+            if len(self._indices) > 4096:  # another photo size's bands
+                self._indices.clear()
+            self._indices[key] = self._reflected_indices(size, start, stop)
+        return self._indices[key]
+
+    def _reflected_indices(self, size: int, start: int, stop: int) -> torch.Tensor:
         layer = self.layer
         pad = layer.kernel // 2
         virtual = torch.arange(start * layer.stride - pad, (stop - 1) * layer.stride - pad + layer.kernel)
