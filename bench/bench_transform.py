@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -144,9 +145,12 @@ def distance(first: np.ndarray, second: np.ndarray) -> tuple[float, float, int]:
     return float(np.abs(error).mean()), 10 * np.log10(255**2 / mse), int(np.abs(error).max())
 
 
-def in_child(args: list[str]) -> str:
+def in_child(args: list[str], *, isa: str | None = None) -> str:
     """Run this script with ``args`` in a fresh interpreter; return what it printed on stdout."""
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa} if isa else None
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
+    )
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
     return done.stdout
@@ -157,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[384, 1024])
     parser.add_argument("--rounds", type=int, default=7, help="timed transforms per size and process")
     parser.add_argument("--processes", type=int, default=2, help="fresh processes per side")
+    parser.add_argument(
+        "--isa",
+        help="cap oneDNN's instructions on our side (ONEDNN_MAX_CPU_ISA), e.g. AVX2: no VNNI, so our "
+        "convolutions take float32 sums, as on an AVX2-only CPU (the peer's ONNX Runtime is not capped)",
+    )
     parser.add_argument(
         "--side", choices=["ours", "ort", "peer", "shipped", "matmul"], help=argparse.SUPPRESS
     )
@@ -176,7 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     from neural_style.torch.quantized import int8_convolutions_exact
 
     print(describe_cpu())
-    kernels = "oneDNN int8 (exact here)" if int8_convolutions_exact() else "float32 sums of the codes"
+    if args.isa:
+        probe = "from neural_style.torch.quantized import int8_convolutions_exact as e; print(e())"
+        exact = subprocess.run(
+            [sys.executable, "-c", probe], env={**os.environ, "ONEDNN_MAX_CPU_ISA": args.isa},
+            capture_output=True, text=True, check=True,
+        ).stdout.strip() == "True"  # fmt: skip
+        print(f"our side's oneDNN capped at {args.isa}")
+    else:
+        exact = int8_convolutions_exact()
+    kernels = "oneDNN int8 (exact here)" if exact else "float32 sums of the codes"
     print(f"our convolutions: {kernels}", flush=True)
     sides = ["ours", "peer", "ort"]
     times: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
@@ -186,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         common = ["--sizes", *map(str, args.sizes), "--rounds", str(args.rounds), "--folder", name]
         for round_number in range(args.processes):
             for side in sides if round_number % 2 == 0 else sides[::-1]:
-                for size, spent in json.loads(in_child(["--side", side, *common])).items():
+                isa = args.isa if side == "ours" else None
+                for size, spent in json.loads(in_child(["--side", side, *common], isa=isa)).items():
                     times[side].setdefault(size, []).extend(spent)
         in_child(["--side", "shipped", *common])
         pictures = {
