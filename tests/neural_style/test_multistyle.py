@@ -156,7 +156,7 @@ def test_many_pictures_of_the_26_style_model_take_the_torch_engine(tmp_path: Pat
     other = export_onnx(load_transformer(published_checkpoint), tmp_path / "single.onnx")
     assert engine_for_many_pictures(other) == "auto"
     assert engine_for_many_pictures(published_checkpoint) == "auto"
-    assert engine_for_many_pictures(None) == "auto"
+    assert engine_for_many_pictures(None) == "torch"  # a style picture: our int8 engine
 
 
 def test_large_photos_stay_in_onnx_runtime_when_the_other_engine_cannot_run_the_model():
