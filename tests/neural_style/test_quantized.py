@@ -115,7 +115,7 @@ def test_quantize_is_quantize_linear(values: np.ndarray, scale: float, zero_poin
             onnx.helper.make_tensor("zero", onnx.TensorProto.INT8, [], [zero_point]),
         ],
     )
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 15)])
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 15)], ir_version=8)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (expected,) = session.run(None, {"x": values})
     assert np.array_equal(Quant(np.float32(scale), zero_point).quantize(values), expected.astype(np.int32))
