@@ -18,7 +18,7 @@ Memory: the maps are bytes, and convolutions run in bands of rows, so an 8192x81
 
 Same picture? This graph is chaotic: ONNX Runtime's own picture moves by up to 90 levels on a fifth to
 a half of the values when one input value changes by one level, or between its two optimisation levels
-at most sizes, because a code one step off early on flips a norm's quantized mean later. An engine that
+at many sizes, because a code one step off early on flips a norm's quantized mean later. An engine that
 does not repeat ONNX Runtime's float rounding exactly cannot be "within 1 level" of it everywhere, and
 this one computes the convolutions exactly where ONNX Runtime rounds; tests and benches measure the
 difference as a distribution, against the spread of ONNX Runtime's own pictures.
@@ -143,11 +143,10 @@ class _Convolution:
     def __init__(self, layer: QuantizedConv, *, int8: bool) -> None:
         self.layer = layer
         zero_point = layer.input.stored_zero_point
-        self.blocked = not int8 and layer.kernel == 9 and layer.stride == 1
         self.sums: _Int8Sums | _FloatSums | _SpaceToDepthSums
         if int8:
             self.sums = _Int8Sums(layer.weight, zero_point=zero_point, stride=layer.stride)
-        elif self.blocked:
+        elif layer.kernel == 9 and layer.stride == 1:
             self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point)
         else:
             self.sums = _FloatSums(layer.weight, zero_point=zero_point, stride=layer.stride)
