@@ -278,7 +278,8 @@ class ArbitraryStyle:
             vector = _read_vector(self._vector_path(key))
         if vector is None:
             self._start_predictor()
-        self._start_transform()  # after the predictor, if that opens; both while pictures are read
+        if self.engine != "torch":  # (our int8 engine needs no session)
+            self._start_transform()  # after the predictor, if that opens; both while pictures are read
         if vector is None:
             vector = self.encode(square())
             _write_vector(self._vector_path(key), vector)
