@@ -129,6 +129,18 @@ def test_quantize_is_quantize_linear(values: np.ndarray, scale: float, zero_poin
     assert np.array_equal(Quant(np.float32(scale), zero_point).quantize(values), expected.astype(np.int32))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    values=hnp.arrays(np.float32, st.integers(1, 64), elements=st.floats(-1e4, 1e4, width=32)),
+    scale=st.floats(1 / 8192, 8.0, width=32),
+    zero_point=st.integers(-128, 127),
+)
+def test_requantize_is_dequantize_of_quantize(values: np.ndarray, scale: float, zero_point: int) -> None:
+    quant = Quant(np.float32(scale), zero_point)
+    expected = quant.dequantize(quant.quantize(values))
+    assert np.array_equal(quant.requantize(values).view(np.int32), expected.view(np.int32))
+
+
 def test_the_first_convolution_gives_onnx_runtimes_codes(
     transform: QuantizedTransform, net: quantized.QuantizedTransformNet, vector: np.ndarray
 ) -> None:
