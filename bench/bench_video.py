@@ -45,7 +45,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from neural_style.hardware import describe_cpu
+from neural_style.hardware import describe_cpu, usable_cores
 from neural_style.loading import engine_for_many_pictures, load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import (
@@ -59,7 +59,7 @@ from neural_style.video import (
 )
 from neural_style.video.flow import FlowEstimator
 from neural_style.video.frames import decode_frames
-from neural_style.video.parallel import split_cores, usable_cores
+from neural_style.video.parallel import split_cores
 from neural_style.video.synthetic import ClipSpec, make_clip
 
 _WORKER: dict[str, Stylizer] = {}

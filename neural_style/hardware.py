@@ -1,7 +1,7 @@
 """The machine the engine runs on: what this CPU can do, which device to use, which number format.
 
-* The CPU's facts, read from the operating system, never assumed: its features (benches print them) and
-  its physical cores (ONNX Runtime's thread count).
+* The CPU's facts, read from the operating system, never assumed: its features (benches print them), its
+  physical cores (ONNX Runtime's thread count) and how many of them other processes keep busy.
 * The device: :func:`pick_device` turns the example's flags (``--cuda``, ``--accel``, ``--mps``) into a
   name; :func:`device_kind` decides "cpu" or "cuda" from the name alone, without importing torch, so an
   ONNX model on the CPU starts without it; :func:`resolve_device` turns the choice into a
@@ -115,14 +115,44 @@ def _siblings(cpu: int) -> set[int]:
     return siblings
 
 
+def usable_cores() -> int:
+    """Return how many logical CPUs this process may run on (its affinity where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)
+
+
+def cores_busy_elsewhere() -> int:
+    """Return how many threads of other processes are running or waiting for a core right now.
+
+    Read from the kernel's count of runnable threads (``/proc/loadavg``) less this process's own; 0 where
+    the platform does not say. The PyTorch engines use it to leave busy cores alone (see
+    :mod:`neural_style.torch.threads`).
+    """
+    try:
+        runnable = int(Path("/proc/loadavg").read_text(encoding="ascii").split()[3].partition("/")[0])
+        own = sum(_is_running(entry.path) for entry in os.scandir("/proc/self/task"))
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, runnable - own)
+
+
+def _is_running(task: str) -> bool:
+    """Whether the thread at ``/proc/self/task/<id>`` is running or runnable (state R)."""
+    try:
+        stat = Path(task, "stat").read_text(encoding="ascii", errors="replace")
+    except OSError:  # it ended meanwhile
+        return False
+    return stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "R"
+
+
 def describe_cpu() -> str:
     """Return one line naming the CPU and the features that matter here, for bench output."""
     flags = cpu_flags()
     shown = " ".join(flag for flag in REPORTED_FLAGS if flag in flags) or "none of " + " ".join(
         REPORTED_FLAGS
     )
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"CPU: {cpu_model()}, {cores} cores; features: {shown}"
+    return f"CPU: {cpu_model()}, {usable_cores()} cores; features: {shown}"
 
 
 DeviceKind = Literal["cpu", "cuda"]

@@ -35,6 +35,8 @@ import torch.nn.functional as F
 
 from neural_style.onnx.quantized import CODES, ConditionalNorm, QuantizedConv, QuantizedTransform
 
+from .threads import threads_left_free
+
 __all__ = ["QuantizedTransformNet", "int8_convolutions_exact"]
 
 # The most float32 values one band of a convolution's sums holds (16 MiB); the same bound for the int32
@@ -244,6 +246,7 @@ class QuantizedTransformNet:
         """Build the layers; ``int8`` picks oneDNN's int8 kernels (default: where they are exact)."""
         self.transform = transform
         self.int8 = int8_convolutions_exact() if int8 is None else int8
+        self.threads = torch.get_num_threads()  # as the loader set it; fewer while other processes are busy
         self.contract = [_Convolution(layer, int8=self.int8) for layer in transform.contract]
         self.residual = [
             ([_Convolution(conv, int8=self.int8) for conv in block.convs], block.sum_table())
@@ -258,7 +261,7 @@ class QuantizedTransformNet:
         """Stylize ``[H, W, 3]`` uint8 RGB with a ``[1, 1, 1, 100]`` style vector; uint8 RGB of that size."""
         height, width = rgb.shape[:2]
         padded = np.pad(rgb, ((0, -height % MULTIPLE), (0, -width % MULTIPLE), (0, 0)), mode="reflect")
-        with torch.inference_mode():
+        with torch.inference_mode(), threads_left_free(self.threads):
             codes = self._run(torch.from_numpy(self.photo_table[padded]), vector)
         pixels: np.ndarray = self.picture_table[codes[:height, :width].numpy()]
         return pixels

@@ -15,6 +15,7 @@ from neural_style.stylizer import Stylizer
 from .fast import FastTransformerNet
 from .heap import keep_freed_memory, return_freed_memory
 from .model import TransformerNet, load_transformer
+from .threads import threads_left_free
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class TorchStylizer(Stylizer):
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, device="cuda" if self.device.type == "cuda" else "cpu")
         self.stream_above_pixels = stream_above_pixels
+        self.threads = torch.get_num_threads()  # as the loader set it; fewer while other processes are busy
         self.net = net.eval().requires_grad_(False).to(self.device)
         # The same network rewritten for speed (channels_last, fused norms, folded upsampling); see fast.py.
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
@@ -45,7 +47,8 @@ class TorchStylizer(Stylizer):
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB; very large pictures stream through the network in strips."""
         height, width, _ = rgb.shape
-        with torch.inference_mode():
+        threads = self.threads if self.device.type == "cpu" else 1
+        with torch.inference_mode(), threads_left_free(threads):
             if self.device.type == "cpu" and height * width > self.stream_above_pixels:
                 from .strips import stylize_in_strips
 

@@ -13,7 +13,6 @@ parallel (process-wide, restored afterwards; figures: docs/video.md).
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
+from neural_style.hardware import usable_cores
 from neural_style.stylizer import Stylizer
 
 from .flow import Motion
@@ -32,15 +32,8 @@ from .stabilize import Stabilizer
 MAX_FRAME_THREADS = 4
 
 
-def usable_cores() -> int:
-    """How many cores this process may run on (its CPU affinity where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return max(os.cpu_count() or 1, 1)
-
-
 def split_cores(cores: int | None = None) -> tuple[int, int]:
-    """Return ``(frame_threads, threads per frame)`` for ``cores`` (default: :func:`usable_cores`).
+    """Return ``(frame_threads, threads per frame)`` for ``cores`` (default: every usable core).
 
     One frame per core, each on one thread, up to :data:`MAX_FRAME_THREADS` frames at once; beyond
     that each frame gets a share of the cores.

@@ -38,7 +38,7 @@ def stylize_video(
     left. Frames larger than ``max_size`` on their long side are shrunk (with a warning). Progress goes
     to stderr when it is a terminal. ``frame_threads`` frames are stylized at once, each on its own
     thread: give a stylizer loaded with ``threads=1`` and one frame thread per core (what the ``video``
-    command does; :func:`neural_style.video.parallel.usable_cores`), which is faster than one frame at a
+    command does; :func:`neural_style.hardware.usable_cores`), which is faster than one frame at a
     time on a stylizer using every core.
     """
     target = Path(output_video)

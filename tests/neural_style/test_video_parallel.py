@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neural_style.hardware import usable_cores
 from neural_style.loading import load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import Stabilizer, probe, stylize_video
 from neural_style.video.frames import decode_frames
-from neural_style.video.parallel import MAX_FRAME_THREADS, split_cores, stylized_in_order, usable_cores
+from neural_style.video.parallel import MAX_FRAME_THREADS, split_cores, stylized_in_order
 from neural_style.video.synthetic import ClipSpec, draw_frame, make_clip
 
 SPEC = ClipSpec(width=64, height=48, seconds=0.7, cut_at=12)
