@@ -218,6 +218,29 @@ def test_bands_of_rows_give_the_same_picture(
     assert np.array_equal(net.stylize_array(photo, vector), whole)
 
 
+def test_the_many_thread_kernels_give_the_same_picture(
+    net: quantized.QuantizedTransformNet, vector: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = _photo(133, 101)
+    expected = net.stylize_array(photo, vector)
+    monkeypatch.setattr(quantized, "MANY_THREADS", 1)  # histc and take, whatever the thread count
+    assert np.array_equal(net.stylize_array(photo, vector), expected)
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["one-thread kernels", "parallel kernels"])
+def test_counts_and_lookups_are_exact(monkeypatch: pytest.MonkeyPatch, many: bool) -> None:
+    monkeypatch.setattr(quantized, "MANY_THREADS", 1 if many else 10**6)
+    generator = torch.Generator().manual_seed(1)
+    indices = torch.randint(0, 8 * 256, (300_001,), dtype=torch.int32, generator=generator)
+    indices[:7] = torch.tensor([0, 2047, 2047, 0, 1, 2046, 5], dtype=torch.int32)
+    counts = quantized.count_indices(indices, 8 * 256)
+    assert torch.equal(counts, torch.bincount(indices.long(), minlength=8 * 256))
+    table = torch.randint(0, 256, (8 * 256,), dtype=torch.uint8, generator=generator)
+    out = torch.empty(indices.numel(), dtype=torch.uint8)
+    quantized.look_up(table, indices, out)
+    assert torch.equal(out, table[indices.long()])
+
+
 def test_auto_runs_large_photos_in_int8(vector: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arbitrary, "LARGE_PHOTO_PIXELS", 100 * 100)
     networks = ArbitraryStyle.load()
