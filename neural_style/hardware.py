@@ -126,9 +126,13 @@ def cores_busy_elsewhere() -> int:
     """Return how many threads of other processes are running or waiting for a core right now.
 
     Read from the kernel's count of runnable threads (``/proc/loadavg``) less this process's own; 0 where
-    the platform does not say. The PyTorch engines use it to leave busy cores alone (see
+    the platform does not say, and where this process may run on only some of the machine's CPUs (a
+    container's cpuset, ``taskset``): that count covers every CPU, so it would take threads on the others
+    for ones on ours. The PyTorch engines use it to leave busy cores alone (see
     :mod:`neural_style.torch.threads`).
     """
+    if usable_cores() < (os.cpu_count() or 1):
+        return 0
     try:
         runnable = int(Path("/proc/loadavg").read_text(encoding="ascii").split()[3].partition("/")[0])
         own = sum(_is_running(entry.path) for entry in os.scandir("/proc/self/task"))

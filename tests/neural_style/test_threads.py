@@ -74,3 +74,10 @@ def test_a_busy_process_is_seen() -> None:
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def test_a_process_on_some_of_the_cpus_does_not_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel's runnable count covers every CPU, not only the ones this process may use.
+    monkeypatch.setattr(hardware, "usable_cores", lambda: 2)
+    monkeypatch.setattr(hardware.os, "cpu_count", lambda: 64)
+    assert hardware.cores_busy_elsewhere() == 0
