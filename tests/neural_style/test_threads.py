@@ -22,10 +22,16 @@ def two_threads() -> object:
     torch.set_num_threads(before)
 
 
+def _two_cores(monkeypatch: pytest.MonkeyPatch, *busy: int) -> None:
+    """Make this a two-core machine whose readings of cores busy elsewhere are ``busy``, the last repeated."""
+    readings = iter(busy)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: next(readings, busy[-1]))
+
+
 @pytest.mark.usefixtures("two_threads")
 def test_a_pass_runs_on_the_cores_left_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
-    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: 1)
+    _two_cores(monkeypatch, 1)
     with threads.threads_left_free(2) as used:
         assert used == torch.get_num_threads() == 1
     assert torch.get_num_threads() == 2
@@ -33,25 +39,21 @@ def test_a_pass_runs_on_the_cores_left_free(monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.mark.usefixtures("two_threads")
 def test_a_quiet_machine_keeps_every_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
-    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: 0)
+    _two_cores(monkeypatch, 0)
     with threads.threads_left_free(2) as used:
         assert used == torch.get_num_threads() == 2
 
 
 @pytest.mark.usefixtures("two_threads")
 def test_a_moment_of_load_is_not_taken_for_a_busy_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    readings = iter([1, 0, 1])
-    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
-    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: next(readings))
+    _two_cores(monkeypatch, 1, 0, 1)
     with threads.threads_left_free(2) as used:
         assert used == 2
 
 
 @pytest.mark.usefixtures("two_threads")
 def test_at_least_one_thread_runs_however_busy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
-    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: 7)
+    _two_cores(monkeypatch, 7)
     with threads.threads_left_free(2) as used:
         assert used == torch.get_num_threads() == 1
     assert torch.get_num_threads() == 2
