@@ -23,7 +23,7 @@ from .errors import NeuralStyleError, UsageError
 from .hardware import Precision, check_precision, device_kind, resolve_precision
 from .image import load_image, save_image, scale_image
 from .onnx.pretrained import pretrained_path
-from .stylizer import ENGINES, LARGE_PHOTO_PIXELS, Engine, SizeRouted, Stylizer
+from .stylizer import ENGINES, LARGE_PHOTO_PIXELS, Engine, SizeRouted, Stylizer, check_engine
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -86,9 +86,7 @@ def load_model(
     photos up to :data:`LARGE_PHOTO_PIXELS` and the PyTorch engine above, and PyTorch for ``--cuda``
     where ONNX Runtime has no CUDA build.
     """
-    if engine not in ENGINES:
-        msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
-        raise UsageError(msg)
+    check_engine(engine)
     source = Path(path)
     suffix = source.suffix.lower()
     kind = device_kind(device)
@@ -150,10 +148,9 @@ def _torch_multistyle(
         msg = f"model file not found: {source}"
         raise FileNotFoundError(msg)
     weights = read_multistyle(source)
-    if threads is not None:
-        import torch
+    from .torch.threads import cap_threads
 
-        torch.set_num_threads(threads)  # process-wide: PyTorch has one intra-op pool
+    cap_threads(threads)
     return MultiStyleTorchStylizer(weights, style=style, device=device)
 
 

@@ -32,6 +32,14 @@ ENGINES: tuple[Engine, ...] = ("auto", "onnxruntime", "torch")
 LARGE_PHOTO_PIXELS = 4_000_000
 
 
+def check_engine(engine: str) -> Engine:
+    """Return ``engine`` if it is one of :data:`ENGINES`; a UsageError saying which exist otherwise."""
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
+        raise UsageError(msg)
+    return engine
+
+
 class Stylizer(ABC):
     """A loaded style model: call :meth:`stylize` (or the file helpers) as often as needed."""
 

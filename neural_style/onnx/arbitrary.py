@@ -51,7 +51,7 @@ from neural_style._background import in_background
 from neural_style.color import check_strength
 from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.image import load_image
-from neural_style.stylizer import ENGINES, LARGE_PHOTO_PIXELS, Engine, Stylizer
+from neural_style.stylizer import LARGE_PHOTO_PIXELS, Engine, Stylizer, check_engine
 
 from .pretrained import pretrained_path
 from .sessions import cache_dir, graph_key, open_session, providers_for
@@ -157,9 +157,7 @@ class ArbitraryStyle:
         engine: Engine = "auto",
     ) -> None:
         """Wrap ONNX Runtime sessions; one that is None is opened when first needed (see :meth:`load`)."""
-        if engine not in ENGINES:
-            msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
-            raise UsageError(msg)
+        check_engine(engine)
         if engine == "torch" and device != "cpu":
             msg = "the int8 engine of style from a picture runs on the CPU only; use engine='onnxruntime'"
             raise UsageError(msg)
@@ -229,14 +227,12 @@ class ArbitraryStyle:
     def _int8_engine(self) -> QuantizedTransformNet:
         """Our int8 engine of the transform (imports torch; built on first use)."""
         if self._int8 is None:
-            import torch
-
             from neural_style.torch.quantized import QuantizedTransformNet
+            from neural_style.torch.threads import cap_threads
 
             from .quantized import read_quantized_transform
 
-            if self.threads is not None:
-                torch.set_num_threads(self.threads)  # process-wide: PyTorch has one intra-op pool
+            cap_threads(self.threads)
             self._int8 = QuantizedTransformNet(read_quantized_transform(model_path(_TRANSFORM_FILE)))
         return self._int8
 

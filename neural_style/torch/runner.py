@@ -15,7 +15,7 @@ from neural_style.stylizer import Stylizer
 from .fast import FastTransformerNet
 from .heap import keep_freed_memory, return_freed_memory
 from .model import TransformerNet, load_transformer
-from .threads import threads_left_free
+from .threads import cap_threads, threads_left_free
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ def load_checkpoint(
 ) -> TorchStylizer:
     """Load a TransformerNet checkpoint (``weights_only``) as a stylizer; ``threads`` caps torch's pool."""
     net = load_transformer(source)
-    if threads is not None:
-        torch.set_num_threads(threads)  # process-wide: PyTorch has one intra-op pool
+    cap_threads(threads)
     stylizer = TorchStylizer(net, device=device, precision=precision)
     log.info("loaded %s on %s (%s)", source, stylizer.device, stylizer.precision)
     return stylizer

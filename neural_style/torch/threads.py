@@ -20,7 +20,7 @@ import torch
 
 from neural_style.hardware import cores_busy_elsewhere, usable_cores
 
-__all__ = ["threads_left_free"]
+__all__ = ["cap_threads", "threads_left_free"]
 
 # Readings of the busy cores per pass, a little apart; the least counts, so that a thread that only wakes
 # for a moment (a timer, a kernel worker) does not halve a pass's threads.
@@ -28,6 +28,16 @@ READINGS = 3
 READING_GAP_S = 20e-6
 
 _LOCK = threading.Lock()  # one pass at a time changes the process's thread count
+
+
+def cap_threads(threads: int | None) -> None:
+    """Cap PyTorch's CPU threads at ``threads`` (None: leave its default, one per core).
+
+    Process-wide: PyTorch has one intra-op pool. The engines take the count in force when they are built as
+    theirs (see :func:`threads_left_free`).
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
 
 
 @contextmanager
