@@ -147,7 +147,8 @@ def _is_running(task: str) -> bool:
         stat = Path(task, "stat").read_text(encoding="ascii", errors="replace")
     except OSError:  # it ended meanwhile
         return False
-    return stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "R"
+    state = stat[stat.rindex(")") + 2 :][:1]  # the field after the command name, which may hold spaces
+    return state == "R"
 
 
 def describe_cpu() -> str:
