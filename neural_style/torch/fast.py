@@ -40,9 +40,14 @@ from .folding import (
     phase_kernels,
     space_to_depth_kernels,
 )
+from .int8 import PhotoConv, int8_convolutions_exact
 from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
 from .statistics import channel_stats, image_stats, phase_stats
 from .views import interleaved_grid, phases_grid, space_to_depth_grid
+
+# Maps of fewer pixels are reflection-padded by a copy: there the four border corrections' small
+# convolutions cost more than copying the map (about 0.3 ms against 0.05 at 128x109, 32 channels).
+PAD_BY_COPY_BELOW_PIXELS = 32_768
 
 # Names tests and benches import from here; the folds, statistics and views have modules of their own.
 __all__ = [
@@ -63,25 +68,37 @@ __all__ = [
 
 
 class FastConv(nn.Module):
-    """Reflection padding and a convolution, as :class:`ConvLayer`, on channels_last tensors."""
+    """Reflection padding and a convolution, as :class:`ConvLayer`, on channels_last tensors.
 
-    def __init__(self, layer: ConvLayer, *, full_precision: bool = False) -> None:
+    The first layer (``photo=True``) also takes a photo's bytes (uint8 0..255): on a CPU whose int8
+    kernels are exact it then runs as :class:`~neural_style.torch.int8.PhotoConv`, elsewhere on floats.
+    """
+
+    def __init__(self, layer: ConvLayer, *, full_precision: bool = False, photo: bool = False) -> None:
         super().__init__()
         self.pad = layer.pad
         self.stride = layer.conv2d.stride
         self.full_precision = full_precision
         self.weight = nn.Parameter(_nhwc(layer.conv2d.weight), requires_grad=False)
         self.bias = nn.Parameter(_bias(layer.conv2d).clone(), requires_grad=False)
+        self.photo: PhotoConv | None = None
+        if photo and self.stride == (1, 1) and int8_convolutions_exact():
+            self.photo = PhotoConv(layer.conv2d.weight, self.bias)
 
     def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
         """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
+        if x.dtype == torch.uint8:
+            if self.photo is not None and x.device.type == "cpu" and input_affine is None:
+                return self.photo(F.pad(x, (self.pad,) * 4, mode="reflect"))
+            x = x.float()
         weight: torch.Tensor = self.weight
         bias: torch.Tensor = self.bias
         if input_affine is not None:
             weight, bias = fold_input_affine(weight, bias, input_affine)
         with fp32_if(self.full_precision, x):
             x = x.to(weight.dtype)
-            if weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
+            large = x.shape[2] * x.shape[3] >= PAD_BY_COPY_BELOW_PIXELS
+            if large and weight.shape[-1] == 3 and self.stride in ((1, 1), (2, 2)):
                 return self._reflect_by_correction(x, weight, bias)
             padded = F.pad(x, (self.pad,) * 4, mode="reflect")
             return F.conv2d(padded, weight, bias, stride=self.stride)
@@ -342,7 +359,8 @@ class FastTransformerNet(nn.Module):
         super().__init__()
         # In the bf16 form the first layer stays fp32: a twentieth of the work, most of the error
         # (about 3 dB of PSNR here, 5 dB on the pretrained 26-style model; the last layer costs 0.5 dB).
-        self.conv1, self.in1 = FastConv(net.conv1, full_precision=True), FastNorm(net.in1, relu=True)
+        self.conv1 = FastConv(net.conv1, full_precision=True, photo=True)
+        self.in1 = FastNorm(net.in1, relu=True)
         self.conv2, self.in2 = FastConv(net.conv2), FastNorm(net.in2, relu=True)
         self.conv3, self.in3 = FastConv(net.conv3), FastNorm(net.in3, relu=True)
         self.blocks = [FastResidual(b) for b in net.residual_blocks()]
@@ -363,7 +381,10 @@ class FastTransformerNet(nn.Module):
                     parameter.data = parameter.data.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Stylize a batch ``[N, 3, H, W]`` of floats in 0..255 (any layout; channels_last is fastest)."""
+        """Stylize a batch ``[N, 3, H, W]`` of values 0..255, floats or a photo's bytes (uint8, see FastConv).
+
+        Any layout; channels_last is fastest. Returns floats 0..255.
+        """
         x = x.contiguous(memory_format=torch.channels_last)
         if self.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
             images = [self.finish(self._stylize_one(image[None])) for image in x.unbind()]

@@ -6,8 +6,9 @@ each operation (about half its time). This engine keeps the maps as codes (one b
 photo to the picture:
 
 * a convolution multiplies codes by int8 kernels with exact integer sums (oneDNN's int8 kernels where
-  they are exact on this CPU, :func:`int8_convolutions_exact`; else float32 sums of the integer codes,
-  exact as well, since no sum of this network reaches 2**24), then requantizes, row band by row band;
+  they are exact on this CPU, :func:`~neural_style.torch.int8.int8_convolutions_exact`; else float32
+  sums of the integer codes, exact as well, since no sum of this network reaches 2**24), then
+  requantizes, row band by row band;
 * a norm counts each channel's 256 codes (a histogram), works out its mean and variance from the counts
   and passes every code through a 256-entry table
   (:meth:`~neural_style.onnx.quantized.ConditionalNorm.table`);
@@ -26,7 +27,6 @@ difference as a distribution, against the spread of ONNX Runtime's own pictures.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -35,9 +35,10 @@ import torch.nn.functional as F
 
 from neural_style.onnx.quantized import CODES, ConditionalNorm, QuantizedConv, QuantizedTransform
 
+from .int8 import Int8Sums, int8_convolutions_exact
 from .threads import threads_left_free
 
-__all__ = ["QuantizedTransformNet", "int8_convolutions_exact"]
+__all__ = ["QuantizedTransformNet"]
 
 # The most float32 values one band of a convolution's sums holds (16 MiB); the same bound for the int32
 # indices of a norm's or a sum's chunk.
@@ -47,50 +48,6 @@ MULTIPLE = 4  # two stride-2 layers down, two x2 up
 # below it its one-thread ones (bincount, index_select), which are faster on one or two threads
 # (1.18M values: bincount 0.72-0.94 ms against histc 2.6-4.5, index_select 0.6 against take 0.8-2.0).
 MANY_THREADS = 4
-
-
-@functools.cache
-def int8_convolutions_exact() -> bool:
-    """Whether oneDNN's int8 convolutions give exact sums on this CPU.
-
-    Without VNNI instructions (AVX2-only CPUs) they add pairs of products in 16 bits and saturate, which
-    puts sums of large codes and kernels far off; this checks the worst case and random codes.
-    """
-    generator = torch.Generator().manual_seed(0)
-    codes = torch.full((1, 8, 12, 12), 255, dtype=torch.uint8)
-    codes[0, :, ::3] = torch.randint(0, 256, (8, 4, 12), dtype=torch.uint8, generator=generator)
-    kernel = torch.full((4, 8, 3, 3), 127, dtype=torch.int8)
-    kernel[1] = -127
-    kernel[2:] = torch.randint(-127, 128, (2, 8, 3, 3), dtype=torch.int8, generator=generator)
-    codes = codes.contiguous(memory_format=torch.channels_last)
-    try:
-        sums = _Int8Sums(kernel.numpy(), zero_point=3, stride=1)(codes)
-    except (RuntimeError, AttributeError, TypeError):  # no such oneDNN int8 kernels in this build
-        return False
-    exact = F.conv2d(codes.double() - 3, kernel.double())
-    return bool(torch.equal(sums.double(), exact))
-
-
-class _Int8Sums:
-    """A convolution's integer sums by oneDNN's int8 kernels (uint8 codes, int8 kernel), as float32."""
-
-    def __init__(self, kernel: np.ndarray, *, zero_point: int, stride: int) -> None:
-        channels = kernel.shape[0]
-        self.ones = torch.ones(channels)
-        self.zeros = torch.zeros(channels, dtype=torch.int64)
-        self.zero_point = zero_point
-        self.stride = [stride, stride]
-        self.packed = torch.ops.onednn.qconv_prepack(
-            torch.from_numpy(kernel.copy()), self.ones, 1.0, zero_point,
-            self.stride, [0, 0], [1, 1], 1, None,
-        )  # fmt: skip
-
-    def __call__(self, codes: torch.Tensor) -> torch.Tensor:
-        sums: torch.Tensor = torch.ops.onednn.qconv2d_pointwise(
-            codes, 1.0, self.zero_point, self.packed, self.ones, self.zeros, None,
-            self.stride, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",
-        )  # fmt: skip
-        return sums
 
 
 class _FloatSums:
@@ -149,9 +106,9 @@ class _Convolution:
     def __init__(self, layer: QuantizedConv, *, int8: bool) -> None:
         self.layer = layer
         zero_point = layer.input.stored_zero_point
-        self.sums: _Int8Sums | _FloatSums | _SpaceToDepthSums
+        self.sums: Int8Sums | _FloatSums | _SpaceToDepthSums
         if int8:
-            self.sums = _Int8Sums(layer.weight, zero_point=zero_point, stride=layer.stride)
+            self.sums = Int8Sums(layer.weight, zero_point=zero_point, stride=layer.stride)
         elif layer.kernel == 9 and layer.stride == 1:
             self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point)
         else:

@@ -58,7 +58,7 @@ class TorchStylizer(Stylizer):
                 keep_freed_memory()  # no page faults for every layer's fresh map; see heap.py
             if not rgb.flags.writeable:
                 rgb = rgb.copy()
-            batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0).float()
+            batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0)  # bytes: see FastConv
             with true_fp32(self.device, self.precision):
                 out = self.fast(batch)
             return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()

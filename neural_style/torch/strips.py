@@ -68,16 +68,16 @@ class _Rows:
 
 
 class _Picture(_Rows):
-    """The input photo, converted to floats 0..255 a band at a time."""
+    """The input photo's bytes, a band at a time (the first layer takes them as they are: see FastConv)."""
 
     def __init__(self, rgb: np.ndarray) -> None:
         self.rgb = rgb
         self.height, self.width, self.channels = rgb.shape
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        # astype copies into a new, writable float array: torch.from_numpy of a read-only photo (as
-        # numpy.asarray gives for a PIL image) would share memory torch may not write, and warns.
-        band = torch.from_numpy(self.rgb[start:stop].astype(np.float32))
+        # A copy: torch.from_numpy of a read-only photo (as numpy.asarray gives for a PIL image) would
+        # share memory torch may not write, and warns.
+        band = torch.from_numpy(self.rgb[start:stop].copy())
         return band.unsqueeze(0).permute(0, 3, 1, 2)
 
 
@@ -117,6 +117,8 @@ class _Conv(_Rows):
 
 def convolve_padded_rows(layer: FastConv, band: torch.Tensor) -> torch.Tensor:
     """Convolve a band whose rows are already padded; its columns are reflection-padded here."""
+    if band.dtype == torch.uint8 and layer.photo is not None:
+        return layer.photo(F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect"))
     with fp32_if(layer.full_precision, band):
         band = band.to(layer.weight.dtype)
         if layer.weight.shape[-1] == 3:

@@ -87,12 +87,13 @@ def assert_same_picture(actual: np.ndarray, expected: np.ndarray) -> None:
     """At most one level apart, and that only where float rounding meets the 8-bit cut.
 
     With float32 one-pass statistics 0.67% of these values were a level off (and 2 levels with the
-    issue's weights); with chunked statistics 0.03%.
+    issue's weights); with chunked statistics 0.03%; with the first layer's int8 kernels (PhotoConv,
+    where exact: 1.6e-5 of its weights left) 0.44%.
     """
     assert actual.shape == expected.shape
     diff = np.abs(actual.astype(int) - expected.astype(int))
     assert diff.max() <= 1
-    assert (diff == 0).mean() > 0.999
+    assert (diff == 0).mean() > 0.99
 
 
 @pytest.mark.slow

@@ -58,7 +58,9 @@ def test_the_engine_gives_the_shipped_graphs_picture_within_one_level(
     theirs = shipped_picture(shipped_graph, rgb, style).astype(int)
     assert ours.shape == theirs.shape  # both round the sides up to multiples of 4
     assert np.abs(ours - theirs).max() <= 1
-    assert (ours != theirs).mean() < 1e-3
+    # The first layer's int8 kernels (PhotoConv, where exact) leave 1.6e-5 of its weights: 0.1-0.5% of
+    # values one level off, against 0.01-0.03% for float32.
+    assert (ours != theirs).mean() < 1e-2
 
 
 @pytest.mark.parametrize(("height", "width"), [(150, 122), (131, 97)])
