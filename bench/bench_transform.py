@@ -178,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from neural_style.hardware import describe_cpu
-    from neural_style.torch.quantized import int8_convolutions_exact
+    from neural_style.torch.int8 import int8_convolutions_exact
 
     print(describe_cpu())
     if args.isa:
-        probe = "from neural_style.torch.quantized import int8_convolutions_exact as e; print(e())"
+        probe = "from neural_style.torch.int8 import int8_convolutions_exact as e; print(e())"
         exact = subprocess.run(
             [sys.executable, "-c", probe], env={**os.environ, "ONEDNN_MAX_CPU_ISA": args.isa},
             capture_output=True, text=True, check=True,
