@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fuse_instance_norms", "fused_graph"]
+__all__ = ["REVISION", "fuse_instance_norms", "fused_graph"]
+
+# What :func:`fused_graph` makes, as a number: part of the cache key of the graphs optimised from it
+# (``neural_style.onnx.sessions``). 2: the sub-pixel rewrites.
+REVISION = 2
 
 # The chain, after its first ReduceMean (the mean over H and W), in the order its nodes feed each other.
 _CHAIN = ("Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul")
@@ -26,12 +30,17 @@ _CHAIN = ("Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul")
 def fused_graph(path: Path) -> str | bytes:
     """Return the ONNX graph at ``path`` with its spelled-out instance norms fused (see the module doc).
 
-    A graph with nothing to fuse is returned as its path, so that ONNX Runtime reads the file as it is.
+    Its upsampling layers and narrow wide-kernel convolutions are rewritten into convolutions on small maps
+    too (:mod:`neural_style.onnx.subpixel`). A graph with nothing to rewrite is returned as its path, so
+    that ONNX Runtime reads the file as it is.
     """
     import onnx
 
+    from .subpixel import convolve_on_blocks, fold_upsampling
+
     model = onnx.load(str(path))
-    if fuse_instance_norms(model) == 0:
+    rewritten = fuse_instance_norms(model) + fold_upsampling(model) + convolve_on_blocks(model)
+    if rewritten == 0:
         return str(path)
     return bytes(model.SerializeToString())
 

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,13 +114,14 @@ def _graph(path: Path, rewrite: Rewrite | None) -> str | bytes:
 
 
 def _rewrite_name(rewrite: Rewrite | None) -> str:
-    # The package version is in the name so that a release that changes a rewrite never reuses a graph
-    # cached by the one before.
+    # The package version and the rewrite module's REVISION (bumped with each change to what it makes) are
+    # in the name, so that neither a release nor a change between releases reuses a graph cached before.
     if rewrite is None:
         return ""
     from neural_style import __version__
 
-    return f"{rewrite.__module__}.{rewrite.__qualname__}@{__version__}"
+    revision = getattr(sys.modules.get(rewrite.__module__), "REVISION", 0)
+    return f"{rewrite.__module__}.{rewrite.__qualname__}@{__version__}#{revision}"
 
 
 def graph_key(source: str | os.PathLike[str], *, rewrite: str = "", lean: bool = False) -> str:
