@@ -12,7 +12,6 @@ onnxruntime is imported when a session is made, never at import time.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import sys
@@ -141,6 +140,10 @@ def graph_key(source: str | os.PathLike[str], *, rewrite: str = "", lean: bool =
 @functools.cache
 def _graph_key(path: str, size: int, mtime_ns: int, rewrite: str, lean: bool) -> str:
     # Size and mtime only decide when to hash again within a process; the key is the bytes' digest.
+    # hashlib (OpenSSL, 3-4 ms) is imported here, on the thread that opens the session while the command's
+    # main thread decodes the photo, rather than with this module, before anything can overlap it.
+    import hashlib
+
     import onnxruntime
 
     try:

@@ -36,7 +36,6 @@ class _Graph:
     def __init__(self, model: Any) -> None:
         from onnx import numpy_helper
 
-        self.model = model
         self.graph = model.graph
         self.producer = {output: node for node in self.graph.node for output in node.output}
         self.consumers: dict[str, list[Any]] = {}
