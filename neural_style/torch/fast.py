@@ -85,11 +85,16 @@ class FastConv(nn.Module):
         if photo and self.stride == (1, 1) and int8_convolutions_exact():
             self.photo = PhotoConv(layer.conv2d.weight, self.bias)
 
+    def int8_layer_for(self, x: torch.Tensor) -> PhotoConv | None:
+        """Return the int8 form of this layer (:class:`PhotoConv`) when it takes ``x``, a photo's bytes."""
+        return self.photo if x.dtype == torch.uint8 and x.device.type == "cpu" else None
+
     def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
         """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
         if x.dtype == torch.uint8:
-            if self.photo is not None and x.device.type == "cpu" and input_affine is None:
-                return self.photo(F.pad(x, (self.pad,) * 4, mode="reflect"))
+            photo = self.int8_layer_for(x)
+            if photo is not None and input_affine is None:
+                return photo(F.pad(x, (self.pad,) * 4, mode="reflect"))
             x = x.float()
         weight: torch.Tensor = self.weight
         bias: torch.Tensor = self.bias

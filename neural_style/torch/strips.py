@@ -117,8 +117,9 @@ class _Conv(_Rows):
 
 def convolve_padded_rows(layer: FastConv, band: torch.Tensor) -> torch.Tensor:
     """Convolve a band whose rows are already padded; its columns are reflection-padded here."""
-    if band.dtype == torch.uint8 and layer.photo is not None:
-        return layer.photo(F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect"))
+    photo = layer.int8_layer_for(band)
+    if photo is not None:
+        return photo(F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect"))
     with fp32_if(layer.full_precision, band):
         band = band.to(layer.weight.dtype)
         if layer.weight.shape[-1] == 3:
