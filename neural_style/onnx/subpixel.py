@@ -18,6 +18,7 @@ outputs agree to about 1e-6. Anything that does not match exactly is left alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -257,18 +258,13 @@ def fold_upsampling(model: Any) -> int:
     graph = _Graph(model)
     replaced: dict[int, list[Any]] = {}
     dropped: set[int] = set()
-    for conv in list(graph.graph.node):
-        if conv.op_type != "Conv":
+    for conv, weights, pad, width in _reflect_padded_convolutions(graph):
+        if weights.shape[2:] != (3, 3) or width != 1:
             continue
-        weights = _plain_convolution(graph, conv)
-        padding = _reflect_pad_of(graph, conv.input[0])
-        if weights is None or weights.shape[2:] != (3, 3) or padding is None or padding[1] != 1:
-            continue
-        pad = padding[0]
         resize = graph.producer.get(pad.input[0])
         if resize is None or resize.op_type != "Resize" or not _doubles_sides(graph, resize):
             continue
-        if not graph.read_only_by(pad.output[0], conv) or not graph.read_only_by(resize.output[0], pad):
+        if not graph.read_only_by(resize.output[0], pad):
             continue
         name = conv.name or conv.output[0]
         widths = graph.add_initializer(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), f"{name}/edge_pads")
@@ -288,21 +284,11 @@ def convolve_on_blocks(model: Any) -> int:
 
     graph = _Graph(model)
     replaced: dict[int, list[Any]] = {}
-    dropped: set[int] = set()
-    for conv in list(graph.graph.node):
-        if conv.op_type != "Conv":
-            continue
-        weights = _plain_convolution(graph, conv)
-        padding = _reflect_pad_of(graph, conv.input[0])
-        if weights is None or padding is None:
-            continue
-        pad, width = padding
+    for conv, weights, pad, width in _reflect_padded_convolutions(graph):
         outputs, _, rows, columns = weights.shape
         if rows != columns or rows < 5 or rows % 2 == 0 or width != rows // 2:
             continue
-        if outputs > _MOST_BLOCK_OUTPUTS:
-            continue
-        if not graph.read_only_by(pad.output[0], conv) or not _has_even_sides(graph, pad.input[0]):
+        if outputs > _MOST_BLOCK_OUTPUTS or not _has_even_sides(graph, pad.input[0]):
             continue
         name = conv.name or conv.output[0]
         inputs = _phase_inputs(graph, conv, f"{name}/blocks", block_kernels(weights))
@@ -312,7 +298,19 @@ def convolve_on_blocks(model: Any) -> int:
             helper.make_node("Conv", inputs, [f"{name}/phases"], kernel_shape=[side, side], name=name),
             helper.make_node("DepthToSpace", [f"{name}/phases"], [conv.output[0]], blocksize=2, mode="DCR"),
         ]
-    return _splice(graph, replaced, dropped)
+    return _splice(graph, replaced, set())
+
+
+def _reflect_padded_convolutions(graph: _Graph) -> Iterator[tuple[Any, np.ndarray, Any, int]]:
+    """Yield (conv, weights, pad, width) for each plain ``Conv`` fed by a reflection ``Pad`` only it reads."""
+    for conv in list(graph.graph.node):
+        if conv.op_type != "Conv":
+            continue
+        weights = _plain_convolution(graph, conv)
+        padding = _reflect_pad_of(graph, conv.input[0])
+        if weights is None or padding is None or not graph.read_only_by(padding[0].output[0], conv):
+            continue
+        yield conv, weights, padding[0], padding[1]
 
 
 def _splice(graph: _Graph, replaced: dict[int, list[Any]], dropped: set[int]) -> int:
