@@ -62,6 +62,16 @@ def test_each_rewrite_of_a_model_gets_its_own_entry(cache: Path) -> None:
     assert len({plain, fused, other}) == 3
 
 
+def test_a_rewrites_revision_is_in_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from neural_style.onnx import fusion
+    from neural_style.onnx.sessions import _rewrite_name
+
+    before = _rewrite_name(fusion.fused_graph)
+    assert before.endswith(f"#{fusion.REVISION}")
+    monkeypatch.setattr(fusion, "REVISION", fusion.REVISION + 1)  # a change to what the rewrite makes
+    assert _rewrite_name(fusion.fused_graph) != before
+
+
 def test_a_damaged_cached_graph_is_rebuilt(cache: Path) -> None:
     expected = load_model(multistyle_model_path(), style=5).stylize_array(_rgb())
     (entry,) = cache.iterdir()
