@@ -104,7 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--preserve-color", action="store_true", help="keep each photo's colours (every column)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="parallel Luigi workers (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="tasks at once on this machine (default auto: one per core, as many as the pairs and the free "
+        "memory allow)",
+    )
     parser.add_argument("--scheduler-host", help="use the central scheduler (luigid) on this host")
     parser.add_argument("--scheduler-port", type=int, help="port of the central scheduler (default 8082)")
     parser.add_argument("--remote", help=f"remote root for this run (overrides luigi.cfg and ${REMOTE_ENV})")
@@ -144,12 +151,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(text: str) -> int | None:
+    """Parse ``--workers``: a positive count, or ``auto`` (None: the library's default)."""
+    if text == "auto":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        msg = f"must be a positive number or 'auto', got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the workflow; return an exit code of :class:`csci_utils.exit_codes.ExitCode`."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.max_size is not None and args.max_size < 16:
         parser.error(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if not 0.0 <= args.strength <= 1.0:

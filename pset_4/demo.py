@@ -33,7 +33,7 @@ def demo_sources() -> tuple[Path, Path]:
 
 def run_demo(
     *,
-    workers: int = 1,
+    workers: int | None = None,
     scheduler: SchedulerAddress | None = None,
     log_level: str = "WARNING",
     fetch: bool = False,

@@ -124,13 +124,19 @@ def preload(models: Iterable[str | os.PathLike[str]], *, threads: int | None) ->
 
     Meant for a worker just before the build: its task threads (or forked task processes, which share the
     pages copy-on-write) then find the model loaded. Missing files are skipped (a first run downloads them
-    later; its tasks then load them once, with the run's cap).
+    later; its tasks then load them once, with the run's cap), and so are files that do not load: the
+    tasks that use one fail with the reason, and the others go on.
     """
     count = 0
     for model in models:
-        if Path(model).is_file():
+        if not Path(model).is_file():
+            continue
+        try:
             cached_model(model, threads=threads)
-            count += 1
+        except (OSError, ValueError) as err:  # ValueError: NeuralStyleError, a file that is not a model
+            log.debug("not preloading %s: %s", model, err)
+            continue
+        count += 1
     return count
 
 

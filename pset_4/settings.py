@@ -156,6 +156,35 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+# What one task may hold at its peak, whatever the photo: ONNX Runtime's one pass below 4 MP and the strips
+# of the PyTorch engine above it both stay under it (docs/performance.md), so N workers fit in N times it.
+MEMORY_PER_WORKER = 3 * 2**30
+
+
+def available_memory() -> int:
+    """Return the bytes of memory this machine can give new work now (all of it where that is unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def default_workers(pairs: int, *, cores: int | None = None, memory: int | None = None) -> int:
+    """Return how many tasks a run does at once when no ``--workers`` is given.
+
+    One per core, since tasks on threads overlap one's Luigi bookkeeping, decoding and fsyncs with another's
+    network pass (docs/scaling.md); no more than there are ``pairs``, and no more than the free ``memory``
+    holds at :data:`MEMORY_PER_WORKER` each.
+    """
+    cores = machine_cores() if cores is None else cores
+    memory = available_memory() if memory is None else memory
+    return max(1, min(cores, pairs, memory // MEMORY_PER_WORKER))
+
+
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """Return the engine threads each of ``workers`` concurrent tasks gets: together they fill the cores.
 

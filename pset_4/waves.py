@@ -17,7 +17,7 @@ from typing import Any
 from pset_4.batch import Batch, BatchReport
 from pset_4.runtime.registry import forget_task_instances
 from pset_4.runtime.scheduling import SchedulerAddress
-from pset_4.settings import WorkflowSettings, current_settings
+from pset_4.settings import WorkflowSettings, current_settings, default_workers
 from pset_4.workflow import publish_gallery, run_batch
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,12 @@ def run_in_waves(
 
     A failed pair does not stop later waves; the report lists every failure and ``ok`` is False then.
     The contact sheet, if wanted, is drawn once at the end for the whole batch, when every pair is done.
-    Every wave runs with the same ``settings`` (default: resolved once, now).
+    Every wave runs with the same ``settings`` (default: resolved once, now) and the same ``workers``
+    (default: :func:`~pset_4.settings.default_workers` for the whole batch).
     """
     options["settings"] = settings or current_settings()
+    if options.get("workers") is None:  # one count for every wave, from the whole batch
+        options["workers"] = default_workers(len(batch.params()))
     planned = waves(batch, wave_pairs)
     if len(planned) == 1:
         return run_batch(batch, sheet=sheet, publish=publish, gallery=gallery, **options)
@@ -90,7 +93,7 @@ def run_in_waves(
         publish_gallery(
             merged,
             options["settings"],
-            workers=options.get("workers", 1),
+            workers=options["workers"],
             scheduler=options.get("scheduler") or SchedulerAddress(),
             log_level=options.get("log_level", "WARNING"),
         )

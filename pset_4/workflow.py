@@ -17,7 +17,15 @@ from pset_4.failures import InputFailure, final_reason, recorded_failure
 from pset_4.inputs import remote_names
 from pset_4.progress import batch_progress
 from pset_4.runtime.scheduling import SUCCEEDED, SchedulerAddress, build, run_tasks
-from pset_4.settings import IMAGES, MODELS, STYLE_IMAGES, WorkflowSettings, current_settings, run_settings
+from pset_4.settings import (
+    IMAGES,
+    MODELS,
+    STYLE_IMAGES,
+    WorkflowSettings,
+    current_settings,
+    default_workers,
+    run_settings,
+)
 from pset_4.style_counts import check_style_indices
 from pset_4.tasks.contact_sheet import ContactSheet
 from pset_4.tasks.data import UploadImage, UploadModel, UploadStyleImage
@@ -121,7 +129,7 @@ def _fetch_models(tasks: Sequence[StylizeBase]) -> list[Path]:
 def run_batch(
     batch: Batch,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     scheduler: SchedulerAddress | None = None,
     publish: bool = True,
     sheet: bool = True,
@@ -137,8 +145,8 @@ def run_batch(
     Inputs missing everywhere fail fast (FileNotFoundError listing the remote). Failed pairs do not stop the
     others; they are listed in the report with the scheduler's reason and ``ok`` is False. Results another
     machine made are listed by their remote location; ``fetch`` downloads them into this machine's cache.
-    ``settings`` (default: resolved now, :mod:`pset_4.settings`) are this run's, split between ``workers``;
-    every task of the run reads them.
+    ``settings`` (default: resolved now, :mod:`pset_4.settings`) are this run's, split between ``workers``
+    (default: :func:`~pset_4.settings.default_workers` for the batch); every task of the run reads them.
 
     :raises ValueError: ``publish=False`` with a central scheduler (a local result is not shareable)
     """
@@ -146,6 +154,8 @@ def run_batch(
     if not publish and scheduler.central:
         msg = "--no-publish keeps results on this machine, so it cannot share a central scheduler"
         raise ValueError(msg)
+    if workers is None:
+        workers = default_workers(len(batch.params()))
     settings = (settings or current_settings()).for_workers(workers)
     with run_settings(settings):
         return _run(

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from csci_utils.exit_codes import ExitCode
-from pset_4.cli import main
+from pset_4.cli import build_parser, main
 
 
 @pytest.fixture
@@ -116,10 +116,18 @@ def test_bad_inputs_are_skipped_once_each_and_the_rest_completes(
     assert "Traceback" not in captured.err
 
 
-def test_workers_must_be_positive(remote, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_workers_must_be_positive_or_auto(workers: str, remote, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["--workers", "0"])
+        main(["--workers", workers])
     assert exited.value.code == 2
+    assert "--workers: must be a positive number or 'auto'" in capsys.readouterr().err
+
+
+def test_workers_default_to_auto(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args([]).workers is None
+    assert build_parser().parse_args(["--workers", "auto"]).workers is None
+    assert build_parser().parse_args(["--workers", "3"]).workers == 3
 
 
 @pytest.mark.slow

@@ -120,6 +120,12 @@ def test_preload_loads_what_exists_and_skips_what_does_not(
     assert loads == [model.resolve()]
 
 
+def test_preload_skips_a_file_that_is_not_a_model(roots: object, model: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    assert preload([garbage, model], threads=1) == 1  # the tasks using it fail later, with the reason
+
+
 def test_a_bad_style_for_a_multistyle_model_is_a_value_error(
     roots: object, model: Path, tmp_path: Path, make_photo: Callable[..., Path]
 ) -> None:

@@ -6,11 +6,14 @@ from pset_4.settings import (
     CACHE_ENV,
     DEFAULT_CACHE,
     DEFAULT_REMOTE,
+    MEMORY_PER_WORKER,
     REMOTE_ENV,
     THREADS_ENV,
     WorkflowSettings,
+    available_memory,
     configured,
     current_settings,
+    default_workers,
     resolve_settings,
     run_settings,
     threads_per_worker,
@@ -47,6 +50,25 @@ def test_engine_threads_come_from_the_environment() -> None:
 def test_bad_engine_threads_are_refused_naming_the_setting(text: str) -> None:
     with pytest.raises(ValueError, match=THREADS_ENV):
         resolve_settings(environ={THREADS_ENV: text})
+
+
+@pytest.mark.parametrize(
+    ("pairs", "cores", "memory", "expected"),
+    [
+        (80, 2, 24 * 2**30, 2),  # one per core
+        (1, 8, 24 * 2**30, 1),  # no more than the pairs
+        (80, 8, 2 * MEMORY_PER_WORKER + 1, 2),  # no more than the free memory holds
+        (80, 8, MEMORY_PER_WORKER // 2, 1),  # always at least one
+    ],
+)
+def test_default_workers_are_one_per_core_within_pairs_and_memory(
+    pairs: int, cores: int, memory: int, expected: int
+) -> None:
+    assert default_workers(pairs, cores=cores, memory=memory) == expected
+
+
+def test_available_memory_is_a_positive_byte_count() -> None:
+    assert available_memory() > 2**20
 
 
 @pytest.mark.parametrize(("workers", "cores", "expected"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
