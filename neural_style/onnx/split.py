@@ -229,5 +229,6 @@ def _pixels(photo: np.ndarray) -> int:
 
 
 def _same(one: np.ndarray, other: np.ndarray) -> bool:
-    # Photos of one shape usually differ in their first bytes, so the comparison stops early.
+    # Byte for byte: a decoded photo is the same array every time, and a digest would cost as much as this
+    # (at most about a millisecond for the 1 MP of photos kept).
     return one.shape == other.shape and np.array_equal(one, other)
