@@ -165,8 +165,14 @@ class StylizeBase(ParamsListedOnce, ExplainsFailures, luigi.Task):
 
     def published_output(self, versions: dict[str, str] | None = None) -> FileSystemTarget:
         """Return the published result: ``<remote>/stylized/<versioned name>``."""
-        location = join(current_settings().remote_root, STYLIZED, self.output_name(versions))
-        return target_for(location, binary=True)
+        versions = versions or self.versions()
+        # Luigi asks for the output several times per task; the target is made once per name.
+        key = (current_settings().remote_root, tuple(versions.items()))
+        remembered = self.__dict__.get("_published")
+        if remembered is None or remembered[0] != key:
+            location = join(key[0], STYLIZED, self.output_name(versions))
+            remembered = self._published = (key, target_for(location, binary=True))
+        return remembered[1]
 
     def output(self) -> FileSystemTarget:
         """Return the published result, which every machine sharing the remote sees."""
