@@ -213,3 +213,18 @@ def test_a_graph_that_does_not_split_runs_whole(counted: tuple[OnnxStylizer, _Co
     for style in (0, 4, 4):
         assert np.array_equal(model.with_style(style).stylize_array(photo), _whole(model, style, photo))
     assert _kept(model) == []
+
+
+def test_a_photo_the_head_cannot_run_fails_as_the_whole_graph_does_and_nothing_is_kept(
+    counted: tuple[OnnxStylizer, _CountingOpens],
+) -> None:
+    model, opens = counted
+    tiny = _photo(0, 3, 3)  # smaller than the first layer's reflection padding
+    with pytest.raises(Exception, match="Pad") as whole_error:
+        model.stylize_array(tiny)
+    with pytest.raises(type(whole_error.value), match="Pad"):
+        model.with_style(1).stylize_array(tiny)  # the split opens, and its head fails the same way
+    assert opens.calls == 1
+    assert _kept(model) == []
+    photo = _photo(1)
+    assert np.array_equal(model.with_style(2).stylize_array(photo), _whole(model, 2, photo))
