@@ -213,12 +213,18 @@ class _Factory:
         )
 
 
+# Beyond retry_delay, how long a worker waits for a dead worker's task to be pending again: luigid makes it
+# pending at the first request after retry_delay, and on a loaded machine requests and answers take seconds
+# (1 s was too little once in a full suite run, tests in parallel: the waiting worker gave up first).
+_HANDOFF_SLACK_S = 5.0
+
+
 def handoff_wait_s() -> float:
     """Return how long a worker waits to take over a dead worker's task: ``[scheduler] retry_delay`` + slack.
 
     luigid should run with the same ``[scheduler]`` settings (luigi.cfg documents them).
     """
-    return float(luigi.scheduler.scheduler().retry_delay) + 4 * _POLL_S + 1.0
+    return float(luigi.scheduler.scheduler().retry_delay) + 4 * _POLL_S + _HANDOFF_SLACK_S
 
 
 @dataclass
