@@ -2,7 +2,9 @@
 
 import logging
 
-from .cli import main, quick_exit
+from csci_utils.process import quick_exit
+
+from .cli import main
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -6,7 +6,7 @@ not an image, a model or a clip, 5 a missing extra, 1 a failure while running, 1
 place for every command. ``--json`` puts one JSON document on stdout instead of prose (an error too: its
 line and exit code), and ``eval`` reads a photo from stdin and writes to stdout with ``-``. Quick to start:
 nothing heavy is imported until the command needs it, and an ``.onnx`` model or a style picture never
-imports torch. Quick to end: :func:`quick_exit`.
+imports torch. Quick to end: :func:`csci_utils.process.quick_exit`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from csci_utils.exit_codes import ExitCode
 
@@ -529,23 +526,3 @@ def _one_line(err: Exception) -> str:
         return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
     text = " ".join(str(err).split())
     return text or type(err).__name__
-
-
-def quick_exit(status: int) -> NoReturn:
-    """End the process with ``status`` at once, skipping the interpreter's teardown when nothing needs it.
-
-    A finished command still spends 25-30 ms in teardown, about a tenth of a one-photo ``eval``:
-    finalising modules (numpy, Pillow, ONNX Runtime) and releasing ONNX Runtime's session (its memory
-    arena, its thread pool). None of it does anything a finished command needs: every file written is
-    already complete and fsynced (:func:`csci_utils.io.atomic_write`). So this flushes what the interpreter
-    would (logging handlers, stdout, stderr) and ends with ``os._exit``; it exits the normal way when
-    teardown could matter: another thread is alive (it might be writing), or a tracer, profiler or
-    coverage is measuring (they save their data at exit).
-    """
-    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile() or "coverage" in sys.modules:
-        raise SystemExit(status)
-    logging.shutdown()  # flushes and closes every handler, as the interpreter's exit would
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(Exception):  # a closed pipe must not turn a finished command into a failure
-            stream.flush()
-    os._exit(status)

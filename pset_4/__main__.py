@@ -1,6 +1,17 @@
-"""``python -m pset_4``."""
+"""``python -m pset_4`` and the ``pset-4`` command: :func:`pset_4.cli.main`, quick to start and to end."""
 
-from pset_4.cli import main
+from typing import NoReturn
+
+from csci_utils.process import long_lived_imports, quick_exit
+
+with long_lived_imports():  # Luigi, NumPy, Pillow: modules that live as long as the process
+    from pset_4 import cli
+
+
+def main() -> NoReturn:
+    """Run the workflow's command line; end without teardown (every output is complete on disk)."""
+    quick_exit(cli.main())
+
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

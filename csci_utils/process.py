@@ -1,0 +1,57 @@
+"""A command's process: its modules imported without the cycle collector's rescans, its end without teardown.
+
+Both are for a command line's entry point (``python -m pset_4``, ``python -m neural_style``), not for a
+library: they change the whole process.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import NoReturn
+
+__all__ = ["long_lived_imports", "quick_exit"]
+
+
+@contextmanager
+def long_lived_imports() -> Iterator[None]:
+    """Run the block (a command's imports) with the cycle collector paused, then freeze what exists.
+
+    Modules, classes and functions live until the process ends, yet each import allocates enough of them to
+    start collections that scan everything made so far, over and over: about 30 ms of the workflow's
+    200 ms of imports (Luigi, NumPy, Pillow, ONNX Runtime). Frozen, they are left out of every later
+    collection too, while the command's own garbage is collected as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+    gc.freeze()
+
+
+def quick_exit(status: int) -> NoReturn:
+    """End the process with ``status`` at once, skipping the interpreter's teardown when nothing needs it.
+
+    A finished command still spends 25-70 ms in teardown: finalising modules (numpy, Pillow, Luigi, ONNX
+    Runtime) and releasing ONNX Runtime's sessions (memory arenas, thread pools). None of it does anything a
+    finished command needs: every file written is already complete and fsynced
+    (:func:`csci_utils.io.atomic_write`). So this flushes what the interpreter would (logging handlers,
+    stdout, stderr) and ends with ``os._exit``; it exits the normal way when teardown could matter: another
+    thread is alive (it might be writing), or a tracer, profiler or coverage is measuring (they save their
+    data at exit).
+    """
+    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile() or "coverage" in sys.modules:
+        raise SystemExit(status)
+    logging.shutdown()  # flushes and closes every handler, as the interpreter's exit would
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):  # a closed pipe must not turn a finished command into a failure
+            stream.flush()
+    os._exit(status)

@@ -1,0 +1,100 @@
+"""csci_utils.process: imports kept out of the collector's rescans; a finished command ends at once, unless
+teardown matters."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from csci_utils.process import long_lived_imports
+
+_SCRIPT = """
+import atexit, logging, sys, threading, time
+from csci_utils.process import quick_exit
+
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+atexit.register(lambda: print("teardown ran", flush=True))
+print("to stdout")  # buffered: a pipe is not a terminal
+print("to stderr", file=sys.stderr)
+logging.getLogger("demo").info("a log line")
+{extra}
+quick_exit({status})
+"""
+
+
+def _run(status: int, extra: str = "") -> subprocess.CompletedProcess[str]:
+    script = _SCRIPT.format(status=status, extra=textwrap.dedent(extra))
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+
+
+def test_the_status_and_every_output_line_get_out() -> None:
+    done = _run(3)
+    assert done.returncode == 3
+    assert done.stdout.splitlines()[0] == "to stdout"
+    assert "to stderr" in done.stderr
+    assert "a log line" in done.stderr
+
+
+def test_teardown_is_skipped_when_nothing_needs_it() -> None:
+    done = _run(0)
+    assert done.returncode == 0
+    assert "teardown ran" not in done.stdout
+
+
+def test_a_live_thread_gets_a_normal_exit() -> None:
+    done = _run(0, "threading.Thread(target=time.sleep, args=(0.3,)).start()")
+    assert done.returncode == 0
+    assert "teardown ran" in done.stdout
+
+
+def test_a_tracer_gets_a_normal_exit() -> None:
+    done = _run(4, "sys.settrace(lambda *args: None)")
+    assert done.returncode == 4
+    assert "teardown ran" in done.stdout
+
+
+def _script(body: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_collector_is_paused_in_the_block_and_back_after_it() -> None:
+    done = _script(
+        """
+        import gc
+        from csci_utils.process import long_lived_imports
+        with long_lived_imports():
+            print(gc.isenabled())
+            import json  # noqa: F401
+        print(gc.isenabled(), gc.get_freeze_count() > 0)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]
+
+
+def test_a_paused_collector_stays_paused() -> None:
+    done = _script(
+        """
+        import gc
+        from csci_utils.process import long_lived_imports
+        gc.disable()
+        with long_lived_imports():
+            pass
+        print(gc.isenabled())
+        """
+    )
+    assert done.stdout.split() == ["False"]
+
+
+def test_an_import_error_gets_out_unchanged_with_the_collector_back() -> None:
+    assert gc.isenabled()
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"), long_lived_imports():
+        import no_such_module_here  # type: ignore[import-not-found]  # noqa: F401
+    assert gc.isenabled()
+    gc.unfreeze()  # the test process's objects go back to the collector
