@@ -64,6 +64,8 @@ def _size(text: str) -> int:
 
 def _cut(text: str, room: int) -> str:
     """Return the longest prefix of ``text`` that fits in ``room`` bytes, never splitting a character."""
+    if _size(text) <= room:
+        return text
     kept: list[str] = []
     for char in text:
         room -= _size(char)

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import luigi
-from tqdm import tqdm
 
 # The batch being counted in this process (and, inherited through fork, in its worker processes).
 _counting: tuple[frozenset[str], Any] | None = None
@@ -44,6 +43,8 @@ def batch_progress(results: Iterable[luigi.Task], *, enabled: bool | None = None
     if not _registered:  # Luigi's handlers are process-wide and never removed: register this one once
         luigi.Task.event_handler(luigi.Event.SUCCESS)(_count_success)
         _registered = True
+    from tqdm import tqdm  # only for a bar: a batch off a terminal is spared its import
+
     done = multiprocessing.Value("i", 0)
     stop = threading.Event()
     bar = tqdm(total=len(wanted), unit="result", desc="pset_4", file=sys.stderr, dynamic_ncols=True)

@@ -7,8 +7,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tqdm import tqdm
-
 __all__ = ["ProgressCallback", "progress"]
 
 ProgressCallback = Callable[[int], None]
@@ -26,6 +24,8 @@ def progress(label: str, total: int | None, enabled: bool | None = None) -> Iter
     if not enabled:
         yield None
         return
+    from tqdm import tqdm  # only for a bar: off a terminal, every copy's start-up is spared its import
+
     lock = threading.Lock()  # boto3 reports from its transfer threads
     with tqdm(
         total=total,
