@@ -88,15 +88,17 @@ class ContentVersion:
 
 
 def md5_of_file(path: str | os.PathLike[str]) -> str:
-    """Return a local file's MD5 hex digest (remembered per file state: path, size and mtime)."""
-    resolved = Path(path).resolve()
-    stat = resolved.stat()
-    return _md5_of_state(os.fspath(resolved), stat.st_size, stat.st_mtime_ns)
+    """Return a local file's MD5 hex digest (remembered per file state: which file, its size and mtime)."""
+    # The file is told by its device and inode, which one stat gives: resolving the path instead (a stat per
+    # folder of it) was most of the cost of asking a task's input versions, which Luigi does several times.
+    file = Path(path).absolute()
+    status = file.stat()
+    return _md5_of_state(os.fspath(file), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=1024)
-def _md5_of_state(path: str, size: int, mtime_ns: int) -> str:
-    """Read and hash a file; the size and mtime in the key make a rewritten file be read again."""
+def _md5_of_state(path: str, device: int, inode: int, size: int, mtime_ns: int) -> str:
+    """Read and hash a file; the inode, size and mtime in the key make a replaced file be read again."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 

@@ -29,6 +29,24 @@ def test_local_version_follows_the_content(tmp_path: Path) -> None:
     assert object_version(target_for(path)) == first
 
 
+def test_a_file_replaced_by_one_of_the_same_size_and_time_is_read_again(tmp_path: Path) -> None:
+    path, replacement = tmp_path / "a.bin", tmp_path / "b.bin"
+    path.write_bytes(b"one")
+    os.utime(path, ns=(5, 5))
+    first = object_version(target_for(path))
+    replacement.write_bytes(b"two")
+    os.utime(replacement, ns=(5, 5))
+    os.replace(replacement, path)  # an atomic publish: same name, size and mtime, another file
+    assert object_version(target_for(path)) != first
+
+
+def test_the_same_file_named_two_ways_has_one_version(tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"one")
+    (tmp_path / "link").symlink_to(tmp_path)
+    assert object_version(target_for(tmp_path / "link" / "a.bin")) == object_version(target_for(path))
+
+
 @pytest.mark.slow
 def test_the_same_bytes_have_the_same_version_in_a_folder_and_in_s3(s3_bucket: str, tmp_path: Path) -> None:
     path = tmp_path / "photo.jpg"
