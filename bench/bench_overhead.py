@@ -109,9 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.photos} photos x {len(styles)} styles at {args.size}x{args.size * 3 // 4} px, "
         f"{args.rounds} rounds, medians, each run a fresh process from start to exit"
     )
-    print(f"plain loop:     {loop:6.2f} s  ({loop / pairs * 1e3:5.1f} ms per pair)")
-    print(f"python -m pset_4: {workflow:6.2f} s  ({workflow / pairs * 1e3:5.1f} ms per pair)")
-    print(f"  --workers 1:    {one_worker:6.2f} s  ({one_worker / pairs * 1e3:5.1f} ms per pair)")
+    for label, side, median in (
+        ("plain loop:      ", "loop", loop),
+        ("python -m pset_4:", "workflow", workflow),
+        ("  --workers 1:   ", "one worker", one_worker),
+    ):
+        spread = f"{min(spent[side]):.2f}-{max(spent[side]):.2f} s"
+        print(f"{label} {median:6.2f} s  ({median / pairs * 1e3:5.1f} ms per pair; rounds {spread})")
+    ratios = sorted(w / loop_round for w, loop_round in zip(spent["workflow"], spent["loop"], strict=True))
+    print("workflow / loop, round by round: " + " ".join(f"{r:.2f}x" for r in ratios))
     print(
         f"one task at a time / loop: {one_worker / loop:.2f}x; the workflow's own cost "
         f"{(one_worker - loop) / pairs * 1e3:.1f} ms per pair"

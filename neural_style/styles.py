@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
+from .onnx.graph_inputs import graph_inputs
 
 __all__ = ["check_style", "parse_style", "style_count", "style_terms"]
 
@@ -75,7 +76,8 @@ def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
     """Return how many styles an ONNX model holds (its path or its bytes); 0 for a single-style model.
 
     A multi-style model declares the count as the length of its second input (the style weights); it is
-    read from the graph with ``onnx``: no session, no weights run.
+    read from the graph's declared inputs (:mod:`neural_style.onnx.graph_inputs`): no session, no weights
+    run, no ``onnx`` import.
 
     A path not ending in ``.onnx`` (a checkpoint) holds a single style.
 
@@ -86,16 +88,12 @@ def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
             return 0
         name = Path(model).name
         model = Path(model).read_bytes()
-    import onnx
-
     try:
-        graph = onnx.load_model_from_string(model).graph
-    except Exception as err:  # protobuf's DecodeError and others: the bytes are no ONNX graph
+        inputs = graph_inputs(model)
+    except ValueError as err:
         msg = f"{name} is not an ONNX model"
         raise ValueError(msg) from err
-    weights = {tensor.name for tensor in graph.initializer}
-    inputs = [node for node in graph.input if node.name not in weights]
-    if len(inputs) < 2:
+    if len(inputs) < 2 or inputs[1].shape is None or len(inputs[1].shape) != 1:
         return 0
-    dims = inputs[1].type.tensor_type.shape.dim
-    return int(dims[0].dim_value) if len(dims) == 1 and dims[0].dim_value > 0 else 0
+    (count,) = inputs[1].shape
+    return count if count is not None and count > 0 else 0

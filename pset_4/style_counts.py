@@ -1,10 +1,10 @@
 """Check a batch's style indices against its models before any work, reading each model's style count cheaply.
 
-A multi-style ONNX model's style count is read from its graph (:func:`neural_style.styles.style_count`).
-Checkpoints (``.pth``, ``.model``, ``.pt``) and one-input ONNX models hold a single style, so any
-``--style`` is refused for them. The model is read from this machine's cached copy when that is the
-remote's version (loaded as the batch's tasks load it, :func:`pset_4.render.cached_model`, so that the
-load serves them too), else from the remote into memory; nothing is written.
+A multi-style ONNX model's style count is read from its graph's declared inputs
+(:func:`neural_style.styles.style_count`: about a millisecond, no ``onnx`` import). Checkpoints (``.pth``,
+``.model``, ``.pt``) and one-input ONNX models hold a single style, so any ``--style`` is refused for them.
+The model is read from this machine's cached copy when that is the remote's version, else from the remote
+into memory; nothing is written.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from csci_utils.luigi.locations import join, target_for
 from csci_utils.luigi.versions import object_version
 from neural_style.styles import style_count
-from pset_4.render import cached_model
 from pset_4.settings import MODELS, WorkflowSettings
 from pset_4.tasks.data import check_cached_copy
 
@@ -87,20 +86,9 @@ def _count(model: str, settings: WorkflowSettings) -> int:
         except ValueError:
             pass  # stale: the remote's is the one the batch will use
         else:
-            return _loaded_count(cached, settings)
+            return style_count(cached)
     log.debug("reading %s for its style count", remote.path)
     with remote.open("r") as f:
         data: bytes = f.read()
     return style_count(data, name=model)
 
-
-def _loaded_count(model: Path, settings: WorkflowSettings) -> int:
-    """Return the style count of this machine's current copy of ``model``, loaded for the batch's tasks.
-
-    A batch with work to do loads it anyway (its tasks take the loaded model), and reading the graph with
-    ``onnx`` (30 ms of import, then the parse) is spared; a batch with nothing to do pays the load instead
-    of the parse, about the same. A model that says it holds one style is read as a graph, which tells a
-    one-input model (0) from a multi-style one with one style (1).
-    """
-    styles = cached_model(model, threads=settings.engine_threads).styles
-    return styles if styles > 1 else style_count(model)
