@@ -91,4 +91,3 @@ def _count(model: str, settings: WorkflowSettings) -> int:
     with remote.open("r") as f:
         data: bytes = f.read()
     return style_count(data, name=model)
-

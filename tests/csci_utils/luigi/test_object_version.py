@@ -36,7 +36,7 @@ def test_a_file_replaced_by_one_of_the_same_size_and_time_is_read_again(tmp_path
     first = object_version(target_for(path))
     replacement.write_bytes(b"two")
     os.utime(replacement, ns=(5, 5))
-    os.replace(replacement, path)  # an atomic publish: same name, size and mtime, another file
+    replacement.replace(path)  # an atomic publish: same name, size and mtime, another file
     assert object_version(target_for(path)) != first
 
 
