@@ -42,8 +42,8 @@ from PIL import Image
 PYTHON = sys.executable
 
 
-def write_photos(folder: Path, count: int, size: int) -> list[str]:
-    """Write ``count`` smooth random photos, ``size`` px wide (4:3), as JPEG; return their names."""
+def write_photos(folder: Path, count: int, size: int, suffix: str = ".jpg") -> list[str]:
+    """Write ``count`` smooth random photos, ``size`` px wide (4:3), as JPEG (or ``suffix``); return names."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     w, h = size, size * 3 // 4
@@ -52,7 +52,7 @@ def write_photos(folder: Path, count: int, size: int) -> list[str]:
     for i in range(count):
         f = rng.uniform(2, 9, size=3)
         pixels = np.stack([np.sin(f[0] * x + i), np.cos(f[1] * y), np.sin(f[2] * x * y)], axis=-1)
-        name = f"photo{i:02d}.jpg"
+        name = f"photo{i:02d}{suffix}"
         Image.fromarray((pixels * 120 + 128).astype(np.uint8)).save(folder / name, quality=90)
         names.append(name)
     return names
