@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,18 @@ def test_an_unknown_photo_is_exit_3_said_in_the_document_too(remote) -> None:
     assert document == {"ok": False, "exit_code": 3, "error": document["error"]}
     assert "missing.jpg" in document["error"]
     assert len(stderr.strip().splitlines()) == 1
+
+
+def test_the_installed_command_ends_at_once_with_its_whole_document_and_exit_code(remote) -> None:
+    # Without coverage measuring (pytest-cov starts it in subprocesses), the command skips the interpreter's
+    # teardown (csci_utils.process.quick_exit): stdout must still be complete, and the status the run's.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COV_CORE")}
+    command = Path(sys.executable).with_name("pset-4")
+    (remote.remote_images / "bad.jpg").write_bytes(b"not a photo")
+    argv = [str(command), "-i", "a.jpg", "-i", "bad.jpg", "-m", "multi.onnx", "--style", "2", "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 4, done.stderr
+    document = json.loads(done.stdout)
+    assert document["exit_code"] == 4
+    assert {r["image"]: r["status"] for r in document["results"]} == {"a.jpg": "done", "bad.jpg": "skipped"}
+    assert (remote.remote / "stylized" / document["results"][0]["remote"].rpartition("/")[2]).is_file()
