@@ -45,13 +45,29 @@ def quick_exit(status: int) -> NoReturn:
     finished command needs: every file written is already complete and fsynced
     (:func:`csci_utils.io.atomic_write`). So this flushes what the interpreter would (logging handlers,
     stdout, stderr) and ends with ``os._exit``; it exits the normal way when teardown could matter: another
-    thread is alive (it might be writing), or a tracer, profiler or coverage is measuring (they save their
-    data at exit).
+    thread is alive (it might be writing), a child process of ``multiprocessing`` is (the interpreter joins
+    it) or its temporary folder exists (the interpreter removes it), or a tracer, profiler or coverage is
+    measuring (they save their data at exit).
     """
-    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile() or "coverage" in sys.modules:
+    if _teardown_matters():
         raise SystemExit(status)
     logging.shutdown()  # flushes and closes every handler, as the interpreter's exit would
     for stream in (sys.stdout, sys.stderr):
         with suppress(Exception):  # a closed pipe must not turn a finished command into a failure
             stream.flush()
     os._exit(status)
+
+
+def _teardown_matters() -> bool:
+    """Whether the interpreter's exit still has work to do for this process (see :func:`quick_exit`)."""
+    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile() or "coverage" in sys.modules:
+        return True
+    if "multiprocessing" not in sys.modules:  # not imported: it has nothing to clean up
+        return False
+    import multiprocessing
+
+    if multiprocessing.active_children():
+        return True
+    # The folder multiprocessing.util.get_temp_dir made (it has no public question for it): only its exit
+    # handler removes it.
+    return multiprocessing.current_process()._config.get("tempdir") is not None  # type: ignore[attr-defined]

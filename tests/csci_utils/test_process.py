@@ -7,6 +7,7 @@ import gc
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,21 @@ def test_a_tracer_gets_a_normal_exit() -> None:
     done = _run(4, "sys.settrace(lambda *args: None)")
     assert done.returncode == 4
     assert "teardown ran" in done.stdout
+
+
+def test_a_live_child_process_gets_a_normal_exit() -> None:
+    done = _run(0, "import multiprocessing; multiprocessing.Process(target=time.sleep, args=(0.3,)).start()")
+    assert done.returncode == 0
+    assert "teardown ran" in done.stdout
+
+
+def test_multiprocessing_s_temporary_folder_is_removed_by_a_normal_exit() -> None:
+    done = _run(0, "import multiprocessing.util; print(multiprocessing.util.get_temp_dir(), flush=True)")
+    assert done.returncode == 0
+    assert "teardown ran" in done.stdout
+    folder = Path(done.stdout.splitlines()[1])
+    assert folder.name.startswith("pymp-")
+    assert not folder.exists()
 
 
 def _script(body: str) -> subprocess.CompletedProcess[str]:
