@@ -23,9 +23,9 @@ def long_lived_imports() -> Iterator[None]:
     """Run the block (a command's imports) with the cycle collector paused, then freeze what exists.
 
     Modules, classes and functions live until the process ends, yet each import allocates enough of them to
-    start collections that scan everything made so far, over and over: about 30 ms of the workflow's
-    200 ms of imports (Luigi, NumPy, Pillow, ONNX Runtime). Frozen, they are left out of every later
-    collection too, while the command's own garbage is collected as usual.
+    start collections that scan everything made so far, over and over: about 30 ms of the workflow's 200 ms
+    of imports (Luigi, NumPy, Pillow). Frozen, they are left out of every later collection too, while the
+    command's own garbage is collected as usual.
     """
     was_enabled = gc.isenabled()
     gc.disable()
