@@ -46,21 +46,21 @@ def test_teardown_is_skipped_when_nothing_needs_it() -> None:
     assert "teardown ran" not in done.stdout
 
 
-def test_a_live_thread_gets_a_normal_exit() -> None:
-    done = _run(0, "threading.Thread(target=time.sleep, args=(0.3,)).start()")
-    assert done.returncode == 0
-    assert "teardown ran" in done.stdout
-
-
-def test_a_tracer_gets_a_normal_exit() -> None:
-    done = _run(4, "sys.settrace(lambda *args: None)")
-    assert done.returncode == 4
-    assert "teardown ran" in done.stdout
-
-
-def test_a_live_child_process_gets_a_normal_exit() -> None:
-    done = _run(0, "import multiprocessing; multiprocessing.Process(target=time.sleep, args=(0.3,)).start()")
-    assert done.returncode == 0
+@pytest.mark.parametrize(
+    ("status", "extra"),
+    [
+        pytest.param(0, "threading.Thread(target=time.sleep, args=(0.3,)).start()", id="a live thread"),
+        pytest.param(4, "sys.settrace(lambda *args: None)", id="a tracer"),
+        pytest.param(
+            0,
+            "import multiprocessing; multiprocessing.Process(target=time.sleep, args=(0.3,)).start()",
+            id="a live child process",
+        ),
+    ],
+)
+def test_what_teardown_must_wait_for_gets_a_normal_exit(status: int, extra: str) -> None:
+    done = _run(status, extra)
+    assert done.returncode == status
     assert "teardown ran" in done.stdout
 
 
