@@ -73,7 +73,7 @@ def test_fast_form_equals_the_plain_network_for_norm_weights_of_every_sign():
             weights[name] = signed
     net = TransformerNet()
     net.load_state_dict(weights)
-    x = torch.rand(1, 3, 36, 29) * 255
+    x = torch.rand(1, 3, 36, 29, generator=generator) * 255
     with torch.inference_mode():
         torch.testing.assert_close(FastTransformerNet(net)(x), net(x), rtol=1e-4, atol=2e-3)
 
@@ -101,8 +101,10 @@ def test_fast_form_leaves_its_input_untouched():
 def test_fast_form_matches_plain_padding_for_a_tiny_picture():
     net = TransformerNet()
     net.load_state_dict(random_state_dict(seed=1))
-    x = torch.rand(1, 3, 8, 8) * 255
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 255
     with torch.inference_mode():
         expected = net(x)
         got = FastTransformerNet(net)(x)
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=2e-3)
+    # The quarter-resolution maps are 2x2 here: their norms divide by tiny spreads, which magnify float32's
+    # summation order up to 0.024 (of 255) over 300 random photos; a wrong border would be off by levels.
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=0.05)
