@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
-from .onnx.graph_inputs import graph_inputs
 
 __all__ = ["check_style", "parse_style", "style_count", "style_terms"]
 
@@ -88,6 +87,9 @@ def style_count(model: str | Path | bytes, *, name: str = "the model") -> int:
             return 0
         name = Path(model).name
         model = Path(model).read_bytes()
+    # Here, not at the top: every ONNX run imports this module for parse_style, and only counting needs it.
+    from .onnx.graph_inputs import graph_inputs
+
     try:
         inputs = graph_inputs(model)
     except ValueError as err:

@@ -27,9 +27,14 @@ quick_exit({status})
 """
 
 
+def _script(body: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, check=False
+    )
+
+
 def _run(status: int, extra: str = "") -> subprocess.CompletedProcess[str]:
-    script = _SCRIPT.format(status=status, extra=textwrap.dedent(extra))
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    return _script(_SCRIPT.format(status=status, extra=extra))
 
 
 def test_the_status_and_every_output_line_get_out() -> None:
@@ -73,12 +78,6 @@ def test_multiprocessing_s_temporary_folder_is_removed_by_a_normal_exit() -> Non
     assert not folder.exists()
 
 
-def _script(body: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, check=False
-    )
-
-
 def test_the_collector_is_paused_in_the_block_and_back_after_it() -> None:
     done = _script(
         """
@@ -105,6 +104,7 @@ def test_a_paused_collector_stays_paused() -> None:
         print(gc.isenabled())
         """
     )
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False"]
 
 
