@@ -2,8 +2,9 @@
 
 from typing import NoReturn
 
-from csci_utils.process import long_lived_imports, quick_exit
+from csci_utils.process import long_lived_imports, numpy_blas_on_one_thread, quick_exit
 
+numpy_blas_on_one_thread()  # before the imports below bring NumPy in
 with long_lived_imports():  # Luigi, NumPy, Pillow: modules that live as long as the process
     from pset_4 import cli
 

@@ -1,9 +1,10 @@
-"""csci_utils.process: imports kept out of the collector's rescans; a finished command ends at once, unless
-teardown matters."""
+"""csci_utils.process: NumPy's BLAS on one thread; imports kept out of the collector's rescans; a finished
+command ends at once, unless teardown matters."""
 
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
@@ -114,3 +115,40 @@ def test_an_import_error_gets_out_unchanged_with_the_collector_back() -> None:
         import no_such_module_here  # type: ignore[import-not-found]  # noqa: F401
     assert gc.isenabled()
     gc.unfreeze()  # the test process's objects go back to the collector
+
+
+_THREADS_AFTER_NUMPY = """
+import os
+from csci_utils.process import numpy_blas_on_one_thread
+
+numpy_blas_on_one_thread()
+import numpy
+print(os.environ["OPENBLAS_NUM_THREADS"], len(os.listdir("/proc/self/task")))
+"""
+
+
+def _without_blas_setting() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_numpy_starts_no_blas_threads_after_the_call() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_AFTER_NUMPY],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_without_blas_setting(),
+    )
+    assert done.stdout.split() == ["1", "1"]
+
+
+def test_a_blas_thread_count_the_user_set_is_kept() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_AFTER_NUMPY],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**_without_blas_setting(), "OPENBLAS_NUM_THREADS": "3"},
+    )
+    assert done.stdout.split()[0] == "3"
