@@ -17,6 +17,7 @@ Target (issue 20): ours at least 1.8x the peer's at every size. Exits 1 when it 
 differ, after printing every figure; the CPU it ran on comes first.
 
     .venv/bin/python bench/bench_network.py [--sizes 512 1024] [--rounds 5] [--processes 2] [--ort]
+    .venv/bin/python bench/bench_network.py --as-avx2   # every side as on an AVX2-only CPU
     .venv/bin/python bench/bench_network.py --sizes 4096 --rounds 1 --processes 1   # the peer needs 11 GiB
 """
 
@@ -33,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import avx2_only
 import numpy as np
 from bench_cli import fresh_photos, write_photo
 
@@ -161,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         "--side", choices=["ours", "ort", "peer", "shipped", "matmul"], help=argparse.SUPPRESS
     )
     parser.add_argument("--pictures", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--as-avx2", action="store_true", help="run every side as on an AVX2-only CPU (bench/avx2_only.py)"
+    )
     args = parser.parse_args(argv)
+    if args.as_avx2 and not avx2_only.active():
+        avx2_only.rerun_as_avx2_only(sys.argv)
     if args.side == "matmul":
         print(matmul_gflops())
         return 0
@@ -175,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     from neural_style.hardware import describe_cpu
 
     print(describe_cpu(), flush=True)
+    if avx2_only.active():
+        print(avx2_only.describe(), flush=True)
     sides = ["ours", "peer", *(["ort"] if args.ort else [])]
     times: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
     with tempfile.TemporaryDirectory() as folder:

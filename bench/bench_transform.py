@@ -19,21 +19,20 @@ ONNX Runtime's own spread under a one-level change of one value printed beside t
 Targets (issue 20): ours at least 1.8x the peer at 384 px, and within ONNX Runtime's own spread (PSNR
 at least 30 dB). Exits 1 when one is missed, after printing every figure.
 
-    .venv/bin/python bench/bench_transform.py [--sizes 384 1024] [--rounds 7] [--processes 2]
+    .venv/bin/python bench/bench_transform.py [--sizes 384 1024] [--rounds 7] [--processes 2] [--as-avx2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import avx2_only
 import numpy as np
 from bench_cli import write_photo
 from bench_network import in_child as run_child
@@ -146,10 +145,9 @@ def distance(first: np.ndarray, second: np.ndarray) -> tuple[float, float, int]:
     return float(np.abs(error).mean()), 10 * np.log10(255**2 / mse), int(np.abs(error).max())
 
 
-def in_child(args: list[str], *, isa: str | None = None) -> str:
-    """Run this script with ``args`` in a fresh interpreter (oneDNN capped at ``isa``); return its stdout."""
-    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa} if isa else None
-    return run_child(args, script=__file__, env=env)
+def in_child(args: list[str]) -> str:
+    """Run this script with ``args`` in a fresh interpreter; return its stdout."""
+    return run_child(args, script=__file__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,15 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed transforms per size and process")
     parser.add_argument("--processes", type=int, default=2, help="fresh processes per side")
     parser.add_argument(
-        "--isa",
-        help="cap oneDNN's instructions on our side (ONEDNN_MAX_CPU_ISA), e.g. AVX2: no VNNI, so our "
-        "convolutions take float32 sums, as on an AVX2-only CPU (the peer's ONNX Runtime is not capped)",
+        "--as-avx2",
+        action="store_true",
+        help="run every side as on an AVX2-only CPU (bench/avx2_only.py): no VNNI, so our convolutions "
+        "take float32 sums, and the peer's ONNX Runtime its AVX2 kernels",
     )
     parser.add_argument(
         "--side", choices=["ours", "ort", "peer", "shipped", "matmul"], help=argparse.SUPPRESS
     )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.as_avx2 and not avx2_only.active():
+        avx2_only.rerun_as_avx2_only(sys.argv)
     if args.side == "matmul":
         print(matmul_gflops())
         return 0
@@ -181,15 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     from neural_style.torch.int8 import int8_convolutions_exact
 
     print(describe_cpu())
-    if args.isa:
-        probe = "from neural_style.torch.int8 import int8_convolutions_exact as e; print(e())"
-        exact = subprocess.run(
-            [sys.executable, "-c", probe], env={**os.environ, "ONEDNN_MAX_CPU_ISA": args.isa},
-            capture_output=True, text=True, check=True,
-        ).stdout.strip() == "True"  # fmt: skip
-        print(f"our side's oneDNN capped at {args.isa}")
-    else:
-        exact = int8_convolutions_exact()
+    if avx2_only.active():
+        print(avx2_only.describe())
+    exact = int8_convolutions_exact()
     kernels = "oneDNN int8 (exact here)" if exact else "float32 sums of the codes"
     print(f"our convolutions: {kernels}", flush=True)
     sides = ["ours", "peer", "ort"]
@@ -200,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         common = ["--sizes", *map(str, args.sizes), "--rounds", str(args.rounds), "--folder", name]
         for round_number in range(args.processes):
             for side in sides if round_number % 2 == 0 else sides[::-1]:
-                isa = args.isa if side == "ours" else None
-                for size, spent in json.loads(in_child(["--side", side, *common], isa=isa)).items():
+                for size, spent in json.loads(in_child(["--side", side, *common])).items():
                     times[side].setdefault(size, []).extend(spent)
         in_child(["--side", "shipped", *common])
         pictures = {
