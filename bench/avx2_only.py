@@ -11,6 +11,7 @@ AVX-512 and VNNI, which favoured it. Needs Linux on x86-64 with CPUID faulting (
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
@@ -25,16 +26,32 @@ MARK = "BENCH_AVX2_ONLY"  # set in the rerun bench's environment
 GLIBC_TUNABLES = "glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD"
 
 
+def add_argument(parser: argparse.ArgumentParser) -> None:
+    """Give a bench the ``--as-avx2`` flag."""
+    parser.add_argument(
+        "--as-avx2",
+        action="store_true",
+        help="run every side as on an AVX2-only CPU: no AVX-512, VNNI or AMX for any library",
+    )
+
+
+def rerun_if_asked(args: argparse.Namespace) -> None:
+    """With ``--as-avx2``, replace this process with the same bench under the mask (once)."""
+    if args.as_avx2 and not active():
+        rerun_as_avx2_only(sys.argv)
+
+
 def active() -> bool:
     """Whether this process runs under the mask."""
     return os.environ.get(MARK) == "1"
 
 
-def describe() -> str:
-    """One line for a bench's output: under the mask or not."""
-    if active():
-        return "run as an AVX2-only CPU: no AVX-512, VNNI or AMX in any CPUID answer (bench/avx2_only.c)"
-    return ""
+def cpu_line() -> str:
+    """The CPU a bench ran on, as :func:`neural_style.hardware.describe_cpu` says, and the mask if any."""
+    from neural_style.hardware import describe_cpu
+
+    mask = "\nrun as an AVX2-only CPU: no AVX-512, VNNI or AMX in any CPUID answer (bench/avx2_only.c)"
+    return describe_cpu() + (mask if active() else "")
 
 
 def build_library() -> Path:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import avx2_only
 import numpy as np
 from PIL import Image
 
@@ -201,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024], help="longer side in px")
     parser.add_argument("--style", default="7", help="style index of the 26-style model")
     parser.add_argument("--no-rerun", action="store_true", help="skip the pset_4 no-op rerun")
+    avx2_only.add_argument(parser)
     args = parser.parse_args(argv)
+    avx2_only.rerun_if_asked(args)
 
-    from neural_style.hardware import describe_cpu
     from neural_style.loading import multistyle_model_path
 
     model = multistyle_model_path()
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             if rerun >= RERUN_TARGET_S:
                 missed.append(f"pset_4 no-op rerun took {rerun:.3f} s")
 
-    print(describe_cpu())
+    print(avx2_only.cpu_line())
     print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}; best of {args.rounds} rounds")
     for line in lines:
         print(line)

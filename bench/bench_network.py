@@ -163,12 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         "--side", choices=["ours", "ort", "peer", "shipped", "matmul"], help=argparse.SUPPRESS
     )
     parser.add_argument("--pictures", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--as-avx2", action="store_true", help="run every side as on an AVX2-only CPU (bench/avx2_only.py)"
-    )
+    avx2_only.add_argument(parser)
     args = parser.parse_args(argv)
-    if args.as_avx2 and not avx2_only.active():
-        avx2_only.rerun_as_avx2_only(sys.argv)
+    avx2_only.rerun_if_asked(args)
     if args.side == "matmul":
         print(matmul_gflops())
         return 0
@@ -179,11 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_side(args.side, args.sizes, args.rounds, args.style, args.pictures)))
         return 0
 
-    from neural_style.hardware import describe_cpu
-
-    print(describe_cpu(), flush=True)
-    if avx2_only.active():
-        print(avx2_only.describe(), flush=True)
+    print(avx2_only.cpu_line(), flush=True)
     sides = ["ours", "peer", *(["ort"] if args.ort else [])]
     times: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
     with tempfile.TemporaryDirectory() as folder:

@@ -155,19 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[384, 1024])
     parser.add_argument("--rounds", type=int, default=7, help="timed transforms per size and process")
     parser.add_argument("--processes", type=int, default=2, help="fresh processes per side")
-    parser.add_argument(
-        "--as-avx2",
-        action="store_true",
-        help="run every side as on an AVX2-only CPU (bench/avx2_only.py): no VNNI, so our convolutions "
-        "take float32 sums, and the peer's ONNX Runtime its AVX2 kernels",
-    )
+    avx2_only.add_argument(parser)
     parser.add_argument(
         "--side", choices=["ours", "ort", "peer", "shipped", "matmul"], help=argparse.SUPPRESS
     )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.as_avx2 and not avx2_only.active():
-        avx2_only.rerun_as_avx2_only(sys.argv)
+    avx2_only.rerun_if_asked(args)
     if args.side == "matmul":
         print(matmul_gflops())
         return 0
@@ -178,12 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_side(args.side, args.sizes, args.rounds, args.folder)))
         return 0
 
-    from neural_style.hardware import describe_cpu
     from neural_style.torch.int8 import int8_convolutions_exact
 
-    print(describe_cpu())
-    if avx2_only.active():
-        print(avx2_only.describe())
+    print(avx2_only.cpu_line())
     exact = int8_convolutions_exact()
     kernels = "oneDNN int8 (exact here)" if exact else "float32 sums of the codes"
     print(f"our convolutions: {kernels}", flush=True)

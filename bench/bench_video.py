@@ -43,9 +43,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import av
+import avx2_only
 import numpy as np
 
-from neural_style.hardware import describe_cpu, usable_cores
+from neural_style.hardware import usable_cores
 from neural_style.loading import engine_for_many_pictures, load_model, multistyle_model_path
 from neural_style.stylizer import Stylizer
 from neural_style.video import (
@@ -275,8 +276,10 @@ def main() -> int:
     parser.add_argument(
         "--breakdown-frames", type=int, default=60, help="frames for the per-stage table (0: none)"
     )
+    avx2_only.add_argument(parser)
     args = parser.parse_args()
-    print(describe_cpu())
+    avx2_only.rerun_if_asked(args)
+    print(avx2_only.cpu_line())
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         spec = ClipSpec(
