@@ -7,6 +7,7 @@
  * this process (arch_prctl ARCH_SET_CPUID, where the CPU can: "cpuid_fault" in /proc/cpuinfo), and the
  * SIGSEGV handler answers each CPUID with the real answer less every AVX-512, VNNI, AMX and AVX10 bit.
  * Threads inherit the faulting; a new program (execve) loads this library again.
+ * A SIGSEGV handler installed later (Python's faulthandler, for one) would take these faults: leave it off.
  *
  * glibc chose its string functions before this library loaded: bench/cpu_features.py sets
  * GLIBC_TUNABLES to take AVX-512 from those as well.

@@ -28,9 +28,9 @@ quick_exit({status})
 """
 
 
-def _script(body: str) -> subprocess.CompletedProcess[str]:
+def _script(body: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, check=False, env=env
     )
 
 
@@ -133,22 +133,12 @@ def _without_blas_setting() -> dict[str, str]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
 def test_numpy_starts_no_blas_threads_after_the_call() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _THREADS_AFTER_NUMPY],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_without_blas_setting(),
-    )
+    done = _script(_THREADS_AFTER_NUMPY, env=_without_blas_setting())
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
 
 
 def test_a_blas_thread_count_the_user_set_is_kept() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _THREADS_AFTER_NUMPY],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**_without_blas_setting(), "OPENBLAS_NUM_THREADS": "3"},
-    )
+    done = _script(_THREADS_AFTER_NUMPY, env={**_without_blas_setting(), "OPENBLAS_NUM_THREADS": "3"})
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "3"
