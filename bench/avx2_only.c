@@ -1,7 +1,7 @@
 /*
  * Make this process's CPU look like an AVX2-only one (AMD Zen 3's instruction sets) to every library in it.
  *
- * Loaded with LD_PRELOAD by bench/cpu_features.py. Libraries pick their kernels from the CPUID
+ * Loaded with LD_PRELOAD by bench/avx2_only.py. Libraries pick their kernels from the CPUID
  * instruction (oneDNN, ONNX Runtime's MLAS, PyTorch's cpuinfo, NumPy), so capping one of them (oneDNN's
  * ONEDNN_MAX_CPU_ISA) leaves the others on AVX-512, VNNI and AMX. Here the kernel makes CPUID fault in
  * this process (arch_prctl ARCH_SET_CPUID, where the CPU can: "cpuid_fault" in /proc/cpuinfo), and the
@@ -9,7 +9,7 @@
  * Threads inherit the faulting; a new program (execve) loads this library again.
  * A SIGSEGV handler installed later (Python's faulthandler, for one) would take these faults: leave it off.
  *
- * glibc chose its string functions before this library loaded: bench/cpu_features.py sets
+ * glibc chose its string functions before this library loaded: bench/avx2_only.py sets
  * GLIBC_TUNABLES to take AVX-512 from those as well.
  */
 #define _GNU_SOURCE
