@@ -26,7 +26,7 @@ def numpy_blas_on_one_thread() -> None:
 
     Call it before NumPy is imported; child processes inherit it. At import, OpenBLAS starts a thread for
     each other core, and each spins for about 0.1 s waiting for work, on the cores that the command's real
-    work (ONNX Runtime, PyTorch, Luigi's workers) needs at that very moment: 10-15 ms of a one-photo
+    work (ONNX Runtime, PyTorch, Luigi's workers) needs at that very moment: 15-20 ms of a one-photo
     ``eval``. Our commands give NumPy's BLAS nothing large (style vectors, colour matrices); PyTorch brings
     its own BLAS.
     """
