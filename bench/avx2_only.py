@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("avx2_only.c")
@@ -83,10 +84,15 @@ def rerun_as_avx2_only(argv: list[str]) -> None:
     """Replace this process with the same bench (``argv`` less ``--as-avx2``) under the mask."""
     if not Path("/proc/cpuinfo").is_file() or "cpuid_fault" not in Path("/proc/cpuinfo").read_text():
         sys.exit("--as-avx2 needs a CPU and kernel with CPUID faulting ('cpuid_fault' in /proc/cpuinfo)")
-    library = build_library()
-    preload = " ".join(filter(None, [str(library), os.environ.get("LD_PRELOAD", "")]))
-    tunables = ":".join(filter(None, [os.environ.get("GLIBC_TUNABLES", ""), GLIBC_TUNABLES]))
-    env = {**os.environ, "LD_PRELOAD": preload, "GLIBC_TUNABLES": tunables, MARK: "1"}
+    env = masked_environment(os.environ)
     rest = [argument for argument in argv if argument != "--as-avx2"]
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable, *rest], env)
+
+
+def masked_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """Return ``environment`` with what makes a process started with it see an AVX2-only CPU."""
+    library = build_library()
+    preload = " ".join(filter(None, [str(library), environment.get("LD_PRELOAD", "")]))
+    tunables = ":".join(filter(None, [environment.get("GLIBC_TUNABLES", ""), GLIBC_TUNABLES]))
+    return {**environment, "LD_PRELOAD": preload, "GLIBC_TUNABLES": tunables, MARK: "1"}

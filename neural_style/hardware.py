@@ -40,6 +40,24 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(flags.split())
 
 
+@functools.cache
+def detected_cpu_features() -> frozenset[str]:
+    """Return the CPU features this process's libraries find by asking the CPU (NumPy's CPUID probe).
+
+    Kernels are chosen by these, not by /proc/cpuinfo, which says what the OS found at boot: a CPUID mask
+    (``bench/avx2_only.c``) or a hypervisor can make the two differ. Empty where NumPy does not say.
+    """
+    import importlib
+
+    try:
+        # NumPy's probe result has no public name; this private one is read-only and pinned with NumPy.
+        probe = importlib.import_module("numpy._core._multiarray_umath")
+    except ImportError:
+        return frozenset()
+    found: dict[str, bool] = getattr(probe, "__cpu_features__", {})
+    return frozenset(name for name, present in found.items() if present)
+
+
 def has_native_bf16() -> bool:
     """Return True where the CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere bf16 is emulated."""
     return bool(cpu_flags() & NATIVE_BF16_FLAGS)

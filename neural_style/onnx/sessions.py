@@ -3,8 +3,9 @@
 Building a session optimises its graph (constant folding, fusions, the NCHWc layout for this CPU's vector
 width), which is a tenth of a short command's time. The optimised graph is saved atomically in
 :func:`cache_dir` the first time, keyed by the graph's bytes, the ONNX Runtime version and the CPU's
-features (fully optimised graphs may hold kernels chosen for this CPU); later sessions load it with the
-optimiser off. A damaged or unwritable cache only costs that saving, never a failure.
+features, as the OS reports them and as this process detects them (an optimised graph holds a layout
+chosen for this CPU's vector width); later sessions load it with the optimiser off. A damaged or
+unwritable cache only costs that saving, never a failure.
 
 onnxruntime is imported when a session is made, never at import time.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 from csci_utils.io import atomic_write
 from neural_style.errors import NeuralStyleError, UsageError
-from neural_style.hardware import cpu_flags, physical_cores
+from neural_style.hardware import cpu_flags, detected_cpu_features, physical_cores
 
 __all__ = ["cache_dir", "check_on_gpu", "graph_key", "onnxruntime_has_cuda", "open_session", "providers_for"]
 
@@ -151,7 +152,9 @@ def _graph_key(path: str, size: int, mtime_ns: int, rewrite: str, lean: bool) ->
     except OSError as err:
         msg = f"cannot read the model {path}: {err.strerror or err}"
         raise NeuralStyleError(msg) from err
-    features = " ".join(sorted(cpu_flags()))
+    # What the OS reports and what this process's libraries detect: a graph optimised where ONNX Runtime
+    # found AVX-512 runs silently wrong with its AVX2 kernels (another layout of channel blocks).
+    features = " ".join(sorted(cpu_flags())) + "|" + " ".join(sorted(detected_cpu_features()))
     digest.update(f"{onnxruntime.__version__}|{features}|{rewrite}|{lean}".encode())
     return digest.hexdigest()[:20]
 

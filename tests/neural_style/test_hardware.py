@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from neural_style.errors import UsageError
-from neural_style.hardware import device_kind, pick_device, resolve_device, resolve_precision
+from neural_style.hardware import (
+    cpu_flags,
+    detected_cpu_features,
+    device_kind,
+    pick_device,
+    resolve_device,
+    resolve_precision,
+)
 
 
 @pytest.mark.parametrize(
@@ -119,3 +126,8 @@ def test_auto_on_a_gpu_is_fp32():
 def test_unknown_precision_is_refused():
     with pytest.raises(UsageError, match="auto, fp32, bf16"):
         resolve_precision("fp8")
+
+
+@pytest.mark.skipif("avx2" not in cpu_flags(), reason="an x86 CPU with AVX2")
+def test_the_features_this_process_detects_agree_with_the_os_on_an_unmasked_cpu():
+    assert {"AVX2", "FMA3"} <= detected_cpu_features()

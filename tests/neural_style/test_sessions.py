@@ -3,6 +3,7 @@ loading thread that lets a command read its photo while the model loads."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -164,3 +166,58 @@ def test_physical_cores_is_one_for_a_process_held_to_one_cpu() -> None:
     )
     done = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
+
+
+STYLIZE_TO_NPY = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from neural_style.loading import load_model, multistyle_model_path
+
+    photo = np.random.default_rng(7).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    np.save(sys.argv[1], load_model(multistyle_model_path(), style=2).stylize_array(photo))
+    """
+)
+
+
+def _can_mask_cpuid() -> bool:
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.is_file() else ""
+    # Only a CPU with AVX-512 has kernels that an AVX2-only view of it would not choose.
+    return "cpuid_fault" in flags and " avx512f" in flags and shutil.which("cc") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mask_cpuid(), reason="needs AVX-512, CPUID faulting and a C compiler")
+def test_a_graph_cached_where_the_cpu_showed_avx512_is_not_used_where_it_shows_avx2_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # where the mask's library is built
+    avx2_only = _load_bench_module("avx2_only")
+    shared, fresh = tmp_path / "shared-cache", tmp_path / "fresh-cache"
+
+    def stylize(cache: Path, name: str, *, masked: bool) -> np.ndarray:
+        env = {**os.environ, "NEURAL_STYLE_CACHE": str(cache)}
+        out = tmp_path / f"{name}.npy"
+        command = [sys.executable, "-c", STYLIZE_TO_NPY, str(out)]
+        subprocess.run(
+            command, env=avx2_only.masked_environment(env) if masked else env, timeout=120, check=True
+        )
+        return np.load(out)
+
+    with_avx512 = stylize(shared, "avx512", masked=False)
+    after_avx512 = stylize(shared, "avx2-shared-cache", masked=True)
+    alone = stylize(fresh, "avx2-own-cache", masked=True)
+
+    np.testing.assert_array_equal(after_avx512, alone)
+    assert np.abs(with_avx512.astype(int) - alone).max() <= 1
+    assert len(list(shared.glob("*.onnx"))) == 2 * len(list(fresh.glob("*.onnx")))
+
+
+def _load_bench_module(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
