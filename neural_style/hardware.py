@@ -44,8 +44,8 @@ def cpu_flags() -> frozenset[str]:
 def detected_cpu_features() -> frozenset[str]:
     """Return the CPU features this process's libraries find by asking the CPU (NumPy's CPUID probe).
 
-    Kernels are chosen by these, not by /proc/cpuinfo, which says what the OS found at boot: a CPUID mask
-    (``bench/avx2_only.c``) or a hypervisor can make the two differ. Empty where NumPy does not say.
+    Kernels are chosen by these, not by /proc/cpuinfo, which says what the OS found at boot; a CPUID mask
+    (``bench/avx2_only.c``) makes the two differ. Empty where NumPy does not say.
     """
     import importlib
 
