@@ -62,7 +62,7 @@ def build_library() -> Path:
     library = cache / f"avx2_only-{hashlib.sha256(source).hexdigest()[:16]}.so"
     if library.exists():
         return library
-    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    compiler = _compiler()
     if compiler is None:
         sys.exit("--as-avx2 needs a C compiler (cc or gcc)")
     cache.mkdir(parents=True, exist_ok=True)
@@ -80,10 +80,20 @@ def build_library() -> Path:
     return library
 
 
+def can_mask() -> bool:
+    """Whether this machine can run a process under the mask (CPUID faulting and a C compiler)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    return cpuinfo.is_file() and "cpuid_fault" in cpuinfo.read_text() and _compiler() is not None
+
+
+def _compiler() -> str | None:
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+
+
 def rerun_as_avx2_only(argv: list[str]) -> None:
     """Replace this process with the same bench (``argv`` less ``--as-avx2``) under the mask."""
-    if not Path("/proc/cpuinfo").is_file() or "cpuid_fault" not in Path("/proc/cpuinfo").read_text():
-        sys.exit("--as-avx2 needs a CPU and kernel with CPUID faulting ('cpuid_fault' in /proc/cpuinfo)")
+    if not can_mask():
+        sys.exit("--as-avx2 needs CPUID faulting ('cpuid_fault' in /proc/cpuinfo) and a C compiler")
     env = masked_environment(os.environ)
     rest = [argument for argument in argv if argument != "--as-avx2"]
     sys.stdout.flush()

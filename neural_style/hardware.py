@@ -16,6 +16,7 @@ Torch-free: only :func:`resolve_device`, and :func:`pick_device` for ``--accel``
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -47,8 +48,6 @@ def detected_cpu_features() -> frozenset[str]:
     Kernels are chosen by these, not by /proc/cpuinfo, which says what the OS found at boot; a CPUID mask
     (``bench/avx2_only.c``) makes the two differ. Empty where NumPy does not say.
     """
-    import importlib
-
     try:
         # NumPy's probe result has no public name; this private one is read-only and pinned with NumPy.
         probe = importlib.import_module("numpy._core._multiarray_umath")

@@ -18,7 +18,7 @@ import pytest
 
 from neural_style._background import in_background
 from neural_style.errors import NeuralStyleError
-from neural_style.hardware import physical_cores
+from neural_style.hardware import cpu_flags, physical_cores
 from neural_style.loading import load_model, multistyle_model_path, stylize
 from neural_style.onnx.sessions import graph_key
 
@@ -162,7 +162,7 @@ def test_physical_cores_counts_the_cores_this_process_may_use() -> None:
 def test_physical_cores_is_one_for_a_process_held_to_one_cpu() -> None:
     command = (
         "import os; os.sched_setaffinity(0, {0}); "
-        "from neural_style.hardware import physical_cores; print(physical_cores())"
+        "from neural_style.hardware import cpu_flags, physical_cores; print(physical_cores())"
     )
     done = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
@@ -180,20 +180,26 @@ STYLIZE_TO_NPY = textwrap.dedent(
 )
 
 
-def _can_mask_cpuid() -> bool:
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = cpuinfo.read_text() if cpuinfo.is_file() else ""
-    # Only a CPU with AVX-512 has kernels that an AVX2-only view of it would not choose.
-    return "cpuid_fault" in flags and " avx512f" in flags and shutil.which("cc") is not None
+def _load_bench_module(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+avx2_only = _load_bench_module("avx2_only")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_mask_cpuid(), reason="needs AVX-512, CPUID faulting and a C compiler")
+# Only a CPU with AVX-512 has kernels that an AVX2-only view of it would not choose.
+@pytest.mark.skipif("avx512f" not in cpu_flags(), reason="needs a CPU with AVX-512")
+@pytest.mark.skipif(not avx2_only.can_mask(), reason="needs CPUID faulting and a C compiler")
 def test_a_graph_cached_where_the_cpu_showed_avx512_is_not_used_where_it_shows_avx2_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # where the mask's library is built
-    avx2_only = _load_bench_module("avx2_only")
     shared, fresh = tmp_path / "shared-cache", tmp_path / "fresh-cache"
 
     def stylize(cache: Path, name: str, *, masked: bool) -> np.ndarray:
@@ -212,12 +218,3 @@ def test_a_graph_cached_where_the_cpu_showed_avx512_is_not_used_where_it_shows_a
     np.testing.assert_array_equal(after_avx512, alone)
     assert np.abs(with_avx512.astype(int) - alone).max() <= 1
     assert len(list(shared.glob("*.onnx"))) == 2 * len(list(fresh.glob("*.onnx")))
-
-
-def _load_bench_module(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
