@@ -58,8 +58,13 @@ def detected_cpu_features() -> frozenset[str]:
 
 
 def has_native_bf16() -> bool:
-    """Return True where the CPU computes bf16 natively (AVX512_BF16 or AMX); elsewhere bf16 is emulated."""
-    return bool(cpu_flags() & NATIVE_BF16_FLAGS)
+    """Return True where this process computes bf16 natively (AVX512_BF16 or AMX); elsewhere it is emulated.
+
+    Both views must say so: the OS's flags (which name AMX) and the features the process's libraries
+    detect (which a CPUID mask can narrow; every CPU with AMX also has AVX512_BF16).
+    """
+    detected = detected_cpu_features()
+    return bool(cpu_flags() & NATIVE_BF16_FLAGS) and (not detected or "AVX512BF16" in detected)
 
 
 @functools.cache

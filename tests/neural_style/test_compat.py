@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,20 @@ def _pixels(path: str | Path) -> np.ndarray:
         return np.asarray(image)
 
 
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Run PyTorch's passes on one thread, as many as the picture compared with them.
+
+    A pass takes fewer threads while other processes keep cores busy (``threads_left_free``), and oneDNN's
+    kernels for another thread count may round differently: in emulated bf16, up to 3 levels apart.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 def test_the_specs_option_b_snippet_runs_verbatim(
     published_checkpoint: Path, photo: Path, tmp_path: Path
 ) -> None:

@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -19,6 +22,9 @@ from neural_style.hardware import (
     resolve_device,
     resolve_precision,
 )
+from tests.bench_modules import load_bench_module
+
+avx2_only = load_bench_module("avx2_only")
 
 
 @pytest.mark.parametrize(
@@ -131,3 +137,14 @@ def test_unknown_precision_is_refused():
 @pytest.mark.skipif("avx2" not in cpu_flags(), reason="an x86 CPU with AVX2")
 def test_the_features_this_process_detects_agree_with_the_os_on_an_unmasked_cpu():
     assert {"AVX2", "FMA3"} <= detected_cpu_features()
+
+
+@pytest.mark.skipif("avx512_bf16" not in cpu_flags(), reason="needs a CPU with AVX512_BF16")
+@pytest.mark.skipif(not avx2_only.can_mask(), reason="needs CPUID faulting and a C compiler")
+def test_auto_is_fp32_where_the_process_sees_no_native_bf16_though_the_os_lists_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # where the mask's library is built
+    program = "from neural_style.hardware import resolve_precision; print(resolve_precision('auto'))"
+    command = [sys.executable, "-c", program]
+    masked = avx2_only.masked_environment(dict(os.environ))
+    resolved = subprocess.run(command, env=masked, capture_output=True, text=True, timeout=120, check=True)
+    assert resolved.stdout.split() == ["fp32"]

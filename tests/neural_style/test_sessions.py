@@ -3,7 +3,6 @@ loading thread that lets a command read its photo while the model loads."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +19,7 @@ from neural_style.errors import NeuralStyleError
 from neural_style.hardware import cpu_flags, physical_cores
 from neural_style.loading import load_model, multistyle_model_path, stylize
 from neural_style.onnx.sessions import graph_key
+from tests.bench_modules import load_bench_module
 
 
 @pytest.fixture
@@ -180,16 +179,7 @@ STYLIZE_TO_NPY = textwrap.dedent(
 )
 
 
-def _load_bench_module(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-avx2_only = _load_bench_module("avx2_only")
+avx2_only = load_bench_module("avx2_only")
 
 
 @pytest.mark.slow

@@ -5,12 +5,9 @@ The prototype lives in bench/grouping.py, beside the bench that measures it.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import luigi
 import pytest
@@ -18,21 +15,9 @@ import pytest
 from pset_4 import render
 from pset_4.batch import Batch
 from pset_4.workflow import run_batch
+from tests.bench_modules import load_bench_module
 
-
-def _load_prototype() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "grouping", Path(__file__).parents[2] / "bench" / "grouping.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # Luigi names a task's module when it registers the class
-    spec.loader.exec_module(module)
-    return module
-
-
-grouping = _load_prototype()
+grouping = load_bench_module("grouping")
 StylizeGroup = grouping.StylizeGroup
 grouped_tasks = grouping.grouped_tasks
 
