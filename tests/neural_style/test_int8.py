@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
+from neural_style.torch import int8
 from neural_style.torch.fast import FastConv
-from neural_style.torch.int8 import KERNEL_LIMIT, PhotoConv, int8_convolutions_exact
+from neural_style.torch.int8 import KERNEL_LIMIT, PhotoConv, column_windows, int8_convolutions_exact
 from neural_style.torch.model import ConvLayer
 
 needs_exact_int8 = pytest.mark.skipif(
@@ -103,3 +104,23 @@ def test_other_layers_take_bytes_as_floats() -> None:
     assert layer.photo is None
     photo = photo_bytes(30, 21)
     assert torch.equal(layer(photo), layer(photo.float()))
+
+
+@pytest.mark.parametrize("kernel", [5, 9])
+def test_column_windows_hold_each_pixels_right_neighbours(kernel: int) -> None:
+    photo = photo_bytes(7, 15)
+    windows = column_windows(photo, kernel)
+    assert windows.shape == (1, 3 * kernel, 7, 15 - kernel + 1)
+    for dx in range(kernel):
+        assert torch.equal(windows[:, 3 * dx : 3 * dx + 3], photo[:, :, :, dx : dx + 15 - kernel + 1])
+
+
+@needs_exact_int8
+def test_a_wide_kernel_gives_the_same_sums_on_column_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    weight, bias = torch.randn(32, 3, 9, 9), torch.randn(32)
+    photo = photo_bytes(40, 52)
+    on_windows = PhotoConv(weight, bias)
+    monkeypatch.setattr(int8, "_padded", lambda channels: channels)  # no channel groups: tap by tap
+    per_tap = PhotoConv(weight, bias)
+    assert (on_windows.window, per_tap.window) == (9, 1)
+    assert torch.equal(on_windows(photo), per_tap(photo))
