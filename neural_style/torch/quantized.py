@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from neural_style.onnx.quantized import CODES, ConditionalNorm, QuantizedConv, QuantizedTransform
 
+from .heap import keep_freed_memory, return_freed_memory
 from .int8 import Int8Sums, int8_convolutions_exact
 from .threads import threads_left_free
 
@@ -48,6 +49,12 @@ MULTIPLE = 4  # two stride-2 layers down, two x2 up
 # below it its one-thread ones (bincount, index_select), which are faster on one or two threads
 # (1.18M values: bincount 0.72-0.94 ms against histc 2.6-4.5, index_select 0.6 against take 0.8-2.0).
 MANY_THREADS = 4
+# Below this many channels a per-channel multiply runs on whole rows (see _Convolution.__call__).
+FEW_CHANNELS = 16
+# Up to this many pixels a photo's freed bands stay in the heap for the next (see heap.py: at 384x384,
+# 3,000-5,000 page faults and 46-49 ms a photo without, none and 32 ms with); larger photos run with
+# glibc's defaults, which keep the peak memory of their many bands down, as the float engine's strips do.
+KEEP_FREED_UP_TO_PIXELS = 2_500_000
 
 
 class _FloatSums:
@@ -64,17 +71,20 @@ class _FloatSums:
 
 
 class _SpaceToDepthSums:
-    """The float32 sums of a 9x9 layer as a 5x5 one over 2x2 blocks (4x the channels in and out).
+    """The sums of a 9x9 layer as a 5x5 one over 2x2 blocks (4x the channels in and out).
 
-    oneDNN's float32 kernels are slow for 3 or 8 channels and large kernels (9x9, 3 -> 8 channels or
-    8 -> 3: 10 ms at 384x384); over 2x2 blocks the same sums are a 5x5 convolution of 4x the channels,
-    which it runs 1.2-4x faster. Heights and widths must be even.
+    oneDNN's kernels are slow for 3 or 8 channels and large kernels: its float32 ones (9x9, 3 -> 8
+    channels or 8 -> 3: 10 ms at 384x384), and its int8 ones, which compute output channels 16 at a time
+    and input channels 4 at a time (a 9x9 kernel to 3 channels cost as one to 16). Over 2x2 blocks the
+    same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, about twice in int8
+    (``int8``: the blocks' codes through :class:`~neural_style.torch.int8.Int8Sums`, the same exact sums).
+    Heights and widths must be even.
     """
 
-    def __init__(self, kernel: np.ndarray, *, zero_point: int) -> None:
+    def __init__(self, kernel: np.ndarray, *, zero_point: int, int8: bool = False) -> None:
         out_channels, in_channels, side, _ = kernel.shape
         blocks = (side + 1) // 2  # taps per side, over blocks: offsets 2y + a - p cover 0..side - 1
-        folded = np.zeros((2, 2, out_channels, 2, 2, in_channels, blocks, blocks), dtype=np.float32)
+        folded = np.zeros((2, 2, out_channels, 2, 2, in_channels, blocks, blocks), dtype=kernel.dtype)
         for p in range(2):  # output phase (row), then q (column); a, b: the input's phase
             for q in range(2):
                 for a in range(2):
@@ -85,15 +95,19 @@ class _SpaceToDepthSums:
                                 if 0 <= dy < side and 0 <= dx < side:
                                     folded[p, q, :, a, b, :, y, x] = kernel[:, :, dy, dx]
         shape = (4 * out_channels, 4 * in_channels, blocks, blocks)
-        self.kernel = torch.from_numpy(folded.reshape(shape))
+        self.int8 = Int8Sums(folded.reshape(shape), zero_point=zero_point) if int8 else None
+        self.kernel = torch.from_numpy(folded.reshape(shape).astype(np.float32))
         self.zero_point = zero_point
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = codes.shape
         rows = codes[0].permute(1, 2, 0)  # [H, W, C]: the band as it lies in memory
         blocked = rows.reshape(height // 2, 2, width // 2, 2, channels).permute(0, 2, 1, 3, 4)
-        blocked = blocked.reshape(height // 2, width // 2, 4 * channels).float().sub_(self.zero_point)
-        sums = F.conv2d(blocked.unsqueeze(0).permute(0, 3, 1, 2), self.kernel)
+        blocked = blocked.reshape(height // 2, width // 2, 4 * channels).unsqueeze(0).permute(0, 3, 1, 2)
+        if self.int8 is not None:
+            sums = self.int8(blocked)
+        else:
+            sums = F.conv2d(blocked.float().sub_(self.zero_point), self.kernel)
         _, _, out_height, out_width = sums.shape
         unblocked = sums[0].permute(1, 2, 0).reshape(out_height, out_width, 2, 2, -1)
         unblocked = unblocked.permute(0, 2, 1, 3, 4).reshape(2 * out_height, 2 * out_width, -1)
@@ -107,10 +121,10 @@ class _Convolution:
         self.layer = layer
         zero_point = layer.input.stored_zero_point
         self.sums: Int8Sums | _FloatSums | _SpaceToDepthSums
-        if int8:
+        if layer.kernel == 9 and layer.stride == 1:
+            self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point, int8=int8)
+        elif int8:
             self.sums = Int8Sums(layer.weight, zero_point=zero_point, stride=layer.stride)
-        elif layer.kernel == 9 and layer.stride == 1:
-            self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point)
         else:
             self.sums = _FloatSums(layer.weight, zero_point=zero_point, stride=layer.stride)
         # code = round(sum * s_in * s_w / s_out + bias / s_out) + zero point, in one multiply-add
@@ -120,6 +134,7 @@ class _Convolution:
         self.multiplier = torch.from_numpy(multiplier.astype(np.float32)).view(1, -1, 1, 1)
         self.offset = torch.from_numpy(offset.astype(np.float32)).view(1, -1, 1, 1)
         self._indices: dict[tuple[int, int, int], torch.Tensor] = {}  # a photo size's, kept for the next
+        self._rows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """Return the output's height and width for an input of ``height`` x ``width``."""
@@ -138,10 +153,23 @@ class _Convolution:
             rows = self._source_indices(codes.shape[0], top, bottom)
             band = codes.index_select(0, rows).index_select(1, columns)
             sums = self.sums(band.unsqueeze(0).permute(0, 3, 1, 2))
-            requantized = torch.addcmul(self.offset, sums, self.multiplier)
+            if channels < FEW_CHANNELS:
+                # Whole rows: the multiplier and offset repeated along a row, so PyTorch's loop runs
+                # over a row rather than over a pixel's few channels (3-8x faster for 3 or 8 channels).
+                rows = sums[0].permute(1, 2, 0).reshape(bottom - top, width * channels)
+                multiplier, offset = self._along_rows(width)
+                requantized = torch.addcmul(offset, rows, multiplier, out=rows)
+            else:
+                requantized = torch.addcmul(self.offset, sums, self.multiplier, out=sums)[0].permute(1, 2, 0)
             requantized.clamp_(0, CODES - 1).round_()
-            out[top:bottom].copy_(requantized[0].permute(1, 2, 0))
+            out[top:bottom].view(requantized.shape).copy_(requantized)
         return out
+
+    def _along_rows(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the multiplier and the offset repeated for a row of ``width`` pixels (kept per width)."""
+        if width not in self._rows:
+            self._rows = {width: (self.multiplier.view(-1).repeat(width), self.offset.view(-1).repeat(width))}
+        return self._rows[width]
 
     def _source_indices(self, size: int, start: int, stop: int) -> torch.Tensor:
         """Return the input rows (or columns) that output rows ``start..stop`` read, upsampled, reflected."""
@@ -238,6 +266,10 @@ class QuantizedTransformNet:
         """Stylize ``[H, W, 3]`` uint8 RGB with a ``[1, 1, 1, 100]`` style vector; uint8 RGB of that size."""
         height, width = rgb.shape[:2]
         padded = np.pad(rgb, ((0, -height % MULTIPLE), (0, -width % MULTIPLE), (0, 0)), mode="reflect")
+        if height * width > KEEP_FREED_UP_TO_PIXELS:
+            return_freed_memory()
+        else:
+            keep_freed_memory()
         with torch.inference_mode(), threads_left_free(self.threads):
             codes = self._run(torch.from_numpy(self.photo_table[padded]), vector)
         pixels: np.ndarray = self.picture_table[codes[:height, :width].numpy()]
