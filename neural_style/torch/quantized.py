@@ -76,7 +76,7 @@ class _SpaceToDepthSums:
     oneDNN's kernels are slow for 3 or 8 channels and large kernels: its float32 ones (9x9, 3 -> 8
     channels or 8 -> 3: 10 ms at 384x384), and its int8 ones, which compute output channels 16 at a time
     and input channels 4 at a time (a 9x9 kernel to 3 channels cost as one to 16). Over 2x2 blocks the
-    same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, about twice in int8
+    same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, 1.2-1.9x in int8
     (``int8``: the blocks' codes through :class:`~neural_style.torch.int8.Int8Sums`, the same exact sums).
     Heights and widths must be even.
     """
@@ -156,9 +156,9 @@ class _Convolution:
             if channels < FEW_CHANNELS:
                 # Whole rows: the multiplier and offset repeated along a row, so PyTorch's loop runs
                 # over a row rather than over a pixel's few channels (3-8x faster for 3 or 8 channels).
-                rows = sums[0].permute(1, 2, 0).reshape(bottom - top, width * channels)
+                sum_rows = sums[0].permute(1, 2, 0).reshape(bottom - top, width * channels)
                 multiplier, offset = self._along_rows(width)
-                requantized = torch.addcmul(offset, rows, multiplier, out=rows)
+                requantized = torch.addcmul(offset, sum_rows, multiplier, out=sum_rows)
             else:
                 requantized = torch.addcmul(self.offset, sums, self.multiplier, out=sums)[0].permute(1, 2, 0)
             requantized.clamp_(0, CODES - 1).round_()
