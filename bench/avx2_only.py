@@ -82,8 +82,9 @@ def build_library() -> Path:
 
 def can_mask() -> bool:
     """Whether this machine can run a process under the mask (CPUID faulting and a C compiler)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    return cpuinfo.is_file() and "cpuid_fault" in cpuinfo.read_text() and _compiler() is not None
+    from neural_style.hardware import cpu_flags
+
+    return "cpuid_fault" in cpu_flags() and _compiler() is not None
 
 
 def _compiler() -> str | None:

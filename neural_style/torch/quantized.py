@@ -95,19 +95,19 @@ class _SpaceToDepthSums:
                                 if 0 <= dy < side and 0 <= dx < side:
                                     folded[p, q, :, a, b, :, y, x] = kernel[:, :, dy, dx]
         shape = (4 * out_channels, 4 * in_channels, blocks, blocks)
-        self.int8 = Int8Sums(folded.reshape(shape), zero_point=zero_point) if int8 else None
-        self.kernel = torch.from_numpy(folded.reshape(shape).astype(np.float32))
-        self.zero_point = zero_point
+        blocked_kernel = folded.reshape(shape)
+        self.blocked_sums: Int8Sums | _FloatSums = (
+            Int8Sums(blocked_kernel, zero_point=zero_point)
+            if int8
+            else _FloatSums(blocked_kernel, zero_point=zero_point, stride=1)
+        )
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = codes.shape
         rows = codes[0].permute(1, 2, 0)  # [H, W, C]: the band as it lies in memory
         blocked = rows.reshape(height // 2, 2, width // 2, 2, channels).permute(0, 2, 1, 3, 4)
         blocked = blocked.reshape(height // 2, width // 2, 4 * channels).unsqueeze(0).permute(0, 3, 1, 2)
-        if self.int8 is not None:
-            sums = self.int8(blocked)
-        else:
-            sums = F.conv2d(blocked.float().sub_(self.zero_point), self.kernel)
+        sums = self.blocked_sums(blocked)
         _, _, out_height, out_width = sums.shape
         unblocked = sums[0].permute(1, 2, 0).reshape(out_height, out_width, 2, 2, -1)
         unblocked = unblocked.permute(0, 2, 1, 3, 4).reshape(2 * out_height, 2 * out_width, -1)
