@@ -42,8 +42,8 @@ from .folding import (
 )
 from .int8 import PhotoConv, int8_convolutions_exact
 from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
-from .statistics import channel_stats, image_stats, phase_stats
-from .views import interleaved_grid, phases_grid, space_to_depth_grid
+from .statistics import channel_stats, image_stats, phase_stats, space_to_depth_stats
+from .views import depth_to_space, interleaved_grid, phases_grid, space_to_depth_grid
 
 # Maps of fewer pixels are reflection-padded by a copy: there the four border corrections' small
 # convolutions cost more than copying the map (about 0.3 ms against 0.05 at 128x109, 32 channels).
@@ -64,6 +64,7 @@ __all__ = [
     "phases_grid",
     "space_to_depth_grid",
     "space_to_depth_kernels",
+    "to_uint8",
 ]
 
 
@@ -234,18 +235,17 @@ class SpaceToDepthConv(nn.Module):
             msg = "the space-to-depth rewrite covers stride-1 convolutions only"
             raise ValueError(msg)
         self.pad = layer.pad
-        self.weight = nn.Parameter(
-            _nhwc(space_to_depth_kernels(layer.conv2d.weight.detach())), requires_grad=False
-        )
-        self.bias = nn.Parameter(_bias(layer.conv2d).repeat_interleave(4), requires_grad=False)
-        # The same kernel for input channels in phase-block order (block 2 * p + q, then channel).
-        self.grouped_weight = nn.Parameter(
-            _nhwc(phase_block_order(self.weight.detach())), requires_grad=False
-        )
+        # Outputs in phase-block order (block 2 * a + b, then channel), which depth_to_space takes.
+        kernel = phase_block_order(space_to_depth_kernels(layer.conv2d.weight.detach()), dim=0)
+        self.weight = nn.Parameter(_nhwc(kernel), requires_grad=False)
+        self.bias = nn.Parameter(_bias(layer.conv2d).repeat(4), requires_grad=False)
+        # The same kernel for inputs in phase-block order too (block 2 * p + q, then channel).
+        self.grouped_weight = nn.Parameter(_nhwc(phase_block_order(kernel)), requires_grad=False)
 
     def from_phases(self, phases: torch.Tensor, height: int, width: int, norm: FastNorm) -> torch.Tensor:
         """Convolve ``norm`` of the 2x map given as :class:`PhaseUpConv` phase maps of a small one.
 
+        Returns the output in space-to-depth form (:func:`depth_to_space` gives the map itself).
         One image; ``height`` and ``width`` are the small map's. The phase blocks, cropped, are
         already the 2x2 space-to-depth form of the large map (blocks in place of pixel_unshuffle's
         channel order), so the interleave, the norm (a clip, its affine folded into the weights), the
@@ -278,8 +278,7 @@ class SpaceToDepthConv(nn.Module):
             for p in (0, 1):
                 by_parity[:, p, :, :, i] = by_parity[:, p, :, :, 2 * half - i - p]
                 by_parity[:, p, :, :, half + height + i] = by_parity[:, p, :, :, half + height - 1 - i - p]
-        out = F.conv2d(grouped, *fold_input_affine(self.grouped_weight, self.bias, affine))
-        return F.pixel_shuffle(out, 2)
+        return F.conv2d(grouped, *fold_input_affine(self.grouped_weight, self.bias, affine))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
@@ -290,7 +289,7 @@ class SpaceToDepthConv(nn.Module):
 
     def convolve_padded(self, padded: torch.Tensor) -> torch.Tensor:
         """Convolve a map already reflection-padded to even sides."""
-        return F.pixel_shuffle(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias), 2)
+        return depth_to_space(F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias))
 
 
 class FastNorm(nn.Module):
@@ -401,14 +400,41 @@ class FastTransformerNet(nn.Module):
         Any layout; channels_last is fastest. Returns floats 0..255.
         """
         x = x.contiguous(memory_format=torch.channels_last)
-        if self.dtype == torch.float32 and self.deconv3.pad % 2 == 0:
-            images = [self.finish(self._stylize_one(image[None])) for image in x.unbind()]
+        if self.one_pass:
+            images = [self.finish(depth_to_space(self._stylize_one(image[None]))) for image in x.unbind()]
             return images[0] if len(images) == 1 else torch.cat(images)
         y = self.in1(self.conv1(x))
         y = self.in3(self.conv3(self.in2(self.conv2(y))))
         for block in self.blocks:
             y = block(y)
         return self.finish(self.deconv3(self.in5(self.deconv2(self.in4(self.deconv1(y))))))
+
+    @property
+    def one_pass(self) -> bool:
+        """Whether images run through :meth:`_stylize_one` (fp32, an even last padding)."""
+        return self.dtype == torch.float32 and self.deconv3.pad % 2 == 0
+
+    def picture(self, photo: torch.Tensor) -> torch.Tensor:
+        """Stylize one photo ``[1, 3, H, W]`` (a photo's bytes, or floats 0..255) into ``[H', W', 3]`` uint8.
+
+        The values of :meth:`forward` cut by :func:`to_uint8`. In the one-pass form the output norm, the
+        sigmoid and the cut run on the last layer's space-to-depth output, whose 12 channels are
+        contiguous (PyTorch's per-channel loops over 3 channels are several times slower), and only the
+        picture's bytes are rearranged into pixels.
+        """
+        if not self.one_pass or photo.shape[0] != 1:
+            return to_uint8(self(photo)[0]).permute(1, 2, 0)
+        blocks = self._stylize_one(photo.contiguous(memory_format=torch.channels_last))
+        _, channels4, height, width = blocks.shape
+        rows = blocks.permute(0, 2, 3, 1).view(height, width * channels4)  # channels_last: no copy
+        if self.out_norm is not None:
+            scale, shift = self.out_norm.affine(*space_to_depth_stats(blocks))
+            # A row holds ``width`` pixels of 4 phase blocks of the channels.
+            along_row = 4 * width
+            torch.addcmul(shift.view(-1).repeat(along_row), rows, scale.view(-1).repeat(along_row), out=rows)
+            rows.sigmoid_().mul_(255)
+        picture = to_uint8(rows).view(1, height, width, channels4).permute(0, 3, 1, 2)
+        return depth_to_space(picture)[0].permute(1, 2, 0)
 
     def finish(self, out: torch.Tensor) -> torch.Tensor:
         """Apply the output norm and the sigmoid to 0..255 in place where the network has them."""
@@ -441,6 +467,11 @@ class FastTransformerNet(nn.Module):
         height, width = y.shape[2], y.shape[3]
         phases = self.deconv2.phases_from_phases(self.deconv1.phases(y), height, width, self.in4)
         return self.deconv3.from_phases(phases, 2 * height, 2 * width, self.in5)
+
+
+def to_uint8(out: torch.Tensor) -> torch.Tensor:
+    """Clamp network output to 0..255 and cut to 8 bits (truncating, as the example's numpy cast does)."""
+    return out.float().clamp_(0, 255).to(torch.uint8)
 
 
 def _bias(conv: nn.Conv2d) -> torch.Tensor:

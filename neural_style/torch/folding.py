@@ -57,14 +57,15 @@ def space_to_depth_kernels(weight: torch.Tensor) -> torch.Tensor:
     return folded.reshape(4 * out_channels, 4 * in_channels, u, u)
 
 
-def phase_block_order(weight: torch.Tensor) -> torch.Tensor:
-    """Reorder a space-to-depth kernel's inputs from pixel_unshuffle's order to phase-block order.
+def phase_block_order(weight: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """Reorder a space-to-depth kernel's channels along ``dim`` from pixel_(un)shuffle's order to blocks.
 
-    pixel_unshuffle's input channel ``4 * i + 2 * p + q`` becomes ``(2 * p + q) * I + i``, the order of
-    :class:`~neural_style.torch.fast.PhaseUpConv`'s phase blocks.
+    Channel ``4 * i + 2 * p + q`` becomes ``(2 * p + q) * I + i``: the order of
+    :class:`~neural_style.torch.fast.PhaseUpConv`'s phase blocks for inputs (``dim=1``), and of
+    :func:`~neural_style.torch.views.depth_to_space` for outputs (``dim=0``).
     """
-    out4, in4, u, v = weight.shape
-    return weight.reshape(out4, in4 // 4, 4, u, v).transpose(1, 2).reshape(out4, in4, u, v)
+    channels = weight.shape[dim]
+    return weight.unflatten(dim, (channels // 4, 4)).transpose(dim, dim + 1).flatten(dim, dim + 1)
 
 
 def fold_input_affine(

@@ -60,8 +60,8 @@ class TorchStylizer(Stylizer):
                 rgb = rgb.copy()
             batch = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).unsqueeze(0)  # bytes: see FastConv
             with true_fp32(self.device, self.precision):
-                out = self.fast(batch)
-            return to_uint8(out[0]).permute(1, 2, 0).cpu().numpy()
+                picture = self.fast.picture(batch)
+            return picture.cpu().numpy()
 
 
 def true_fp32(device: torch.device, precision: str) -> AbstractContextManager[object]:
@@ -73,11 +73,6 @@ def true_fp32(device: torch.device, precision: str) -> AbstractContextManager[ob
     if device.type != "cuda" or precision != "fp32":
         return nullcontext()
     return torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
-
-
-def to_uint8(out: torch.Tensor) -> torch.Tensor:
-    """Clamp network output to 0..255 and cut to 8 bits (truncating, as the example's numpy cast does)."""
-    return out.float().clamp_(0, 255).to(torch.uint8)
 
 
 def load_checkpoint(

@@ -121,6 +121,18 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([mean for mean, _ in stats]), torch.stack([var for _, var in stats])
 
 
+def space_to_depth_stats(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and biased variance ``[C]`` of one image's 2x map in phase-block space-to-depth form.
+
+    ``blocks`` is ``[1, 4 * C, h, w]``, channel ``c`` of the map in block channels ``c``, ``C + c``,
+    ``2 * C + c`` and ``3 * C + c`` (see :func:`~neural_style.torch.views.depth_to_space`).
+    """
+    mean, var = image_stats(blocks)
+    moments = Moments(mean.shape[0] // 4, blocks.device)
+    moments.add_groups(blocks.shape[2] * blocks.shape[3], mean.view(4, -1), var.view(4, -1))
+    return moments.mean_var()
+
+
 def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and biased variance ``[C]`` of one image's 2x map held as four phase maps.
 

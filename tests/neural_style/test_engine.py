@@ -13,9 +13,8 @@ from torch.nn import functional as F
 from neural_style.errors import NeuralStyleError
 from neural_style.hardware import resolve_device
 from neural_style.loading import load_model, stylize
-from neural_style.torch.fast import FastTransformerNet, phase_kernels, space_to_depth_kernels
+from neural_style.torch.fast import FastTransformerNet, phase_kernels, space_to_depth_kernels, to_uint8
 from neural_style.torch.model import TransformerNet
-from neural_style.torch.runner import to_uint8
 
 
 def reference_stylize(weights: dict[str, torch.Tensor], rgb: np.ndarray) -> np.ndarray:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from neural_style.torch.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv
+from neural_style.torch.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, to_uint8
+from neural_style.torch.folding import phase_block_order
 from neural_style.torch.model import ConvLayer, TransformerNet, UpsampleConvLayer
-from neural_style.torch.views import interleaved_grid, phases_grid, space_to_depth_grid
+from neural_style.torch.statistics import image_stats, space_to_depth_stats
+from neural_style.torch.views import depth_to_space, interleaved_grid, phases_grid, space_to_depth_grid
 
 from .conftest import random_state_dict
 
@@ -108,3 +111,33 @@ def test_fast_form_matches_plain_padding_for_a_tiny_picture():
     # The quarter-resolution maps are 2x2 here: their norms divide by tiny spreads, which magnify float32's
     # summation order up to 0.024 (of 255) over 300 random photos; a wrong border would be off by levels.
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=0.05)
+
+
+def test_depth_to_space_of_phase_blocks_is_pixel_shuffle_of_its_order():
+    shuffled = torch.randn(2, 20, 5, 7)
+    blocks = phase_block_order(shuffled, dim=1).contiguous(memory_format=torch.channels_last)
+    big = depth_to_space(blocks)
+    assert big.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(big, F.pixel_shuffle(shuffled, 2))
+
+
+def test_statistics_of_a_map_in_phase_blocks_are_the_whole_maps():
+    big = (torch.randn(1, 3, 18, 14) * 4 + 30).contiguous(memory_format=torch.channels_last)
+    blocks = phase_block_order(F.pixel_unshuffle(big, 2), dim=1).contiguous(memory_format=torch.channels_last)
+    for got, expected in zip(space_to_depth_stats(blocks), image_stats(big), strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("output_norm", [True, False])
+def test_picture_is_the_forward_pass_cut_to_bytes(output_norm):
+    net = TransformerNet(output_norm=output_norm)
+    net.load_state_dict(random_state_dict(seed=2), strict=False)
+    fast = FastTransformerNet(net)
+    generator = torch.Generator().manual_seed(2)
+    photo = torch.randint(0, 256, (1, 3, 36, 28), dtype=torch.uint8, generator=generator)
+    with torch.inference_mode():
+        picture = fast.picture(photo)
+        expected = to_uint8(fast(photo)[0]).permute(1, 2, 0)
+    assert picture.shape == expected.shape == (36, 28, 3)
+    # The output norm's statistics add up in another order: a value on the edge of a level may cross it.
+    assert (picture.int() - expected.int()).abs().max() <= int(output_norm)
