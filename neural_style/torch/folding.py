@@ -64,8 +64,9 @@ def phase_block_order(weight: torch.Tensor, dim: int = 1) -> torch.Tensor:
     :class:`~neural_style.torch.fast.PhaseUpConv`'s phase blocks for inputs (``dim=1``), and of
     :func:`~neural_style.torch.views.depth_to_space` for outputs (``dim=0``).
     """
-    channels = weight.shape[dim]
-    return weight.unflatten(dim, (channels // 4, 4)).transpose(dim, dim + 1).flatten(dim, dim + 1)
+    shape = weight.shape
+    blocks = weight.reshape(*shape[:dim], shape[dim] // 4, 4, *shape[dim + 1 :])
+    return blocks.transpose(dim, dim + 1).reshape(shape)
 
 
 def fold_input_affine(
