@@ -80,7 +80,9 @@ def fold_input_affine(
     """
     scale, shift = affine
     repeats = weight.shape[1] // scale.shape[0]
-    scale = scale.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
-    shift = shift.to(weight.dtype).repeat(repeats).view(1, -1, 1, 1)
+    scale, shift = scale.to(weight.dtype), shift.to(weight.dtype)
+    if repeats > 1:
+        scale, shift = scale.repeat(repeats), shift.repeat(repeats)
+    scale, shift = scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
     folded = (weight * scale).contiguous(memory_format=torch.channels_last)
     return folded, bias + (weight * shift).sum(dim=(1, 2, 3))

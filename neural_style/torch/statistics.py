@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import torch
 
-from .folding import PHASES
-
 # Pixels per chunk: the float32 kernel's error at this size is well under a hundredth of an output level.
 CHUNK_PIXELS = 1 << 16
 # Columns below which the statistics kernel is slow (see pixels_per_group).
@@ -138,7 +136,7 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
 
     Each phase block holds one row and one column that the map does not use (see
     :meth:`~neural_style.torch.fast.PhaseUpConv.interleave`): take the whole blocks' statistics (fast,
-    contiguous), then take those pixels out.
+    contiguous), then take those pixels out, all blocks at once.
     """
     _, channels4, _, _ = phases.shape
     channels = channels4 // 4
@@ -146,17 +144,19 @@ def phase_stats(phases: torch.Tensor, height: int, width: int) -> tuple[torch.Te
     # statistics kernel is many times slower on such a view.
     whole = Moments(channels4, phases.device)
     whole.add_map(phases)
+    blocks = phases[0].view(4, channels, height + 1, width + 1)
+    # Block 2 * a + b leaves out row ``height`` where a == 0 (blocks 0, 1), else row 0, and column
+    # ``width`` where b == 0 (blocks 0, 2), else column 0; each column without the row's pixel.
+    unused_rows = torch.cat([blocks[:2, :, height], blocks[2:, :, 0]])
+    unused_columns = torch.stack(
+        [
+            blocks[0, :, :height, width],
+            blocks[1, :, :height, 0],
+            blocks[2, :, 1:, width],
+            blocks[3, :, 1:, 0],
+        ]
+    )
+    whole.remove(torch.cat([unused_rows, unused_columns], dim=2).view(channels4, -1))
     moments = Moments(channels, phases.device)
-    for index, (a, b) in enumerate(PHASES):
-        block = slice(index * channels, (index + 1) * channels)
-        of_block = Moments(channels, phases.device)
-        of_block.count, of_block.mean, of_block.m2 = whole.count, whole.mean[block], whole.m2[block]
-        unused_row, unused_col = (height if a == 0 else 0), (width if b == 0 else 0)
-        pixels = phases[0, block]
-        # The unused row, and the unused column without the pixel the row already holds.
-        column = torch.cat(
-            [pixels[:, :unused_row, unused_col], pixels[:, unused_row + 1 :, unused_col]], dim=1
-        )
-        of_block.remove(torch.cat([pixels[:, unused_row, :], column], dim=1))
-        moments.add(of_block.count, of_block.mean, of_block.m2 / of_block.count)
+    moments.add_groups(whole.count, whole.mean.view(4, channels), (whole.m2 / whole.count).view(4, channels))
     return moments.mean_var()

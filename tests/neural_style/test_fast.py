@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from neural_style.torch.fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, to_uint8
 from neural_style.torch.folding import phase_block_order
 from neural_style.torch.model import ConvLayer, TransformerNet, UpsampleConvLayer
-from neural_style.torch.statistics import image_stats, space_to_depth_stats
+from neural_style.torch.statistics import image_stats, phase_stats, space_to_depth_stats
 from neural_style.torch.views import depth_to_space, interleaved_grid, phases_grid, space_to_depth_grid
 
 from .conftest import random_state_dict
@@ -126,6 +126,17 @@ def test_statistics_of_a_map_in_phase_blocks_are_the_whole_maps():
     blocks = phase_block_order(F.pixel_unshuffle(big, 2), dim=1).contiguous(memory_format=torch.channels_last)
     for got, expected in zip(space_to_depth_stats(blocks), image_stats(big), strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("height", "width"), [(2, 2), (5, 4), (37, 20)])
+def test_statistics_of_a_map_in_phase_maps_leave_out_their_unused_row_and_column(height, width):
+    layer = PhaseUpConv(UpsampleConvLayer(3, 4, 3, upsample=2))
+    small = torch.randn(1, 3, height, width).contiguous(memory_format=torch.channels_last)
+    phases = layer.phases(small) * 5 + 20
+    big = layer.interleave(phases, height, width).double()
+    mean, var = phase_stats(phases, height, width)
+    torch.testing.assert_close(mean.double(), big.mean(dim=(0, 2, 3)), rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(var.double(), big.var(dim=(0, 2, 3), unbiased=False), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("output_norm", [True, False])
