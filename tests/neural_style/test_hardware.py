@@ -15,7 +15,9 @@ import torch
 
 from neural_style.errors import UsageError
 from neural_style.hardware import (
+    REPORTED_FLAGS,
     cpu_flags,
+    describe_cpu,
     detected_cpu_features,
     device_kind,
     pick_device,
@@ -148,3 +150,12 @@ def test_auto_is_fp32_where_the_process_sees_no_native_bf16_though_the_os_lists_
     masked = avx2_only.masked_environment(dict(os.environ))
     resolved = subprocess.run(command, env=masked, capture_output=True, text=True, timeout=120, check=True)
     assert resolved.stdout.split() == ["fp32"]
+
+
+def test_the_bench_cpu_line_names_the_int8_and_bf16_features_the_os_lists():
+    # VNNI decides whether the int8 engines run at all, so a figure without it cannot be read.
+    assert {"avx512_vnni", "avx_vnni", "amx_int8", "avx512_bf16"} <= set(REPORTED_FLAGS)
+    shown = describe_cpu().partition("features: ")[2].split()
+    assert [flag for flag in REPORTED_FLAGS if flag in cpu_flags()] == [
+        f for f in shown if f in REPORTED_FLAGS
+    ]
