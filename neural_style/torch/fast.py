@@ -426,7 +426,7 @@ class FastTransformerNet(nn.Module):
             return to_uint8(self(photo)[0]).permute(1, 2, 0)
         blocks = self._stylize_one(photo.contiguous(memory_format=torch.channels_last))
         _, channels4, height, width = blocks.shape
-        rows = blocks.permute(0, 2, 3, 1).view(height, width * channels4)  # channels_last: no copy
+        rows = blocks.permute(0, 2, 3, 1).reshape(height, width * channels4)  # channels_last: a view
         if self.out_norm is not None:
             scale, shift = self.out_norm.affine(*space_to_depth_stats(blocks))
             # A row holds ``width`` pixels of 4 phase blocks of the channels.

@@ -3,7 +3,8 @@
 :class:`~neural_style.torch.fast.PhaseUpConv` computes a 2x map as four phase blocks, each a row and a column
 larger than the small map. Viewing the blocks, and the buffers the next layer reads, as the same
 ``[N, h, w, 2, 2, C]`` grid makes the interleave (and the space-to-depth gather) one strided copy
-instead of one slow copy per block. The views share storage with their tensors; nothing is copied here.
+instead of one slow copy per block. The views share storage with their tensors; the one copy here is
+:func:`depth_to_space`, which puts a map held in phase blocks into pixels.
 """
 
 from __future__ import annotations
