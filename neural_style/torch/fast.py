@@ -445,7 +445,10 @@ class FastTransformerNet(nn.Module):
             return normalized.sigmoid_().mul_(255)
 
     def _stylize_one(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the fp32 forward pass for one image ``[1, 3, H, W]``.
+        """Run the fp32 forward pass for one image ``[1, 3, H, W]`` up to the last layer's output.
+
+        That output is returned in phase-block space-to-depth form (:func:`depth_to_space` gives the
+        map), before any output norm: :meth:`picture` and :meth:`forward` finish it.
 
         Each norm followed by a convolution is one clip pass; its affine goes into that convolution's
         weights (see :meth:`FastNorm.clip`). The residual stream is carried without each block's
