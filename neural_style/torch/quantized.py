@@ -220,18 +220,21 @@ def normalize(codes: torch.Tensor, tables_for: Callable[[np.ndarray], np.ndarray
     tables (a norm's :meth:`~neural_style.onnx.quantized.ConditionalNorm.table`).
     """
     channels = codes.shape[-1]
-    offsets = torch.arange(0, CODES * channels, CODES, dtype=torch.int32)
+    # Table index ``code * C + channel``: a pixel's C counters are neighbours. In channel-major order
+    # (``channel * 256 + code``) they lie 2 KiB apart, in one or two of the cache's sets, and a map whose
+    # codes bunch up (after a ReLU, most are the zero point) counted 3-5x slower at 32 channels.
+    channel = torch.arange(channels, dtype=torch.int32)
     chunks = list(_chunks(codes))
-    # A table index per value (code + 256 * channel, int32 by promotion); kept when one chunk holds the map.
-    indices = [torch.add(chunks[0], offsets).view(-1)] if len(chunks) == 1 else []
+    # A table index per value (int32 by promotion); kept when one chunk holds the map.
+    indices = [torch.add(channel, chunks[0], alpha=channels).view(-1)] if len(chunks) == 1 else []
     counts = torch.zeros(CODES * channels, dtype=torch.int64)
     for chunk in chunks:
-        chunk_indices = indices[0] if indices else torch.add(chunk, offsets).view(-1)
+        chunk_indices = indices[0] if indices else torch.add(channel, chunk, alpha=channels).view(-1)
         counts += count_indices(chunk_indices, CODES * channels)
-    tables = tables_for(counts.view(channels, CODES).numpy())
-    flat_tables = torch.from_numpy(np.ascontiguousarray(tables).reshape(-1))
+    tables = tables_for(counts.view(CODES, channels).numpy().T)
+    flat_tables = torch.from_numpy(np.ascontiguousarray(np.asarray(tables).T).reshape(-1))
     for chunk in chunks:
-        chunk_indices = indices[0] if indices else torch.add(chunk, offsets).view(-1)
+        chunk_indices = indices[0] if indices else torch.add(channel, chunk, alpha=channels).view(-1)
         look_up(flat_tables, chunk_indices, chunk.view(-1))
 
 

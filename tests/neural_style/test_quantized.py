@@ -215,6 +215,32 @@ def test_the_many_thread_kernels_give_the_same_picture(
     assert np.array_equal(net.stylize_array(photo, vector), expected)
 
 
+@pytest.mark.parametrize("channels", [3, 8, 32])
+@pytest.mark.parametrize("band_values", [1 << 22, 1000], ids=["one chunk", "chunks"])
+def test_a_norm_counts_each_channels_codes_and_passes_them_through_its_table(
+    monkeypatch: pytest.MonkeyPatch, channels: int, band_values: int
+) -> None:
+    monkeypatch.setattr(quantized, "BAND_VALUES", band_values)
+    generator = torch.Generator().manual_seed(channels)
+    codes = torch.randint(0, 256, (37, 29, channels), dtype=torch.uint8, generator=generator)
+    codes[:, :, 0] = 7  # codes that bunch up, as after a ReLU
+    tables = np.random.default_rng(channels).integers(0, 256, (channels, 256), dtype=np.uint8)
+    seen: list[np.ndarray] = []
+
+    def tables_for(counts: np.ndarray) -> np.ndarray:
+        seen.append(np.array(counts))
+        return tables
+
+    expected_counts = np.stack(
+        [np.bincount(codes[..., c].numpy().ravel(), minlength=256) for c in range(channels)]
+    )
+    expected_codes = tables[np.arange(channels), codes.numpy()]
+    quantized.normalize(codes, tables_for)
+    assert len(seen) == 1
+    assert np.array_equal(seen[0], expected_counts)
+    assert np.array_equal(codes.numpy(), expected_codes)
+
+
 @pytest.mark.parametrize("many", [False, True], ids=["one-thread kernels", "parallel kernels"])
 def test_counts_and_lookups_are_exact(monkeypatch: pytest.MonkeyPatch, many: bool) -> None:
     monkeypatch.setattr(quantized, "MANY_THREADS", 1 if many else 10**6)
