@@ -274,11 +274,12 @@ class QuantizedTransformNet:
         else:
             keep_freed_memory()
         with torch.inference_mode(), threads_left_free(self.threads):
-            codes = self._run(torch.from_numpy(self.photo_table[padded]), vector)
-        pixels: np.ndarray = self.picture_table[codes[:height, :width].numpy()]
-        return pixels
+            picture = self._run(torch.from_numpy(self.photo_table[padded]), vector)
+        pixels: np.ndarray = picture[:height, :width].numpy()
+        return pixels if pixels.flags.c_contiguous else np.ascontiguousarray(pixels)
 
     def _run(self, codes: torch.Tensor, vector: np.ndarray) -> torch.Tensor:
+        """Return the picture's ``[H, W, 3]`` uint8 values of a photo's ``[H, W, 3]`` input codes."""
         style = iter(zip(self.norms, self.transform.style_values(vector), strict=True))
         for layer in self.contract:
             codes = layer(codes)
@@ -287,14 +288,25 @@ class QuantizedTransformNet:
             for layer in convs:
                 codes = self._normalize(layer(codes), *next(style))
             codes = add_codes(block_input, codes, sum_table)
-        for layer in self.expand:
+        *inner, last = self.expand
+        for layer in inner:
             codes = self._normalize(layer(codes), *next(style))
-        return codes
+        # The last norm's tables go straight to the picture's values: one pass over the map, not two.
+        return self._normalize(last(codes), *next(style), then=self.picture_table)
 
     @staticmethod
     def _normalize(
-        codes: torch.Tensor, norm: ConditionalNorm, values: tuple[np.ndarray, np.ndarray]
+        codes: torch.Tensor,
+        norm: ConditionalNorm,
+        values: tuple[np.ndarray, np.ndarray],
+        then: np.ndarray | None = None,
     ) -> torch.Tensor:
+        """Pass ``codes`` through ``norm`` in place, and through the 256-entry table ``then`` if given."""
         pixels = codes.shape[0] * codes.shape[1]
-        normalize(codes, lambda counts: norm.table(counts, pixels, *values))
+
+        def tables_for(counts: np.ndarray) -> np.ndarray:
+            tables = norm.table(counts, pixels, *values)
+            return tables if then is None else then[tables]
+
+        normalize(codes, tables_for)
         return codes
