@@ -62,12 +62,14 @@ class _FloatSums:
 
     def __init__(self, kernel: np.ndarray, *, zero_point: int, stride: int) -> None:
         self.kernel = torch.from_numpy(kernel.astype(np.float32))
-        self.zero_point = zero_point
+        # sum((x - z) * k) == sum(x * k) - z * sum(k): the zero point as a bias, not a pass over the codes.
+        # Every term is an integer below 2**24 (as are the sums, |x| and |x - z| being at most 255).
+        offset = -zero_point * kernel.astype(np.int64).sum(axis=(1, 2, 3))
+        self.bias = torch.from_numpy(offset.astype(np.float32)) if zero_point else None
         self.stride = stride
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
-        shifted = codes.float().sub_(self.zero_point)
-        return F.conv2d(shifted, self.kernel, stride=self.stride)
+        return F.conv2d(codes.float(), self.kernel, self.bias, stride=self.stride)
 
 
 class _SpaceToDepthSums:

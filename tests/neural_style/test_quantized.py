@@ -9,6 +9,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -191,6 +192,19 @@ def test_int8_and_float_sums_give_the_same_picture(transform: QuantizedTransform
     int8 = quantized.QuantizedTransformNet(transform, int8=True).stylize_array(photo, vector)
     floats = quantized.QuantizedTransformNet(transform, int8=False).stylize_array(photo, vector)
     assert np.array_equal(int8, floats)
+
+
+@pytest.mark.parametrize("zero_point", [0, 133])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_float_sums_of_codes_are_the_exact_integer_sums(zero_point: int, stride: int) -> None:
+    generator = np.random.default_rng(zero_point + stride)
+    kernel = generator.integers(-127, 128, (16, 32, 3, 3)).astype(np.int8)
+    kernel[0] = 127  # the largest sums this network's kernels allow, and beyond
+    codes = torch.from_numpy(generator.integers(0, 256, (1, 32, 21, 19)).astype(np.uint8))
+    codes[..., :4] = 255
+    sums = quantized._FloatSums(kernel, zero_point=zero_point, stride=stride)(codes)
+    exact = F.conv2d(codes.double() - zero_point, torch.from_numpy(kernel).double(), stride=stride)
+    assert torch.equal(sums.double(), exact)
 
 
 @pytest.mark.parametrize("int8", [True, False], ids=["int8 sums", "float32 sums"])
