@@ -52,8 +52,10 @@ class Int8Sums:
     """A convolution of uint8 values by an int8 kernel, as float32: ``scale[o] * sum((x - zero_point) * k)``.
 
     The integer sums are exact (where :func:`int8_convolutions_exact`); each output channel's ``scale``
-    (default 1) multiplies its sum once, in float32, and its ``bias`` (default none) is added. No
-    padding: pad the input first.
+    (default 1) multiplies its sum once, in float32, and its ``bias`` (default none) is added. With
+    ``codes``, that value is rounded to the nearest integer (ties to even) and cut to 0..255 in the same
+    call, as uint8: a requantization to 8-bit codes without a pass over float32 sums. No padding: pad
+    the input first.
     """
 
     def __init__(
@@ -64,12 +66,14 @@ class Int8Sums:
         stride: int = 1,
         scale: torch.Tensor | None = None,
         bias: torch.Tensor | None = None,
+        codes: bool = False,
     ) -> None:
         channels = kernel.shape[0]
         self.bias = None if bias is None else bias.float().contiguous()
         self.scale = torch.ones(channels) if scale is None else scale.float().contiguous()
         self.zeros = torch.zeros(channels, dtype=torch.int64)
         self.zero_point = zero_point
+        self.output_dtype = None if codes else torch.float32  # None: uint8, as the output's quantization
         self.stride = [stride, stride]
         self.packed = torch.ops.onednn.qconv_prepack(
             torch.from_numpy(np.array(kernel)), self.scale, 1.0, zero_point,
@@ -80,7 +84,7 @@ class Int8Sums:
         """Convolve ``[N, C, H, W]`` uint8 values (channels_last is fastest)."""
         sums: torch.Tensor = torch.ops.onednn.qconv2d_pointwise(
             values, 1.0, self.zero_point, self.packed, self.scale, self.zeros, self.bias,
-            self.stride, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",
+            self.stride, [0, 0], [1, 1], 1, 1.0, 0, self.output_dtype, "none", [], "",
         )  # fmt: skip
         return sums
 

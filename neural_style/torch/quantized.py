@@ -8,7 +8,8 @@ photo to the picture:
 * a convolution multiplies codes by int8 kernels with exact integer sums (oneDNN's int8 kernels where
   they are exact on this CPU, :func:`~neural_style.torch.int8.int8_convolutions_exact`; else float32
   sums of the integer codes, exact as well, since no sum of this network reaches 2**24), then
-  requantizes, row band by row band;
+  requantizes to codes, row band by row band: the int8 kernels in the same call (one byte out per value,
+  no float32 sums in memory), the float path after them, with the same two roundings;
 * a norm counts each channel's 256 codes (a histogram), works out its mean and variance from the counts
   and passes every code through a 256-entry table
   (:meth:`~neural_style.onnx.quantized.ConditionalNorm.table`);
@@ -79,11 +80,19 @@ class _SpaceToDepthSums:
     channels or 8 -> 3: 10 ms at 384x384), and its int8 ones, which compute output channels 16 at a time
     and input channels 4 at a time (a 9x9 kernel to 3 channels cost as one to 16). Over 2x2 blocks the
     same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, 1.2-1.9x in int8
-    (``int8``: the blocks' codes through :class:`~neural_style.torch.int8.Int8Sums`, the same exact sums).
+    (``int8``: the blocks' codes through :class:`~neural_style.torch.int8.Int8Sums`, the same exact sums;
+    given ``requantize``, a multiplier and an offset per output channel, it returns the output codes).
     Heights and widths must be even.
     """
 
-    def __init__(self, kernel: np.ndarray, *, zero_point: int, int8: bool = False) -> None:
+    def __init__(
+        self,
+        kernel: np.ndarray,
+        *,
+        zero_point: int,
+        int8: bool = False,
+        requantize: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         out_channels, in_channels, side, _ = kernel.shape
         blocks = (side + 1) // 2  # taps per side, over blocks: offsets 2y + a - p cover 0..side - 1
         folded = np.zeros((2, 2, out_channels, 2, 2, in_channels, blocks, blocks), dtype=kernel.dtype)
@@ -98,11 +107,15 @@ class _SpaceToDepthSums:
                                     folded[p, q, :, a, b, :, y, x] = kernel[:, :, dy, dx]
         shape = (4 * out_channels, 4 * in_channels, blocks, blocks)
         blocked_kernel = folded.reshape(shape)
-        self.blocked_sums: Int8Sums | _FloatSums = (
-            Int8Sums(blocked_kernel, zero_point=zero_point)
-            if int8
-            else _FloatSums(blocked_kernel, zero_point=zero_point, stride=1)
-        )
+        self.blocked_sums: Int8Sums | _FloatSums
+        if int8:
+            # Output channel (2 * p + q) * C + c is channel c's: its multiplier and offset, 4 times over.
+            scale, bias = (None, None) if requantize is None else (_tensor(np.tile(v, 4)) for v in requantize)
+            self.blocked_sums = Int8Sums(
+                blocked_kernel, zero_point=zero_point, scale=scale, bias=bias, codes=requantize is not None
+            )
+        else:
+            self.blocked_sums = _FloatSums(blocked_kernel, zero_point=zero_point, stride=1)
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = codes.shape
@@ -117,24 +130,39 @@ class _SpaceToDepthSums:
 
 
 class _Convolution:
-    """One layer: optional nearest x2, reflection pad, integer sums, requantization to codes."""
+    """One layer: optional nearest x2, reflection pad, integer sums, requantization to codes.
+
+    code = round(sum * s_in * s_w / s_out + bias / s_out) + zero point, as a multiply and then an add,
+    each rounded to float32: that is how oneDNN's int8 kernels requantize in the same call as the sums
+    (``int8``), and the float path does the same, so both give the same codes.
+    """
 
     def __init__(self, layer: QuantizedConv, *, int8: bool) -> None:
         self.layer = layer
         zero_point = layer.input.stored_zero_point
+        output = layer.output
+        multiplier = (layer.input.scale * layer.weight_scale / output.scale).astype(np.float32)
+        offset = (layer.bias / output.scale + np.float32(output.stored_zero_point)).astype(np.float32)
+        self.codes_from_sums = int8  # the int8 kernels requantize; the float path does it after them
         self.sums: Int8Sums | _FloatSums | _SpaceToDepthSums
         if layer.kernel == 9 and layer.stride == 1:
-            self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point, int8=int8)
+            requantize = (multiplier, offset) if int8 else None
+            self.sums = _SpaceToDepthSums(
+                layer.weight, zero_point=zero_point, int8=int8, requantize=requantize
+            )
         elif int8:
-            self.sums = Int8Sums(layer.weight, zero_point=zero_point, stride=layer.stride)
+            self.sums = Int8Sums(
+                layer.weight,
+                zero_point=zero_point,
+                stride=layer.stride,
+                scale=_tensor(multiplier),
+                bias=_tensor(offset),
+                codes=True,
+            )
         else:
             self.sums = _FloatSums(layer.weight, zero_point=zero_point, stride=layer.stride)
-        # code = round(sum * s_in * s_w / s_out + bias / s_out) + zero point, in one multiply-add
-        output = layer.output
-        multiplier = layer.input.scale * layer.weight_scale / output.scale
-        offset = layer.bias / output.scale + np.float32(output.stored_zero_point)
-        self.multiplier = torch.from_numpy(multiplier.astype(np.float32)).view(1, -1, 1, 1)
-        self.offset = torch.from_numpy(offset.astype(np.float32)).view(1, -1, 1, 1)
+        self.multiplier = _tensor(multiplier).view(1, -1, 1, 1)
+        self.offset = _tensor(offset).view(1, -1, 1, 1)
         self._indices: dict[tuple[int, int, int], torch.Tensor] = {}  # a photo size's, kept for the next
         self._rows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -146,26 +174,36 @@ class _Convolution:
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         """Return the output codes ``[H', W', C']`` of input codes ``[H, W, C]`` (uint8, channels last)."""
         height, width = self.output_size(codes.shape[0], codes.shape[1])
-        channels = self.layer.channels
-        out = torch.empty((height, width, channels), dtype=torch.uint8)
         columns = self._source_indices(codes.shape[1], 0, width)
-        rows_per_band = max(2, BAND_VALUES // (width * channels)) // 2 * 2  # even: see _SpaceToDepthSums
+        # Even, for _SpaceToDepthSums.
+        rows_per_band = max(2, BAND_VALUES // (width * self.layer.channels)) // 2 * 2
+        if rows_per_band >= height:  # one band: its codes are the map
+            return self._band_codes(codes, 0, height, columns, width).to(torch.uint8).contiguous()
+        out = torch.empty((height, width, self.layer.channels), dtype=torch.uint8)
         for top in range(0, height, rows_per_band):
             bottom = min(height, top + rows_per_band)
-            rows = self._source_indices(codes.shape[0], top, bottom)
-            band = codes.index_select(0, rows).index_select(1, columns)
-            sums = self.sums(band.unsqueeze(0).permute(0, 3, 1, 2))
-            if channels < FEW_CHANNELS:
-                # Whole rows: the multiplier and offset repeated along a row, so PyTorch's loop runs
-                # over a row rather than over a pixel's few channels (3-8x faster for 3 or 8 channels).
-                sum_rows = sums[0].permute(1, 2, 0).reshape(bottom - top, width * channels)
-                multiplier, offset = self._along_rows(width)
-                requantized = torch.addcmul(offset, sum_rows, multiplier, out=sum_rows)
-            else:
-                requantized = torch.addcmul(self.offset, sums, self.multiplier, out=sums)[0].permute(1, 2, 0)
-            requantized.clamp_(0, CODES - 1).round_()
-            out[top:bottom].view(requantized.shape).copy_(requantized)
+            out[top:bottom].copy_(self._band_codes(codes, top, bottom, columns, width))
         return out
+
+    def _band_codes(
+        self, codes: torch.Tensor, top: int, bottom: int, columns: torch.Tensor, width: int
+    ) -> torch.Tensor:
+        """Return output rows ``top..bottom``'s codes ``[rows, width, C']``: uint8, or whole floats."""
+        rows = self._source_indices(codes.shape[0], top, bottom)
+        band = codes.index_select(0, rows).index_select(1, columns)
+        sums = self.sums(band.unsqueeze(0).permute(0, 3, 1, 2))
+        if self.codes_from_sums:
+            return sums[0].permute(1, 2, 0)
+        channels = self.layer.channels
+        if channels < FEW_CHANNELS:
+            # Whole rows: the multiplier and offset repeated along a row, so PyTorch's loop runs
+            # over a row rather than over a pixel's few channels (3-8x faster for 3 or 8 channels).
+            requantized = sums[0].permute(1, 2, 0).reshape(bottom - top, width * channels)
+            multiplier, offset = self._along_rows(width)
+            requantized.mul_(multiplier).add_(offset)
+        else:
+            requantized = sums.mul_(self.multiplier).add_(self.offset)[0].permute(1, 2, 0)
+        return requantized.clamp_(0, CODES - 1).round_().view(bottom - top, width, channels)
 
     def _along_rows(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the multiplier and the offset repeated for a row of ``width`` pixels (kept per width)."""
@@ -190,6 +228,11 @@ class _Convolution:
         reflected = torch.where(virtual < 0, -virtual, virtual)
         reflected = torch.where(reflected >= upsampled, 2 * (upsampled - 1) - reflected, reflected)
         return torch.div(reflected, layer.upsample, rounding_mode="floor")
+
+
+def _tensor(values: np.ndarray) -> torch.Tensor:
+    """Return per-channel values as a float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
 
 
 def _chunks(codes: torch.Tensor) -> Iterator[torch.Tensor]:

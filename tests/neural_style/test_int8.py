@@ -81,6 +81,24 @@ def test_a_zero_kernel_gives_its_bias() -> None:
 
 
 @needs_exact_int8
+@pytest.mark.parametrize("stride", [1, 2])
+def test_int8_codes_are_the_sums_requantized_with_two_roundings(stride: int) -> None:
+    # round(float32(float32(sum * scale) + bias)), cut to 0..255: the multiply and the add each rounded,
+    # as the float path of the style-picture transform requantizes.
+    generator = np.random.default_rng(stride)
+    kernel = generator.integers(-127, 128, (32, 16, 3, 3)).astype(np.int8)
+    pixels = generator.integers(0, 256, (1, 40, 37, 16)).astype(np.uint8)
+    values = torch.from_numpy(pixels).permute(0, 3, 1, 2)  # channels_last
+    scale = torch.from_numpy(generator.uniform(1e-4, 3e-3, 32).astype(np.float32))
+    bias = torch.from_numpy(generator.integers(-20, 280, 32).astype(np.float32))
+    codes = int8.Int8Sums(kernel, zero_point=9, stride=stride, scale=scale, bias=bias, codes=True)(values)
+    sums = F.conv2d(values.double() - 9, torch.from_numpy(kernel).double(), stride=stride).float()
+    expected = (sums * scale.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)).clamp_(0, 255).round_()
+    assert codes.dtype == torch.uint8
+    assert torch.equal(codes.float(), expected)
+
+
+@needs_exact_int8
 def test_the_first_layer_takes_a_photos_bytes_in_int8() -> None:
     layer = FastConv(ConvLayer(3, 16, 9, 1), full_precision=True, photo=True)
     assert layer.photo is not None
