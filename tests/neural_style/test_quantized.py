@@ -18,7 +18,7 @@ from PIL import Image
 from neural_style.errors import NeuralStyleError, UsageError
 from neural_style.onnx import arbitrary
 from neural_style.onnx.arbitrary import ArbitraryStyle, model_path, symbolic_transform
-from neural_style.onnx.quantized import Quant, QuantizedTransform, read_quantized_transform
+from neural_style.onnx.quantized import Quant, QuantizedConv, QuantizedTransform, read_quantized_transform
 from neural_style.torch import quantized
 from neural_style.torch.int8 import int8_convolutions_exact
 
@@ -192,6 +192,49 @@ def test_int8_and_float_sums_give_the_same_picture(transform: QuantizedTransform
     int8 = quantized.QuantizedTransformNet(transform, int8=True).stylize_array(photo, vector)
     floats = quantized.QuantizedTransformNet(transform, int8=False).stylize_array(photo, vector)
     assert np.array_equal(int8, floats)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.sampled_from([(3, 1, 1), (9, 1, 1), (3, 2, 1), (3, 1, 2)]),  # kernel, stride, upsample
+    height=st.integers(5, 40),
+    width=st.integers(5, 40),
+    rows_per_band=st.integers(1, 50),
+    seed=st.integers(0, 2**16),
+)
+def test_a_band_is_the_rows_and_columns_it_reads_gathered_one_by_one(
+    shape: tuple[int, int, int], height: int, width: int, rows_per_band: int, seed: int
+) -> None:
+    kernel, stride, upsample = shape
+    unit = Quant(np.float32(1), 0)
+    weight = np.zeros((4, 3, kernel, kernel), dtype=np.int8)
+    layer = QuantizedConv(
+        weight, np.ones(4, np.float32), np.zeros(4, np.float32), stride, upsample, unit, unit
+    )
+    convolution = quantized._Convolution(layer, int8=False)
+    codes = torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8))
+    out_height, out_width = convolution.output_size(height, width)
+    columns = convolution._span(width, 0, out_width)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quantized, "GATHER_BY_INDEX_BELOW_PIXELS", 0)  # runs, whatever the size
+        for top in range(0, out_height, rows_per_band):
+            rows = convolution._span(height, top, min(out_height, top + rows_per_band))
+            expected = codes.index_select(0, rows.indices).index_select(1, columns.indices)
+            assert torch.equal(quantized.gather(codes, rows, columns, upsample), expected)
+
+
+@pytest.mark.parametrize("upsample", [1, 2])
+def test_a_spans_run_is_its_source_indices_each_upsampled(upsample: int) -> None:
+    unit = Quant(np.float32(1), 0)
+    weight = np.zeros((4, 3, 3, 3), dtype=np.int8)
+    layer = QuantizedConv(weight, np.ones(4, np.float32), np.zeros(4, np.float32), 1, upsample, unit, unit)
+    convolution = quantized._Convolution(layer, int8=False)
+    for top in range(13 * upsample - 3):
+        span = convolution._span(13, top, top + 3)
+        run = span.indices[span.run]
+        expected = torch.arange(span.source, span.source + span.count // upsample).repeat_interleave(upsample)
+        assert span.count >= 4  # of the 5 rows read, at most one is outside the run
+        assert torch.equal(run, expected)
 
 
 @pytest.mark.parametrize("zero_point", [0, 133])
