@@ -361,6 +361,8 @@ class QuantizedTransformNet:
         self.expand = [_Convolution(conv, int8=self.int8) for conv, _ in transform.expand]
         self.norms = transform.norms()
         self.photo_table = transform.photo_table()
+        # The shipped graph's photo codes are the bytes themselves (scale 1/255, stored zero point 0).
+        self.photo_codes_are_bytes = bool(np.array_equal(self.photo_table, np.arange(CODES)))
         self.picture_table = transform.picture_table()
 
     def stylize_array(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -372,7 +374,8 @@ class QuantizedTransformNet:
         else:
             keep_freed_memory()
         with torch.inference_mode(), threads_left_free(self.threads):
-            picture = self._run(torch.from_numpy(self.photo_table[padded]), vector)
+            codes = padded if self.photo_codes_are_bytes else self.photo_table[padded]
+            picture = self._run(torch.from_numpy(codes), vector)
         pixels: np.ndarray = picture[:height, :width].numpy()
         return pixels if pixels.flags.c_contiguous else np.ascontiguousarray(pixels)
 
