@@ -51,7 +51,7 @@ MULTIPLE = 4  # two stride-2 layers down, two x2 up
 # below it its one-thread ones (bincount, index_select), which are faster on one or two threads
 # (1.18M values: bincount 0.72-0.94 ms against histc 2.6-4.5, index_select 0.6 against take 0.8-2.0).
 MANY_THREADS = 4
-# Below this many channels a per-channel multiply runs on whole rows (see _Convolution.__call__).
+# Below this many channels a per-channel multiply runs on whole rows (see _Convolution._band_codes).
 FEW_CHANNELS = 16
 # Bands of fewer pixels are gathered index by index (see gather).
 GATHER_BY_INDEX_BELOW_PIXELS = 32_768
