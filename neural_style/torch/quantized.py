@@ -82,9 +82,9 @@ class _SpaceToDepthSums:
     oneDNN's kernels are slow for 3 or 8 channels and large kernels: its float32 ones (9x9, 3 -> 8
     channels or 8 -> 3: 10 ms at 384x384), and its int8 ones, which compute output channels 16 at a time
     and input channels 4 at a time (a 9x9 kernel to 3 channels cost as one to 16). Over 2x2 blocks the
-    same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, 1.2-1.9x in int8
-    (``int8``: the blocks' codes through :class:`~neural_style.torch.int8.Int8Sums`, the same exact sums;
-    given ``requantize``, a multiplier and an offset per output channel, it returns the output codes).
+    same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, 1.2-1.9x in int8.
+    Given ``requantize`` (a multiplier and an offset per output channel) the blocks' codes go through
+    :class:`~neural_style.torch.int8.Int8Sums`, which returns the output codes; without it, float32 sums.
     Heights and widths must be even.
     """
 
@@ -93,7 +93,6 @@ class _SpaceToDepthSums:
         kernel: np.ndarray,
         *,
         zero_point: int,
-        int8: bool = False,
         requantize: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         out_channels, in_channels, side, _ = kernel.shape
@@ -111,14 +110,14 @@ class _SpaceToDepthSums:
         shape = (4 * out_channels, 4 * in_channels, blocks, blocks)
         blocked_kernel = folded.reshape(shape)
         self.blocked_sums: Int8Sums | _FloatSums
-        if int8:
-            # Output channel (2 * p + q) * C + c is channel c's: its multiplier and offset, 4 times over.
-            scale, bias = (None, None) if requantize is None else (_tensor(np.tile(v, 4)) for v in requantize)
-            self.blocked_sums = Int8Sums(
-                blocked_kernel, zero_point=zero_point, scale=scale, bias=bias, codes=requantize is not None
-            )
-        else:
+        if requantize is None:
             self.blocked_sums = _FloatSums(blocked_kernel, zero_point=zero_point, stride=1)
+        else:
+            # Output channel (2 * p + q) * C + c is channel c's: its multiplier and offset, 4 times over.
+            scale, bias = (_tensor(np.tile(values, 4)) for values in requantize)
+            self.blocked_sums = Int8Sums(
+                blocked_kernel, zero_point=zero_point, scale=scale, bias=bias, codes=True
+            )
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = codes.shape
@@ -150,9 +149,7 @@ class _Convolution:
         self.sums: Int8Sums | _FloatSums | _SpaceToDepthSums
         if layer.kernel == 9 and layer.stride == 1:
             requantize = (multiplier, offset) if int8 else None
-            self.sums = _SpaceToDepthSums(
-                layer.weight, zero_point=zero_point, int8=int8, requantize=requantize
-            )
+            self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point, requantize=requantize)
         elif int8:
             self.sums = Int8Sums(
                 layer.weight,
