@@ -122,9 +122,15 @@ class _SpaceToDepthSums:
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = codes.shape
         rows = codes[0].permute(1, 2, 0)  # [H, W, C]: the band as it lies in memory
-        blocked = rows.reshape(height // 2, 2, width // 2, 2, channels).permute(0, 2, 1, 3, 4)
-        blocked = blocked.reshape(height // 2, width // 2, 4 * channels).unsqueeze(0).permute(0, 3, 1, 2)
-        sums = self.blocked_sums(blocked)
+        # Block (y, x) holds rows 2y and 2y + 1, each a run of two pixels: one copy per row parity moves
+        # runs of 2C bytes (0.13 ms at 392x392x3, against 0.35-0.45 for a permuted copy of C-byte pieces).
+        pairs = rows.reshape(height // 2, 2, width // 2, 2 * channels)
+        blocked = torch.empty((height // 2, width // 2, 2, 2 * channels), dtype=codes.dtype)
+        for parity in range(2):
+            blocked[:, :, parity] = pairs[:, parity]
+        sums = self.blocked_sums(
+            blocked.view(height // 2, width // 2, 4 * channels).unsqueeze(0).permute(0, 3, 1, 2)
+        )
         _, _, out_height, out_width = sums.shape
         unblocked = sums[0].permute(1, 2, 0).reshape(out_height, out_width, 2, 2, -1)
         unblocked = unblocked.permute(0, 2, 1, 3, 4).reshape(2 * out_height, 2 * out_width, -1)
