@@ -1,32 +1,49 @@
-"""oneDNN's int8 convolutions where they give exact integer sums: quantized maps, and photos' bytes.
+"""oneDNN's int8 convolutions where they give exact sums: quantized maps, and photos' bytes.
 
 On CPUs with VNNI (AVX-512 VNNI, AVX-VNNI, AMX) oneDNN multiplies uint8 values by int8 kernels into
 int32 sums, exactly, several times faster than its float32 kernels. Without VNNI (AVX2-only CPUs) it adds
-pairs of products in 16 bits and saturates, so :func:`int8_convolutions_exact` checks the worst case once
-per process and callers keep their float32 path where it fails.
+pairs of neighbouring products in 16 bits and saturates; fed *widened* values (each followed by a zero
+byte, as 16-bit integers are in memory) and a kernel with a zero weight after each, no two products
+meet in 16 bits and the sums are exact again, for twice the multiply-adds. :func:`int8_convolutions_exact`
+checks the worst case once per process, each way, and :func:`exact_int8_form` says which to use.
 
 Two users: the style-picture transform, whose maps are int8 codes
 (:mod:`neural_style.torch.quantized`), and the first layer of the float networks, whose input is a
-photo's bytes (:class:`PhotoConv`).
+photo's bytes (:class:`PhotoConv`, where VNNI's form alone pays).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Int8Sums", "PhotoConv", "column_windows", "int8_convolutions_exact"]
+__all__ = [
+    "Int8Form",
+    "Int8Sums",
+    "PhotoConv",
+    "column_windows",
+    "exact_int8_form",
+    "int8_convolutions_exact",
+    "widen",
+]
 
 # The largest int8 kernel value used: symmetric, so that a kernel and its negation both fit.
 KERNEL_LIMIT = 127
+# Where a value's byte lies in its widened (16-bit) form: the low byte comes first on little-endian CPUs.
+VALUE_BYTE = 0 if sys.byteorder == "little" else 1
+
+# "int8": oneDNN's int8 kernels as they are (VNNI); "widened": fed widened values (AVX2).
+Int8Form = Literal["int8", "widened"]
 
 
 @functools.cache
-def int8_convolutions_exact() -> bool:
-    """Whether oneDNN's int8 convolutions give exact sums on this CPU.
+def int8_convolutions_exact(*, widened: bool = False) -> bool:
+    """Whether oneDNN's int8 convolutions give exact sums on this CPU, of ``widened`` values if asked.
 
     Without VNNI instructions (AVX2-only CPUs) they add pairs of products in 16 bits and saturate, which
     puts sums of large codes and kernels far off; this checks the worst case and random codes.
@@ -41,21 +58,40 @@ def int8_convolutions_exact() -> bool:
     )
     codes = codes.contiguous(memory_format=torch.channels_last)
     try:
-        sums = Int8Sums(kernel.numpy(), zero_point=3, stride=1)(codes)
+        sums = Int8Sums(kernel.numpy(), zero_point=3, stride=1, widened=widened)(codes)
     except (RuntimeError, AttributeError, TypeError):  # no such oneDNN int8 kernels in this build
         return False
     exact = F.conv2d(codes.double() - 3, kernel.double())
     return bool(torch.equal(sums.double(), exact))
 
 
+def exact_int8_form() -> Int8Form | None:
+    """Return the form in which oneDNN's int8 convolutions are exact here (VNNI's first), or None."""
+    if int8_convolutions_exact():
+        return "int8"
+    if int8_convolutions_exact(widened=True):
+        return "widened"
+    return None
+
+
+def widen(values: torch.Tensor) -> torch.Tensor:
+    """Return ``[N, C, H, W]`` uint8 values as ``[N, 2C, H, W]``: each value's channel, then a zero one.
+
+    These are the bytes of the values as 16-bit integers (one conversion pass), channels_last.
+    """
+    pixels = values.permute(0, 2, 3, 1).to(torch.int16).contiguous()  # NHWC
+    return pixels.view(torch.uint8).permute(0, 3, 1, 2)
+
+
 class Int8Sums:
     """A convolution of uint8 values by an int8 kernel, as float32: ``scale[o] * sum((x - zero_point) * k)``.
 
-    The integer sums are exact (where :func:`int8_convolutions_exact`); each output channel's ``scale``
-    (default 1) multiplies its sum once, in float32, and its ``bias`` (default none) is added. With
-    ``codes``, that value is rounded to the nearest integer (ties to even) and cut to 0..255 in the same
-    call, as uint8: a requantization to 8-bit codes without a pass over float32 sums. No padding: pad
-    the input first.
+    The integer sums are exact (where :func:`int8_convolutions_exact`, with the same ``widened``); each
+    output channel's ``scale`` (default 1) multiplies its sum once, in float32, and its ``bias`` (default
+    none) is added. With ``codes``, that value is rounded to the nearest integer (ties to even) and cut to
+    0..255 in the same call, as uint8: a requantization to 8-bit codes without a pass over float32 sums.
+    ``widened`` feeds the values widened (:func:`widen`) to a kernel with a zero weight after each, the
+    form that is exact without VNNI. No padding: pad the input first.
     """
 
     def __init__(
@@ -67,6 +103,7 @@ class Int8Sums:
         scale: torch.Tensor | None = None,
         bias: torch.Tensor | None = None,
         codes: bool = False,
+        widened: bool = False,
     ) -> None:
         channels = kernel.shape[0]
         self.bias = None if bias is None else bias.float().contiguous()
@@ -75,6 +112,11 @@ class Int8Sums:
         self.zero_point = zero_point
         self.output_dtype = None if codes else torch.float32  # None: uint8, as the output's quantization
         self.stride = [stride, stride]
+        self.widened = widened
+        if widened:  # input channel 2c (on little-endian CPUs) is value channel c; the other byte is zero
+            spread = np.zeros((channels, 2 * kernel.shape[1], *kernel.shape[2:]), dtype=np.int8)
+            spread[:, VALUE_BYTE::2] = kernel
+            kernel = spread
         self.packed = torch.ops.onednn.qconv_prepack(
             torch.from_numpy(np.array(kernel)), self.scale, 1.0, zero_point,
             self.stride, [0, 0], [1, 1], 1, None,
@@ -82,6 +124,8 @@ class Int8Sums:
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         """Convolve ``[N, C, H, W]`` uint8 values (channels_last is fastest)."""
+        if self.widened:
+            values = widen(values)
         sums: torch.Tensor = torch.ops.onednn.qconv2d_pointwise(
             values, 1.0, self.zero_point, self.packed, self.scale, self.zeros, self.bias,
             self.stride, [0, 0], [1, 1], 1, 1.0, 0, self.output_dtype, "none", [], "",

