@@ -43,7 +43,13 @@ from .folding import (
 from .int8 import PhotoConv, int8_convolutions_exact
 from .model import ConvLayer, ResidualBlock, TransformerNet, UpsampleConvLayer
 from .statistics import channel_stats, image_stats, phase_stats, space_to_depth_stats
-from .views import depth_to_space, interleaved_grid, phases_grid, space_to_depth_grid
+from .views import (
+    depth_to_space,
+    interleaved_grid,
+    phases_grid,
+    reflection_padded,
+    space_to_depth_grid,
+)
 
 # Maps of fewer pixels are reflection-padded by a copy: there the four border corrections' small
 # convolutions cost more than copying the map (about 0.3 ms against 0.05 at 128x109, 32 channels).
@@ -92,15 +98,17 @@ class FastConv(nn.Module):
 
     def forward(self, x: torch.Tensor, input_affine: Affine | None = None) -> torch.Tensor:
         """Convolve ``x``, or ``x * scale + shift`` per channel when ``input_affine`` is given (one image)."""
-        if x.dtype == torch.uint8:
-            photo = self.int8_layer_for(x)
-            if photo is not None and input_affine is None:
-                return photo(F.pad(x, (self.pad,) * 4, mode="reflect"))
-            x = x.float()
         weight: torch.Tensor = self.weight
         bias: torch.Tensor = self.bias
         if input_affine is not None:
             weight, bias = fold_input_affine(weight, bias, input_affine)
+        if x.dtype == torch.uint8:  # a photo's bytes: padded in one copy, channels_last
+            photo = self.int8_layer_for(x)
+            if photo is not None and input_affine is None:
+                return photo(reflection_padded(x, (self.pad,) * 4, torch.uint8))
+            with fp32_if(self.full_precision, x):
+                padded = reflection_padded(x, (self.pad,) * 4, weight.dtype)
+                return F.conv2d(padded, weight, bias, stride=self.stride)
         with fp32_if(self.full_precision, x):
             x = x.to(weight.dtype)
             large = x.shape[2] * x.shape[3] >= PAD_BY_COPY_BELOW_PIXELS

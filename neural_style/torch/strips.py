@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from .fast import FastConv, FastNorm, FastTransformerNet, PhaseUpConv, SpaceToDepthConv, fp32_if
 from .statistics import Moments
+from .views import reflection_padded
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,14 @@ class _Conv(_Rows):
 def convolve_padded_rows(layer: FastConv, band: torch.Tensor) -> torch.Tensor:
     """Convolve a band whose rows are already padded; its columns are reflection-padded here."""
     photo = layer.int8_layer_for(band)
+    pads = (layer.pad, layer.pad, 0, 0)
     if photo is not None:
-        return photo(F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect"))
+        return photo(reflection_padded(band, pads, torch.uint8))
     with fp32_if(layer.full_precision, band):
-        band = band.to(layer.weight.dtype)
         if layer.weight.shape[-1] == 3:
+            band = band.to(layer.weight.dtype)
             return _reflect_columns_by_correction(band, layer.weight, layer.bias, layer.stride[0])
-        padded = F.pad(band, (layer.pad, layer.pad, 0, 0), mode="reflect")
+        padded = reflection_padded(band, pads, layer.weight.dtype)
         return F.conv2d(padded, layer.weight, layer.bias, stride=layer.stride)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.nn import functional as F
 
@@ -12,7 +14,13 @@ from neural_style.torch.fast import FastConv, FastNorm, FastTransformerNet, Phas
 from neural_style.torch.folding import phase_block_order
 from neural_style.torch.model import ConvLayer, TransformerNet, UpsampleConvLayer
 from neural_style.torch.statistics import image_stats, phase_stats, space_to_depth_stats
-from neural_style.torch.views import depth_to_space, interleaved_grid, phases_grid, space_to_depth_grid
+from neural_style.torch.views import (
+    depth_to_space,
+    interleaved_grid,
+    phases_grid,
+    reflection_padded,
+    space_to_depth_grid,
+)
 
 from .conftest import random_state_dict
 
@@ -119,6 +127,30 @@ def test_depth_to_space_of_phase_blocks_is_pixel_shuffle_of_its_order():
     big = depth_to_space(blocks)
     assert big.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(big, F.pixel_shuffle(shuffled, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    height=st.integers(1, 12),
+    width=st.integers(1, 12),
+    pads=st.tuples(*[st.integers(0, 5)] * 4),
+    channels=st.sampled_from([1, 3, 8]),
+    into_floats=st.booleans(),
+)
+def test_reflection_padding_in_one_copy_is_f_pads_and_channels_last(
+    height: int, width: int, pads: tuple[int, int, int, int], channels: int, into_floats: bool
+) -> None:
+    photo = torch.randint(0, 256, (2, height, width, channels), dtype=torch.uint8).permute(0, 3, 1, 2)
+    dtype = torch.float32 if into_floats else torch.uint8
+    left, right, top, bottom = pads
+    if max(left, right) >= width or max(top, bottom) >= height:
+        with pytest.raises(RuntimeError):  # F.pad's own error: nothing to reflect that far
+            reflection_padded(photo, pads, dtype)
+        return
+    padded = reflection_padded(photo, pads, dtype)
+    assert padded.dtype == dtype
+    assert padded.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(padded, F.pad(photo.to(dtype), pads, mode="reflect"))
 
 
 def test_statistics_of_a_map_in_phase_blocks_are_the_whole_maps():
