@@ -202,7 +202,9 @@ def test_int8_and_float_sums_give_the_same_picture(
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="oneDNN's ISA cap is x86's")
-def test_without_vnni_the_transform_runs_widened_int8_codes_to_the_same_picture(tmp_path: Path) -> None:
+def test_without_vnni_the_transform_runs_widened_int8_codes_to_the_same_picture(
+    transform: QuantizedTransform, tmp_path: Path
+) -> None:
     # oneDNN limited to AVX2, as on the AMD machines: its plain int8 sums saturate, the widened ones do
     # not, and the engine picks those; its picture is the float32 sums' (saved by this process).
     vector = np.full((1, 1, 1, 100), 0.5, dtype=np.float32)
@@ -225,7 +227,6 @@ def test_without_vnni_the_transform_runs_widened_int8_codes_to_the_same_picture(
         [sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["widened"]
-    transform = read_quantized_transform(model_path("arbitrary_transform.onnx"))
     floats = quantized.QuantizedTransformNet(transform, int8=None).stylize_array(photo, vector)
     assert np.array_equal(np.load(tmp_path / "picture.npy"), floats)
 
